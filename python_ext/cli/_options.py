@@ -1,0 +1,21 @@
+"""Options shared by several commands, defined once as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DataRootOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-root",
+        "--out",
+        help="Data root (default: $CODEINTEL_DATA_ROOT or ./data).",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+NlOpt = Annotated[bool, typer.Option("--nl", help="Print newline-delimited JSON rows on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars on stderr.")]

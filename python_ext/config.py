@@ -1,0 +1,111 @@
+"""Where things live: the data root of SPEC §3 and the catalog database path.
+
+The data root defaults to ``data/`` (relative to the current directory) and can be moved with
+the ``CODEINTEL_DATA_ROOT`` environment variable or an explicit ``--data-root``/``--out`` flag.
+The catalog database defaults to ``<data root>/db/codeintel.duckdb`` and can be moved with
+``CODEINTEL_DB_PATH``. The dbt profile and ``dbt_project.yml`` read the same variables, so the
+CLI and plain ``dbt build`` agree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_ROOT_ENV = "CODEINTEL_DATA_ROOT"
+DB_PATH_ENV = "CODEINTEL_DB_PATH"
+DEFAULT_DATA_ROOT = "data"
+
+
+@dataclass(frozen=True)
+class DataRoot:
+    """Typed accessors for every path of the data-root layout (SPEC §3).
+
+    :param root: the data root directory; made absolute on construction.
+    """
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root).expanduser().resolve())
+
+    # --- ingest facts -------------------------------------------------------------------
+    @property
+    def chunks_dir(self) -> Path:
+        """``vectors/chunks/``: chunk Parquet files (one or many)."""
+        return self.root / "vectors" / "chunks"
+
+    @property
+    def embed_cache_dir(self) -> Path:
+        """``vectors/cache/``: embedding cache keyed by model + content_hash."""
+        return self.root / "vectors" / "cache"
+
+    @property
+    def modules_path(self) -> Path:
+        return self.root / "modules" / "modules.parquet"
+
+    @property
+    def symbol_edges_path(self) -> Path:
+        return self.root / "symbol_graph" / "symbol_edges.parquet"
+
+    @property
+    def scip_occurrences_path(self) -> Path:
+        return self.root / "scip" / "scip_occurrences.parquet"
+
+    @property
+    def scip_symbols_path(self) -> Path:
+        return self.root / "scip" / "scip_symbols.parquet"
+
+    # --- FAISS index versions -----------------------------------------------------------
+    @property
+    def faiss_dir(self) -> Path:
+        return self.root / "faiss"
+
+    @property
+    def versions_dir(self) -> Path:
+        """``faiss/versions/<version>/``: one complete index version per folder."""
+        return self.root / "faiss" / "versions"
+
+    @property
+    def current_file(self) -> Path:
+        """``faiss/CURRENT``: the name of the published version (atomic flip)."""
+        return self.root / "faiss" / "CURRENT"
+
+    @property
+    def current_link(self) -> Path:
+        """``faiss/current``: symlink to the published version folder (stable path for dbt)."""
+        return self.root / "faiss" / "current"
+
+    def version_dir(self, version: str) -> Path:
+        return self.versions_dir / version
+
+    # --- evaluation ---------------------------------------------------------------------
+    @property
+    def eval_dir(self) -> Path:
+        return self.root / "eval"
+
+    @property
+    def queries_path(self) -> Path:
+        return self.root / "eval" / "queries.parquet"
+
+    @property
+    def pools_dir(self) -> Path:
+        return self.root / "eval" / "pools"
+
+    @property
+    def runs_path(self) -> Path:
+        return self.root / "eval" / "runs.parquet"
+
+    # --- catalog ------------------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        """The dbt-built catalog: ``CODEINTEL_DB_PATH`` or ``<root>/db/codeintel.duckdb``."""
+        env = os.environ.get(DB_PATH_ENV)
+        return Path(env).expanduser().resolve() if env else self.root / "db" / "codeintel.duckdb"
+
+
+def resolve_data_root(path: str | os.PathLike[str] | None = None) -> DataRoot:
+    """Return the data root: ``path`` if given, else ``$CODEINTEL_DATA_ROOT``, else ``data/``."""
+    chosen = path if path is not None else os.environ.get(DATA_ROOT_ENV, DEFAULT_DATA_ROOT)
+    return DataRoot(Path(chosen))

@@ -1,0 +1,266 @@
+"""The Arrow schemas of every Parquet contract (SPEC §5), in one place.
+
+Every writer builds its tables with these schemas and every reader checks against them, so a
+contract changes in exactly one module. Positions follow SPEC §4: lines are 1-based inclusive,
+bytes and chars 0-based with an exclusive end.
+
+Embedding metadata (model, dim, normalization, kind) travels in Parquet key-value metadata
+under the ``codeintel.embedding.*`` keys; :class:`EmbeddingInfo` reads and writes it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CONTRACT_VERSION = "1"
+
+# --- chunks -------------------------------------------------------------------------------
+
+#: Columns of the chunks contract, except the embedding whose width depends on the model.
+CHUNK_BASE_FIELDS: list[pa.Field] = [
+    pa.field("id", pa.int64(), nullable=False),
+    pa.field("uri", pa.string(), nullable=False),
+    pa.field("start_line", pa.int32(), nullable=False),
+    pa.field("end_line", pa.int32(), nullable=False),
+    pa.field("start_byte", pa.int64(), nullable=False),
+    pa.field("end_byte", pa.int64(), nullable=False),
+    pa.field("preview", pa.string(), nullable=False),
+    pa.field("content", pa.string(), nullable=False),
+    pa.field("lang", pa.string(), nullable=False),
+]
+CHUNK_TAIL_FIELDS: list[pa.Field] = [
+    pa.field("content_hash", pa.string(), nullable=False),
+    pa.field("symbols", pa.list_(pa.string()), nullable=False),
+]
+PREVIEW_MAX_CHARS = 240
+
+#: Embedding kinds: what the vectors mean. ``lexical`` vectors are hashed identifier tokens and
+#: must never be presented as semantic.
+EMBEDDING_KINDS = ("semantic", "lexical", "precomputed")
+
+META_PREFIX = "codeintel."
+
+
+@dataclass(frozen=True)
+class EmbeddingInfo:
+    """What produced the embedding column: recorded in Parquet key-value metadata.
+
+    :param model: model name, e.g. ``all-MiniLM-L6-v2`` or ``hashing-v1``.
+    :param dim: embedding width d.
+    :param normalized: True when vectors are L2-normalized (cosine / inner product).
+    :param kind: one of :data:`EMBEDDING_KINDS`.
+    """
+
+    model: str
+    dim: int
+    normalized: bool
+    kind: str = "semantic"
+
+    def to_metadata(self) -> dict[bytes, bytes]:
+        return {
+            b"codeintel.contract": f"chunks/{CONTRACT_VERSION}".encode(),
+            b"codeintel.embedding.model": self.model.encode(),
+            b"codeintel.embedding.dim": str(self.dim).encode(),
+            b"codeintel.embedding.normalized": str(self.normalized).lower().encode(),
+            b"codeintel.embedding.kind": self.kind.encode(),
+        }
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[bytes, bytes] | None) -> EmbeddingInfo | None:
+        """Parse the ``codeintel.embedding.*`` keys; None when they are absent."""
+        if not metadata or b"codeintel.embedding.model" not in metadata:
+            return None
+        return cls(
+            model=metadata[b"codeintel.embedding.model"].decode(),
+            dim=int(metadata[b"codeintel.embedding.dim"]),
+            normalized=metadata.get(b"codeintel.embedding.normalized", b"false") == b"true",
+            kind=metadata.get(b"codeintel.embedding.kind", b"semantic").decode(),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def embedding_type(dim: int) -> pa.DataType:
+    """Arrow type of the embedding column: ``fixed_size_list<float32, dim>``."""
+    return pa.list_(pa.field("item", pa.float32()), dim)
+
+
+def chunks_schema(dim: int, info: EmbeddingInfo | None = None) -> pa.Schema:
+    """The chunks contract for embedding width ``dim``, with metadata from ``info``."""
+    fields = [
+        *CHUNK_BASE_FIELDS,
+        pa.field("embedding", embedding_type(dim), nullable=False),
+        *CHUNK_TAIL_FIELDS,
+    ]
+    return pa.schema(fields, metadata=info.to_metadata() if info else None)
+
+
+def read_embedding_info(path: str | Path) -> EmbeddingInfo | None:
+    """Read the embedding metadata of one chunks Parquet file (None if absent)."""
+    return EmbeddingInfo.from_metadata(pq.read_schema(path).metadata)
+
+
+# --- FAISS id map -------------------------------------------------------------------------
+
+FAISS_IDMAP_SCHEMA = pa.schema(
+    [
+        pa.field("faiss_row", pa.int64(), nullable=False),
+        pa.field("faiss_id", pa.int64(), nullable=False),
+        pa.field("chunk_id", pa.int64(), nullable=False),
+        pa.field("index_name", pa.string(), nullable=False),
+        pa.field("build_version", pa.string(), nullable=False),
+        pa.field("built_at", pa.timestamp("us"), nullable=False),
+    ]
+)
+
+#: Pareto frontier written by ``indexctl index tune`` (one row per operating point explored).
+TUNING_FRONTIER_SCHEMA = pa.schema(
+    [
+        pa.field("build_version", pa.string(), nullable=False),
+        pa.field("factory", pa.string(), nullable=False),
+        pa.field("operating_point", pa.string(), nullable=False),
+        pa.field("recall_at_k", pa.float64(), nullable=False),
+        pa.field("k", pa.int32(), nullable=False),
+        pa.field("ms_per_query", pa.float64(), nullable=False),
+        pa.field("is_pareto", pa.bool_(), nullable=False),
+        pa.field("is_chosen", pa.bool_(), nullable=False),
+    ]
+)
+
+# --- code-intelligence facts ----------------------------------------------------------------
+
+MODULES_SCHEMA = pa.schema(
+    [
+        pa.field("module_id", pa.string(), nullable=False),
+        pa.field("uri_prefix", pa.string(), nullable=False),
+        pa.field("language", pa.string(), nullable=False),
+        pa.field("size_loc", pa.int32(), nullable=False),
+        pa.field("cyclomatic", pa.float64(), nullable=False),
+        pa.field("doc_cov", pa.float64(), nullable=False),
+        pa.field("in_deg", pa.int32(), nullable=False),
+        pa.field("out_deg", pa.int32(), nullable=False),
+        pa.field("centrality", pa.float64(), nullable=False),
+    ]
+)
+
+SYMBOL_EDGE_KINDS = ("calls", "references", "imports", "inherits", "implements", "defines")
+
+SYMBOL_EDGES_SCHEMA = pa.schema(
+    [
+        pa.field("src_symbol", pa.string(), nullable=False),
+        pa.field("dst_symbol", pa.string(), nullable=False),
+        pa.field("edge", pa.string(), nullable=False),
+        pa.field("weight", pa.float64(), nullable=False),
+        pa.field("src_uri", pa.string()),
+        pa.field("dst_uri", pa.string()),
+    ]
+)
+
+#: SCIP SymbolRole bits (scip.proto) and the role names they decode to.
+SCIP_ROLE_BITS: dict[str, int] = {
+    "def": 1,  # Definition
+    "import": 2,  # Import
+    "write": 4,  # WriteAccess
+    "read": 8,  # ReadAccess
+    "generated": 16,  # Generated
+    "test": 32,  # Test
+    "forward_def": 64,  # ForwardDefinition
+}
+
+SCIP_OCCURRENCES_SCHEMA = pa.schema(
+    [
+        pa.field("symbol", pa.string(), nullable=False),
+        pa.field("uri", pa.string(), nullable=False),
+        pa.field("role", pa.string(), nullable=False),
+        pa.field("role_bits", pa.int32(), nullable=False),
+        pa.field("start_line", pa.int32(), nullable=False),
+        pa.field("start_char", pa.int32(), nullable=False),
+        pa.field("end_line", pa.int32(), nullable=False),
+        pa.field("end_char", pa.int32(), nullable=False),
+    ]
+)
+
+SCIP_SYMBOLS_SCHEMA = pa.schema(
+    [
+        pa.field("symbol", pa.string(), nullable=False),
+        pa.field("display_name", pa.string()),
+        pa.field("kind", pa.string()),
+        pa.field("documentation", pa.string()),
+        pa.field("uri", pa.string()),
+    ]
+)
+
+# --- evaluation -----------------------------------------------------------------------------
+
+EVAL_CHANNELS = ("faiss", "flat", "bm25", "splade", "hybrid")
+
+EVAL_QUERIES_SCHEMA = pa.schema(
+    [
+        pa.field("query_id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("positives", pa.list_(pa.int64()), nullable=False),
+        pa.field("origin", pa.string(), nullable=False),
+        pa.field("meta", pa.string()),
+    ]
+)
+
+EVAL_POOL_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("query_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("rank", pa.int32(), nullable=False),
+        pa.field("chunk_id", pa.int64(), nullable=False),
+        pa.field("score", pa.float32(), nullable=False),
+    ]
+)
+
+EVAL_METRICS_TYPE = pa.struct(
+    [
+        pa.field("source", pa.string()),
+        pa.field("recall_at_k", pa.float64()),
+        pa.field("mrr_at_k", pa.float64()),
+        pa.field("ndcg_at_k", pa.float64()),
+        pa.field("oracle_overlap_at_k", pa.float64()),
+        pa.field("queries_per_s", pa.float64()),
+    ]
+)
+
+EVAL_RUNS_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("started_at", pa.timestamp("us"), nullable=False),
+        pa.field("index_version", pa.string()),
+        pa.field("operating_point", pa.string()),
+        pa.field("k", pa.int32(), nullable=False),
+        pa.field("n_queries", pa.int32(), nullable=False),
+        pa.field("channels", pa.list_(pa.string()), nullable=False),
+        pa.field("rrf_k0", pa.int32()),
+        pa.field("wall_seconds", pa.float64()),
+        pa.field("metrics", pa.list_(EVAL_METRICS_TYPE), nullable=False),
+    ]
+)
+
+#: Every fixed-schema contract by name (chunks is built per dim with :func:`chunks_schema`).
+CONTRACTS: dict[str, pa.Schema] = {
+    "faiss_idmap": FAISS_IDMAP_SCHEMA,
+    "tuning_frontier": TUNING_FRONTIER_SCHEMA,
+    "modules": MODULES_SCHEMA,
+    "symbol_edges": SYMBOL_EDGES_SCHEMA,
+    "scip_occurrences": SCIP_OCCURRENCES_SCHEMA,
+    "scip_symbols": SCIP_SYMBOLS_SCHEMA,
+    "eval_queries": EVAL_QUERIES_SCHEMA,
+    "eval_pool": EVAL_POOL_SCHEMA,
+    "eval_runs": EVAL_RUNS_SCHEMA,
+}
+
+
+def empty_table(schema: pa.Schema) -> pa.Table:
+    """A zero-row table with exactly ``schema`` (used for valid empty outputs)."""
+    return schema.empty_table()

@@ -1,0 +1,90 @@
+"""Exception classes raised by the ``python_ext`` library.
+
+Every error the library raises on purpose derives from :class:`IndexctlError`. The CLI turns
+them into an ``Error: …`` line (plus the ``hint``) and a non-zero exit code; anything else is a
+bug and shows a traceback only with ``INDEXCTL_DEBUG=1``.
+
+Exit codes used by the CLI (see ``python_ext.cli``):
+
+* 1 — a known error (bad input, failed build, integrity problem).
+* 2 — a usage error (bad flags), raised by Typer/Click itself.
+* 3 — a check found problems (``indexctl validate``, failing ``catalog test``).
+"""
+
+from __future__ import annotations
+
+
+class IndexctlError(Exception):
+    """Base class for every error the library raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\nHint: {self.hint}"
+
+
+class ConfigError(IndexctlError):
+    """A setting, flag combination or environment variable is invalid."""
+
+
+class InputError(IndexctlError):
+    """An input file or value is unusable; the message names the file, row or field."""
+
+
+class RepositoryNotFoundError(InputError):
+    """The repository path to ingest does not exist or is not a directory."""
+
+
+class ContractError(InputError):
+    """A Parquet file does not match its data contract (types, dims, NaNs, ranges...)."""
+
+
+class IdCollisionError(IndexctlError):
+    """Two different chunks received the same 64-bit chunk id."""
+
+
+class MissingDependencyError(IndexctlError):
+    """An optional package (extra) needed for this operation is not installed."""
+
+
+class ScipDecodeError(InputError):
+    """A SCIP index (binary protobuf or JSON) is malformed or truncated."""
+
+
+class IndexBuildError(IndexctlError):
+    """Building, training or writing a FAISS index failed."""
+
+
+class IndexMismatchError(IndexctlError):
+    """An index file, its id map and/or the chunks disagree (sha256, ntotal, ids)."""
+
+
+class GpuUnavailableError(IndexctlError):
+    """A GPU was required (``--gpu on``) but FAISS sees none."""
+
+
+class OperatingPointError(InputError):
+    """An operating-point / ParameterSpace string is not accepted by the index."""
+
+
+class VersionNotFoundError(IndexctlError):
+    """The requested index version (or a published one) does not exist."""
+
+
+class CatalogError(IndexctlError):
+    """Building, testing or swapping the dbt/DuckDB catalog failed."""
+
+
+class EvalInputError(InputError):
+    """An evaluation input (queries, run file, pool) is malformed."""
+
+
+class CheckFailedError(IndexctlError):
+    """A validation or integrity check ran and found problems."""
+
+    exit_code = 3

