@@ -1,0 +1,227 @@
+"""Reading (and atomically replacing) the chunks dataset of a data root.
+
+The chunks contract (SPEC §5) lives in ``<data root>/vectors/chunks/*.parquet``: one or more
+Parquet files that together hold one row per chunk. Temporary files (``.tmp-*``) and other dot
+files are never part of the dataset. All files of one dataset carry the same embedding
+metadata (model, dim, normalization, kind); :func:`corpus_info` checks that.
+
+Readers used by the FAISS, catalog and evaluation stages:
+
+* :func:`chunk_files`, :func:`count_chunks`, :func:`corpus_info`;
+* :func:`read_chunks` (whole table, optionally some columns);
+* :func:`iter_embedding_batches` (streaming ``(ids, vectors)`` with bounded memory);
+* :func:`chunks_fingerprint` (a stable digest of ids + content hashes for ``version.json``).
+
+The writer :func:`replace_chunk_set` is used by ingest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from python_ext.atomic import atomic_path
+from python_ext.config import DataRoot
+from python_ext.contracts import EmbeddingInfo
+from python_ext.errors import ContractError, InputError
+
+#: Default number of rows per chunks Parquet file written by ingest.
+DEFAULT_ROWS_PER_FILE = 250_000
+#: File name pattern of the files written by ingest (``chunks-00000.parquet`` …).
+CHUNK_FILE_PATTERN = "chunks-{:05d}.parquet"
+
+DataRootLike = DataRoot | str | os.PathLike[str]
+
+
+def _root(data_root: DataRootLike) -> DataRoot:
+    return data_root if isinstance(data_root, DataRoot) else DataRoot(Path(data_root))
+
+
+def chunk_files(data_root: DataRootLike) -> list[Path]:
+    """The chunks Parquet files of a data root, sorted by name (``.tmp-*``/dot files ignored).
+
+    :param data_root: a :class:`~python_ext.config.DataRoot` or the data root path.
+    :returns: possibly empty list of paths.
+    """
+    directory = _root(data_root).chunks_dir
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.glob("*.parquet") if not p.name.startswith(".") and p.is_file())
+
+
+def _require_files(data_root: DataRootLike) -> list[Path]:
+    files = chunk_files(data_root)
+    if not files:
+        root = _root(data_root)
+        raise InputError(
+            f"no chunks found: {root.chunks_dir} has no *.parquet files",
+            hint=f"run `indexctl ingest REPO --out {root.root}` first",
+        )
+    return files
+
+
+def count_chunks(data_root: DataRootLike) -> int:
+    """Number of chunk rows over all files (from Parquet footers; 0 when there are none)."""
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in chunk_files(data_root))
+
+
+def corpus_info(data_root: DataRootLike) -> EmbeddingInfo:
+    """The embedding metadata shared by every chunks file of the data root.
+
+    :raises InputError: when there are no chunks files.
+    :raises ContractError: when a file lacks the ``codeintel.embedding.*`` metadata or the files
+        disagree (the message names the files and both values).
+    """
+    infos: list[tuple[Path, EmbeddingInfo]] = []
+    for path in _require_files(data_root):
+        info = EmbeddingInfo.from_metadata(pq.read_schema(path).metadata)
+        if info is None:
+            raise ContractError(
+                f"{path}: no embedding metadata (codeintel.embedding.model/dim) in the Parquet schema",
+                hint="write chunks with `indexctl ingest`, or import external files with "
+                "`indexctl ingest --precomputed FILE --model NAME`",
+            )
+        infos.append((path, info))
+    first_path, first = infos[0]
+    for path, info in infos[1:]:
+        if info != first:
+            raise ContractError(
+                f"chunks files disagree on their embedding: {first_path.name} has {first.to_json()}, "
+                f"{path.name} has {info.to_json()}",
+                hint="re-ingest into an empty --out directory so every file comes from one embedder",
+            )
+    return first
+
+
+def read_chunks(data_root: DataRootLike, columns: Sequence[str] | None = None) -> pa.Table:
+    """Read every chunks file into one Arrow table (schema metadata of the first file kept).
+
+    :param data_root: the data root.
+    :param columns: only these columns (default: all).
+    :raises InputError: when there are no chunks files.
+    """
+    files = _require_files(data_root)
+    cols = list(columns) if columns is not None else None
+    tables = [pq.read_table(p, columns=cols) for p in files]
+    if len(tables) == 1:
+        return tables[0]
+    metadata = tables[0].schema.metadata
+    table = pa.concat_tables([t.replace_schema_metadata(None) for t in tables], promote_options="none")
+    return table.replace_schema_metadata(metadata)
+
+
+def embeddings_to_numpy(column: pa.Array | pa.ChunkedArray, dim: int | None = None) -> np.ndarray:
+    """Convert an embedding column (fixed-size or plain list of float) to float32 ``(n, d)``.
+
+    :param column: the ``embedding`` column.
+    :param dim: expected width; inferred from the data when None.
+    :raises ContractError: when rows have different lengths or contain nulls.
+    """
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    n = len(column)
+    if n == 0:
+        return np.zeros((0, dim or 0), dtype=np.float32)
+    if column.null_count:
+        raise ContractError(f"embedding column has {column.null_count} null rows")
+    if pa.types.is_fixed_size_list(column.type):
+        width = column.type.list_size
+        values = column.flatten()
+    else:
+        offsets = np.asarray(column.offsets)
+        lengths = np.diff(offsets)
+        width = int(lengths[0])
+        if not np.all(lengths == width):
+            bad = int(np.argmax(lengths != width))
+            raise ContractError(f"embedding row {bad} has {int(lengths[bad])} values, row 0 has {width}")
+        values = column.flatten()
+    if dim is not None and width != dim:
+        raise ContractError(f"embedding width {width} does not match the recorded dim {dim}")
+    arr = values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    return arr.reshape(n, width)
+
+
+def iter_embedding_batches(
+    data_root: DataRootLike, batch_rows: int = 65536
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Stream ``(ids int64 (n,), vectors float32 (n, d))`` over all chunks files.
+
+    Only the ``id`` and ``embedding`` columns are read, one record batch at a time, so memory
+    stays bounded by ``batch_rows`` rows.
+
+    :param data_root: the data root.
+    :param batch_rows: maximum rows per yielded batch.
+    """
+    info = corpus_info(data_root)
+    for path in chunk_files(data_root):
+        reader = pq.ParquetFile(path)
+        for batch in reader.iter_batches(batch_size=batch_rows, columns=["id", "embedding"]):
+            ids = batch.column("id").to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+            vectors = embeddings_to_numpy(batch.column("embedding"), info.dim)
+            yield ids, vectors
+
+
+def chunks_fingerprint(data_root: DataRootLike) -> str:
+    """A stable digest of the chunk set: sha256 over ``id`` and ``content_hash`` sorted by id.
+
+    The same chunks give the same fingerprint whatever the file split or row order. An empty
+    chunk set gives the digest of nothing.
+
+    :returns: ``sha256:<hex>``.
+    """
+    files = chunk_files(data_root)
+    digest = hashlib.sha256()
+    if files:
+        table = read_chunks(data_root, columns=["id", "content_hash"])
+        order = pc.sort_indices(table, sort_keys=[("id", "ascending")])
+        table = table.take(order)
+        raw_ids = table.column("id").to_numpy().astype(">i8").tobytes()
+        hashes = table.column("content_hash").to_pylist()
+        for row, h in enumerate(hashes):
+            digest.update(raw_ids[row * 8 : row * 8 + 8])
+            digest.update(h.encode("ascii"))
+            digest.update(b"\n")
+    return f"sha256:{digest.hexdigest()}"
+
+
+def replace_chunk_set(
+    data_root: DataRootLike, table: pa.Table, rows_per_file: int = DEFAULT_ROWS_PER_FILE
+) -> list[Path]:
+    """Replace the chunks dataset with ``table``, file by file, atomically per file.
+
+    New files are first written completely under ``.tmp-*`` names, then renamed onto
+    ``chunks-00000.parquet``, ``chunks-00001.parquet`` …; files of the old set that the new set
+    does not overwrite are removed last. With the default file size a repository of up to
+    250,000 chunks is one file, so the swap is a single atomic rename. An empty table still
+    writes one zero-row file with the full schema.
+
+    :param data_root: the data root.
+    :param table: the complete new chunk set (contract schema and metadata).
+    :param rows_per_file: rows per Parquet file.
+    :returns: the published paths.
+    """
+    root = _root(data_root)
+    root.chunks_dir.mkdir(parents=True, exist_ok=True)
+    old = chunk_files(root)
+    n_files = max(1, -(-table.num_rows // rows_per_file))
+    targets = [root.chunks_dir / CHUNK_FILE_PATTERN.format(i) for i in range(n_files)]
+    with contextlib.ExitStack() as stack:
+        # Write every part under a temporary name first; renames happen when the stack closes.
+        for i, target in enumerate(targets):
+            tmp = stack.enter_context(atomic_path(target))
+            part = table.slice(i * rows_per_file, rows_per_file)
+            pq.write_table(part, tmp, compression="zstd", row_group_size=16384)
+    keep = set(targets)
+    for path in old:
+        if path not in keep:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    return targets
