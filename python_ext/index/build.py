@@ -1,0 +1,259 @@
+"""Build a FAISS index version from the chunks: validate, train, add, write, publish.
+
+Steps of :func:`build_index` (each one a named pause point for the crash tests):
+
+1. validate every vector in one streaming pass (mixed widths, NaN, norms for ``ip``,
+   duplicate ids) and draw the training sample;
+2. choose the factory (``auto``: :mod:`python_ext.index.factory`) and train it on the sample —
+   on the GPU when the device allows (``after_train``);
+3. add the vectors batch by batch with their chunk ids into an ``IndexIDMap2``
+   (``after_add``); on the GPU the inner index is filled there and copied back to the CPU;
+4. write ``index.faiss``, ``faiss_idmap.parquet`` and ``version.json`` into
+   ``versions/.tmp-<version>/`` (``after_write``), rename it to ``versions/<version>``
+   (``after_commit``);
+5. publish: flip ``CURRENT``, then the ``current`` symlink (unless ``publish=False``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import faiss
+import numpy as np
+
+from python_ext import chunkstore
+from python_ext.config import DataRoot
+from python_ext.errors import IndexBuildError, InputError
+from python_ext.index import versions as _v
+from python_ext.index.factory import FactoryChoice, choose_factory, explicit_factory, metric_code
+from python_ext.index.gpu import Device, attach_gpu_clustering, resolve_device, to_cpu, to_gpu
+from python_ext.index.idmap import file_sha256, write_idmap
+from python_ext.index.load import accepted_parameters, apply_operating_point
+from python_ext.index.source import DEFAULT_BATCH_ROWS, count_rows, iter_vector_batches, scan_corpus
+from python_ext.progress import NULL_PROGRESS, Reporter
+
+INDEX_NAME = "chunks"
+MANIFEST_FORMAT = 1
+
+
+@dataclass
+class BuildResult:
+    """What :func:`build_index` produced.
+
+    :param version: the new version name.
+    :param manifest: its version.json content.
+    :param published: True when CURRENT now names it.
+    :param reason: why the factory was chosen.
+    """
+
+    version: str
+    manifest: dict[str, Any]
+    published: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "published": self.published,
+            "factory": self.manifest["factory"],
+            "factory_reason": self.reason,
+            "metric": self.manifest["metric"],
+            "dim": self.manifest["dim"],
+            "ntotal": self.manifest["ntotal"],
+            "operating_point": self.manifest["operating_point"],
+            "device": self.manifest["device"],
+            "build_seconds": self.manifest["build_seconds"],
+        }
+
+
+def default_operating_point(index: faiss.Index) -> str:
+    """A reasonable untuned operating point (``index tune`` replaces it with a measured one).
+
+    IVF: ``nprobe`` ≈ nlist/32 (at least 8); HNSW: ``efSearch=64``; HNSW coarse quantizer:
+    ``quantizer_efSearch`` ≥ 2·nprobe; refinement: ``k_factor_rf=4``; Flat: ``""``.
+    """
+    params = accepted_parameters(index)
+    parts = []
+    nprobe = 0
+    if "nprobe" in params:
+        nlist = faiss.extract_index_ivf(index).nlist
+        nprobe = min(nlist, max(8, nlist // 32))
+        parts.append(f"nprobe={nprobe}")
+    if "quantizer_efSearch" in params:
+        parts.append(f"quantizer_efSearch={max(64, 2 * nprobe)}")
+    if "efSearch" in params:
+        parts.append("efSearch=64")
+    for refine in ("k_factor_rf", "k_factor"):
+        if refine in params:
+            parts.append(f"{refine}=4")
+            break
+    return ",".join(parts)
+
+
+def _train(
+    choice: FactoryChoice, d: int, metric: int, sample: np.ndarray, device: Device, progress: Reporter
+) -> faiss.Index:
+    inner = faiss.index_factory(d, choice.factory, metric)
+    if inner.is_trained:
+        return inner
+    if len(sample) == 0:
+        raise IndexBuildError(f"factory {choice.factory} needs training vectors but the sample is empty")
+    with progress.task(f"training {choice.factory} on {len(sample):,} vectors", total=1) as advance:
+        if device.use_gpu and not attach_gpu_clustering(inner, d, metric):
+            gpu_index = to_gpu(inner)
+            if gpu_index is not None:
+                gpu_index.train(sample)
+                inner = to_cpu(gpu_index)
+                advance(1)
+                return inner
+        inner.train(sample)
+        advance(1)
+    return inner
+
+
+def _add(
+    inner: faiss.Index,
+    scan_ids: np.ndarray,
+    files: list,
+    d: int,
+    device: Device,
+    batch_rows: int,
+    progress: Reporter,
+) -> faiss.Index:
+    """Add every vector; returns the ``IndexIDMap2`` around ``inner``."""
+    gpu_inner = to_gpu(inner) if device.use_gpu else None
+    wrapped = None if gpu_inner is not None else faiss.IndexIDMap2(inner)
+    pos = 0
+    with progress.task("adding vectors", total=len(scan_ids)) as advance:
+        for batch in iter_vector_batches(files, batch_rows, expect_d=d):
+            n = len(batch.ids)
+            if not np.array_equal(batch.ids, scan_ids[pos : pos + n]):
+                raise IndexBuildError(
+                    f"{batch.path}: the chunks changed while the index was being built "
+                    f"(row {batch.first_row})",
+                    hint="run `indexctl index build` again once ingest has finished",
+                )
+            if gpu_inner is not None:
+                gpu_inner.add(batch.vectors)
+            else:
+                wrapped.add_with_ids(batch.vectors, batch.ids)
+            pos += n
+            advance(n)
+    if pos != len(scan_ids):
+        raise IndexBuildError("the chunks changed while the index was being built (row count)")
+    if gpu_inner is not None:
+        cpu_inner = to_cpu(gpu_inner)
+        wrapped = faiss.IndexIDMap2(cpu_inner)
+        faiss.copy_array_to_vector(np.ascontiguousarray(scan_ids, dtype="int64"), wrapped.id_map)
+        wrapped.ntotal = cpu_inner.ntotal
+        wrapped.construct_rev_map()
+    return wrapped
+
+
+def build_index(
+    data_root: DataRoot,
+    *,
+    factory: str = "auto",
+    metric: str = "ip",
+    gpu: str = "auto",
+    publish: bool = True,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    seed: int = 1234,
+    progress: Reporter = NULL_PROGRESS,
+) -> BuildResult:
+    """Build a new index version from the chunks and (by default) publish it.
+
+    :param data_root: the data root (chunks in, ``faiss/`` out).
+    :param factory: ``auto`` or a FAISS factory string (``IDMap2,`` is added).
+    :param metric: ``ip`` (inner product; vectors must be L2-normalized) or ``l2``.
+    :param gpu: ``auto``, ``on`` (GPU required) or ``off``.
+    :param publish: flip CURRENT to the new version (False: build only).
+    :param batch_rows: rows per streamed batch.
+    :param seed: seed of the training sample (same chunks + seed → same index).
+    :raises GpuUnavailableError: ``gpu="on"`` without a GPU.
+    :raises ContractError: invalid vectors (mixed widths, NaN, norms, duplicate ids).
+    :raises IndexBuildError: FAISS failed to train/add/write.
+    """
+    started = time.perf_counter()
+    mcode = metric_code(metric)
+    device = resolve_device(gpu)
+    info = chunkstore.corpus_info(data_root)
+    files = chunkstore.chunk_files(data_root)
+    n = count_rows(files)
+    if n == 0:
+        raise InputError(
+            f"the chunks under {data_root.chunks_dir} have no rows", hint="ingest a repository with code"
+        )
+    choice = (
+        choose_factory(n, info.dim) if factory == "auto" else explicit_factory(factory, n, info.dim, metric)
+    )
+    progress.log(f"factory {choice.factory}: {choice.reason}")
+    scan = scan_corpus(
+        data_root,
+        metric=metric,
+        sample_size=choice.train_size,
+        seed=seed,
+        batch_rows=batch_rows,
+        progress=progress,
+    )
+    fingerprint = chunkstore.chunks_fingerprint(data_root)
+    version = _v.new_version_name(data_root, f"{fingerprint}|{choice.factory}|{metric}")
+    staging = _v.staging_dir(data_root, version)
+    try:
+        try:
+            inner = _train(choice, scan.d, mcode, scan.sample, device, progress)
+            _v._pause_point("after_train")
+            index = _add(inner, scan.ids, scan.files, scan.d, device, batch_rows, progress)
+        except RuntimeError as exc:
+            raise IndexBuildError(
+                f"FAISS failed to build {choice.factory}: {exc}", hint="try --factory auto"
+            ) from exc
+        _v._pause_point("after_add")
+        operating_point = default_operating_point(index)
+        apply_operating_point(index, operating_point)
+        built_at = dt.datetime.now(dt.UTC)
+        faiss.write_index(index, str(staging / _v.INDEX_FILE))
+        index_sha = file_sha256(staging / _v.INDEX_FILE)
+        idmap_sha = write_idmap(
+            index, staging / _v.IDMAP_FILE, index_name=INDEX_NAME, build_version=version, built_at=built_at
+        )
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "version": version,
+            "created_at": built_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "index_name": INDEX_NAME,
+            "factory": choice.factory,
+            "factory_reason": choice.reason,
+            "index_type": "IDMap2," + choice.factory,
+            "metric": metric,
+            "dim": scan.d,
+            "ntotal": int(index.ntotal),
+            "train_size": len(scan.sample) if choice.train_size else 0,
+            "operating_point": operating_point,
+            "operating_point_source": "default",
+            "idmap_sha256": idmap_sha,
+            "index_sha256": index_sha,
+            "chunks_fingerprint": fingerprint,
+            "vectors_sha256": scan.fingerprint,
+            "embedding_model": scan.info.model,
+            "embedding_kind": scan.info.kind,
+            "embedding_normalized": scan.info.normalized,
+            "device": device.name,
+            "faiss_version": faiss.__version__,
+            "build_seconds": round(time.perf_counter() - started, 3),
+            "tuning": None,
+        }
+        _v.write_manifest(staging, manifest)
+        _v._pause_point("after_write")
+        _v.commit_staging(data_root, staging, version)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _v._pause_point("after_commit")
+    if publish:
+        _v.publish(data_root, version)
+    return BuildResult(version, manifest, publish, choice.reason)

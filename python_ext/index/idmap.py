@@ -1,0 +1,111 @@
+"""The FAISS id map (SPEC §5 ``faiss_idmap``): export, sha256, and agreement checks.
+
+One row per vector stored in the index: ``faiss_row`` is the vector's position inside the
+index (0..ntotal-1, the order vectors were added), ``faiss_id`` the label FAISS returns from a
+search, which under ``IndexIDMap2`` is the chunk id, so ``chunk_id == faiss_id``. The file's
+sha256 is recorded in version.json and checked whenever the index is loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from python_ext.atomic import atomic_write_parquet
+from python_ext.contracts import FAISS_IDMAP_SCHEMA
+from python_ext.errors import IndexMismatchError
+
+
+def index_ids(index: faiss.Index) -> np.ndarray:
+    """Row → id vector of an ``IndexIDMap``/``IndexIDMap2`` (int64, length ntotal).
+
+    :raises IndexMismatchError: the index is not wrapped in an id map.
+    """
+    index = faiss.downcast_index(index)
+    if not isinstance(index, faiss.IndexIDMap):
+        raise IndexMismatchError(
+            f"index is a {type(index).__name__}, not an IndexIDMap2: it cannot return chunk ids",
+            hint="rebuild with `indexctl index build` (every index is wrapped in IndexIDMap2)",
+        )
+    return faiss.vector_to_array(index.id_map).astype("int64", copy=False)
+
+
+def idmap_table(index: faiss.Index, index_name: str, build_version: str, built_at: dt.datetime) -> pa.Table:
+    """The id map of ``index`` as an Arrow table with :data:`FAISS_IDMAP_SCHEMA`."""
+    ids = index_ids(index)
+    n = len(ids)
+    stamp = built_at.astimezone(dt.UTC).replace(tzinfo=None) if built_at.tzinfo else built_at
+    return pa.table(
+        {
+            "faiss_row": pa.array(np.arange(n, dtype="int64")),
+            "faiss_id": pa.array(ids),
+            "chunk_id": pa.array(ids),
+            "index_name": pa.array([index_name] * n, pa.string()),
+            "build_version": pa.array([build_version] * n, pa.string()),
+            "built_at": pa.array([stamp] * n, pa.timestamp("us")),
+        },
+        schema=FAISS_IDMAP_SCHEMA,
+    )
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_idmap(
+    index: faiss.Index, path: str | Path, *, index_name: str, build_version: str, built_at: dt.datetime
+) -> str:
+    """Write the id map of ``index`` to ``path`` atomically; return the file's sha256."""
+    table = idmap_table(index, index_name, build_version, built_at)
+    check_idmap(index, table, source=str(path))
+    atomic_write_parquet(path, table, row_group_size=1_000_000)
+    return file_sha256(path)
+
+
+def check_idmap(index: faiss.Index, table: pa.Table, source: str = "faiss_idmap") -> None:
+    """Check that an id map agrees exactly with ``index``.
+
+    Rules: ntotal rows; ``faiss_row`` is 0..ntotal-1 in order; ``faiss_id`` equals the index's
+    row → id vector; ``chunk_id == faiss_id``; every id appears once.
+
+    :raises IndexMismatchError: naming the first disagreeing row.
+    """
+    ids = index_ids(index)
+    if table.num_rows != len(ids):
+        raise IndexMismatchError(
+            f"{source}: {table.num_rows} rows but the index holds {len(ids)} vectors",
+            hint="re-export with `indexctl index export-idmap`",
+        )
+    rows = table.column("faiss_row").to_numpy()
+    fids = table.column("faiss_id").to_numpy()
+    cids = table.column("chunk_id").to_numpy()
+    for name, got, want in (
+        ("faiss_row", rows, np.arange(len(ids))),
+        ("faiss_id", fids, ids),
+        ("chunk_id", cids, ids),
+    ):
+        bad = np.flatnonzero(got != want)
+        if len(bad):
+            r = int(bad[0])
+            raise IndexMismatchError(
+                f"{source}: row {r}: {name} is {int(got[r])} but the index has {int(want[r])}",
+                hint="re-export with `indexctl index export-idmap`",
+            )
+    if len(np.unique(fids)) != len(fids):
+        raise IndexMismatchError(f"{source}: faiss_id values are not unique", hint="rebuild the index")
+
+
+def read_idmap(path: str | Path) -> pa.Table:
+    """Read an id map file (columns of :data:`FAISS_IDMAP_SCHEMA`)."""
+    return pq.read_table(path, schema=FAISS_IDMAP_SCHEMA)

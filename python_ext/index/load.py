@@ -1,0 +1,146 @@
+"""Load a published index version, verified, at its operating point.
+
+Loading checks, in order: the version folder is complete; the sha256 of
+``faiss_idmap.parquet`` and of ``index.faiss`` equal the ones in version.json; the index's
+ntotal and id map agree with the id map file row for row. Then the operating point recorded
+in version.json (a FAISS ParameterSpace string such as ``nprobe=16`` or ``efSearch=64``) is
+applied, so every search runs at the tuned setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+
+from python_ext.config import DataRoot
+from python_ext.errors import IndexMismatchError, OperatingPointError
+from python_ext.index import versions as _v
+from python_ext.index.idmap import check_idmap, file_sha256, read_idmap
+
+
+@dataclass
+class LoadedIndex:
+    """A verified index ready to search.
+
+    :param version: the version name.
+    :param path: its folder.
+    :param manifest: parsed version.json.
+    :param index: the ``IndexIDMap2`` (search returns chunk ids).
+    :param operating_point: the ParameterSpace string applied ("" = FAISS defaults).
+    """
+
+    version: str
+    path: Path
+    manifest: dict[str, Any]
+    index: faiss.Index = field(repr=False)
+    operating_point: str
+
+    @property
+    def inner(self) -> faiss.Index:
+        """The wrapped index (what ParameterSpace parameters apply to)."""
+        return inner_index(self.index)
+
+
+def inner_index(index: faiss.Index) -> faiss.Index:
+    """The index wrapped by an ``IndexIDMap``/``IndexIDMap2`` (the index itself otherwise)."""
+    index = faiss.downcast_index(index)
+    if isinstance(index, faiss.IndexIDMap):
+        return faiss.downcast_index(index.index)
+    return index
+
+
+def apply_operating_point(index: faiss.Index, operating_point: str) -> None:
+    """Set ParameterSpace parameters (``"nprobe=16,quantizer_efSearch=64"``) on ``index``.
+
+    :param index: an index, or an ``IndexIDMap2`` around one.
+    :raises OperatingPointError: a parameter the index does not have, or a malformed string.
+    """
+    if not operating_point:
+        return
+    target = inner_index(index)
+    for part in operating_point.split(","):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip():
+            raise OperatingPointError(
+                f"operating point {operating_point!r}: {part!r} is not NAME=VALUE",
+                hint="use a FAISS ParameterSpace string such as nprobe=16 or efSearch=64",
+            )
+        try:
+            float(value)
+        except ValueError as exc:
+            raise OperatingPointError(
+                f"operating point {operating_point!r}: value of {name} is not a number: {value!r}",
+                hint="use a FAISS ParameterSpace string such as nprobe=16 or efSearch=64",
+            ) from exc
+    try:
+        faiss.ParameterSpace().set_index_parameters(target, operating_point)
+    except RuntimeError as exc:
+        detail = str(exc).strip().rpartition("set_index_parameter:")[2].strip() or "rejected"
+        raise OperatingPointError(
+            f"operating point {operating_point!r} is not accepted by this {type(target).__name__} "
+            f"index: {detail}",
+            hint=f"parameters this index accepts: {', '.join(accepted_parameters(target)) or 'none'}",
+        ) from exc
+
+
+def accepted_parameters(index: faiss.Index) -> list[str]:
+    """Names of the ParameterSpace parameters ``index`` accepts (e.g. ``nprobe``)."""
+    ps = faiss.ParameterSpace()
+    ps.initialize(inner_index(index))
+    return [ps.parameter_ranges.at(i).name for i in range(ps.parameter_ranges.size())]
+
+
+def load_index(
+    data_root: DataRoot,
+    version: str | None = None,
+    *,
+    operating_point: str | None = None,
+    verify: bool = True,
+) -> LoadedIndex:
+    """Load ``version`` (default: the published one), verified, at its operating point.
+
+    :param version: a version name; None loads the published version.
+    :param operating_point: override the recorded operating point (None keeps it).
+    :param verify: check sha256 and id map agreement (default True; only tests turn it off).
+    :raises VersionNotFoundError: no such (or no published) version.
+    :raises IndexMismatchError: a file's sha256 or the id map disagrees with version.json.
+    :raises OperatingPointError: the operating point does not fit the index.
+    """
+    name = version or _v.current_version(data_root)
+    manifest = _v.read_manifest(data_root, name)
+    path = data_root.version_dir(name)
+    if not _v.is_complete(path):
+        raise IndexMismatchError(
+            f"{path}: version {name} is incomplete", hint="rebuild with `indexctl index build`"
+        )
+    idmap_path = path / _v.IDMAP_FILE
+    index_path = path / _v.INDEX_FILE
+    if verify:
+        for label, file, key in (
+            ("id map", idmap_path, "idmap_sha256"),
+            ("index", index_path, "index_sha256"),
+        ):
+            want = manifest.get(key)
+            got = file_sha256(file)
+            if want != got:
+                raise IndexMismatchError(
+                    f"{file}: {label} sha256 {got[:16]}… does not match version.json {key} "
+                    f"{str(want)[:16]}… (version {name})",
+                    hint="the files were changed after the build: rebuild with `indexctl index build` "
+                    "or re-export with `indexctl index export-idmap`",
+                )
+    index = faiss.read_index(str(index_path))
+    if index.ntotal != manifest.get("ntotal"):
+        raise IndexMismatchError(
+            f"{index_path}: index holds {index.ntotal} vectors but version.json says "
+            f"{manifest.get('ntotal')}",
+            hint="rebuild with `indexctl index build`",
+        )
+    if verify:
+        check_idmap(index, read_idmap(idmap_path), source=str(idmap_path))
+    op = manifest.get("operating_point") or "" if operating_point is None else operating_point
+    apply_operating_point(index, op)
+    return LoadedIndex(name, path, manifest, faiss.downcast_index(index), op)

@@ -1,0 +1,333 @@
+"""Index versions on disk: create, list, publish (CURRENT flip), roll back, garbage-collect.
+
+Layout under the data root (SPEC §3)::
+
+    faiss/versions/<version>/   index.faiss, faiss_idmap.parquet, version.json
+                                (+ tuning.json, tuning_frontier.parquet once tuned)
+    faiss/CURRENT               the published version's name (source of truth)
+    faiss/current -> versions/<version>   symlink, the stable path the dbt catalog reads
+
+Crash safety: a build writes its files into ``versions/.tmp-<version>/`` and renames the
+finished folder to ``versions/<version>`` (one atomic rename); only then is ``CURRENT``
+replaced atomically (temp file + rename), and then the symlink. A kill at any point leaves
+``CURRENT`` naming a complete version. A stale symlink (kill between the two flips) is repaired
+from ``CURRENT`` by every lifecycle call and every load.
+
+Version names are ``YYYYMMDDTHHMMSS.mmmZ-<8 hex>``: UTC creation time to the millisecond plus
+a hash of the corpus fingerprint, so names sort by creation time and never collide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from python_ext.atomic import atomic_symlink, atomic_write_json, atomic_write_text
+from python_ext.config import DataRoot
+from python_ext.errors import ConfigError, IndexMismatchError, VersionNotFoundError
+
+INDEX_FILE = "index.faiss"
+IDMAP_FILE = "faiss_idmap.parquet"
+MANIFEST_FILE = "version.json"
+TUNING_FILE = "tuning.json"
+FRONTIER_FILE = "tuning_frontier.parquet"
+REQUIRED_FILES = (INDEX_FILE, IDMAP_FILE, MANIFEST_FILE)
+STAGING_PREFIX = ".tmp-"
+OWNER_FILE = ".owner-pid"
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    """One complete version folder.
+
+    :param version: the folder name.
+    :param published: True when ``CURRENT`` names it.
+    :param manifest: its parsed version.json.
+    """
+
+    version: str
+    published: bool
+    manifest: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.manifest
+        tuning = m.get("tuning") or {}
+        return {
+            "version": self.version,
+            "published": self.published,
+            "created_at": m.get("created_at"),
+            "factory": m.get("factory"),
+            "metric": m.get("metric"),
+            "ntotal": m.get("ntotal"),
+            "operating_point": m.get("operating_point"),
+            "recall_at_k": tuning.get("recall_at_k"),
+            "device": m.get("device"),
+        }
+
+
+def new_version_name(data_root: DataRoot, seed: str) -> str:
+    """A fresh version name that sorts after every existing one.
+
+    :param seed: mixed into the hash suffix (e.g. the chunks fingerprint and factory).
+    """
+    latest = max((p.name for p in _version_dirs(data_root, include_staging=True)), default="")
+    while True:
+        now = dt.datetime.now(dt.UTC)
+        stamp = now.strftime("%Y%m%dT%H%M%S.") + f"{now.microsecond // 1000:03d}Z"
+        if stamp > latest.removeprefix(STAGING_PREFIX)[: len(stamp)]:
+            break
+        time.sleep(0.002)
+    suffix = hashlib.sha256(f"{seed}|{stamp}|{os.getpid()}".encode()).hexdigest()[:8]
+    return f"{stamp}-{suffix}"
+
+
+def _version_dirs(data_root: DataRoot, include_staging: bool = False) -> list[Path]:
+    if not data_root.versions_dir.is_dir():
+        return []
+    out = []
+    for p in data_root.versions_dir.iterdir():
+        if not p.is_dir() or p.is_symlink():
+            continue
+        if p.name.startswith(STAGING_PREFIX):
+            if include_staging:
+                out.append(p)
+            continue
+        if not p.name.startswith("."):
+            out.append(p)
+    return sorted(out)
+
+
+def staging_dir(data_root: DataRoot, version: str) -> Path:
+    """Create and return the private folder a build writes ``version`` into."""
+    path = data_root.versions_dir / f"{STAGING_PREFIX}{version}"
+    path.mkdir(parents=True, exist_ok=False)
+    (path / OWNER_FILE).write_text(str(os.getpid()))
+    return path
+
+
+def commit_staging(data_root: DataRoot, staging: Path, version: str) -> Path:
+    """Turn a finished staging folder into ``versions/<version>`` with one atomic rename.
+
+    :raises IndexMismatchError: a required file is missing from the staging folder.
+    """
+    missing = [f for f in REQUIRED_FILES if not (staging / f).is_file()]
+    if missing:
+        raise IndexMismatchError(
+            f"{staging}: cannot commit version {version}, missing {', '.join(missing)}",
+            hint="rebuild with `indexctl index build`",
+        )
+    (staging / OWNER_FILE).unlink(missing_ok=True)
+    final = data_root.version_dir(version)
+    os.rename(staging, final)
+    _fsync_dir(data_root.versions_dir)
+    return final
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def is_complete(path: Path) -> bool:
+    """True when ``path`` holds every required file and a parseable version.json."""
+    if not all((path / f).is_file() for f in REQUIRED_FILES):
+        return False
+    try:
+        json.loads((path / MANIFEST_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def read_manifest(data_root: DataRoot, version: str) -> dict[str, Any]:
+    """Parsed version.json of ``version``.
+
+    :raises VersionNotFoundError: the version folder or its manifest does not exist.
+    """
+    path = data_root.version_dir(version) / MANIFEST_FILE
+    if not path.is_file():
+        raise VersionNotFoundError(
+            f"index version {version!r} not found under {data_root.versions_dir}",
+            hint="list versions with `indexctl index versions`",
+        )
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise IndexMismatchError(
+            f"{path}: not valid JSON ({exc})", hint="rebuild with `indexctl index build`"
+        ) from exc
+
+
+def write_manifest(directory: Path, manifest: dict[str, Any]) -> Path:
+    """Write version.json into ``directory`` atomically."""
+    return atomic_write_json(directory / MANIFEST_FILE, manifest)
+
+
+def read_current(data_root: DataRoot) -> str | None:
+    """The name in ``CURRENT`` (None when nothing was ever published); does not repair."""
+    try:
+        name = data_root.current_file.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def repair_link(data_root: DataRoot) -> bool:
+    """Point ``faiss/current`` at ``versions/<CURRENT>`` if it points elsewhere; True if changed."""
+    name = read_current(data_root)
+    if name is None:
+        return False
+    want = f"versions/{name}"
+    link = data_root.current_link
+    try:
+        if os.readlink(link) == want:
+            return False
+    except (FileNotFoundError, OSError):
+        pass
+    atomic_symlink(want, link)
+    return True
+
+
+def current_version(data_root: DataRoot) -> str:
+    """The published version (repairing the ``current`` symlink from CURRENT if needed).
+
+    :raises VersionNotFoundError: nothing is published, or CURRENT names a missing version.
+    """
+    name = read_current(data_root)
+    if name is None:
+        raise VersionNotFoundError(
+            f"no index version is published ({data_root.current_file} does not exist)",
+            hint="build one with `indexctl index build`",
+        )
+    if not is_complete(data_root.version_dir(name)):
+        raise VersionNotFoundError(
+            f"{data_root.current_file} names version {name!r} but {data_root.version_dir(name)} is "
+            "missing or incomplete",
+            hint="publish a complete version with `indexctl index publish VERSION`",
+        )
+    repair_link(data_root)
+    return name
+
+
+def list_versions(data_root: DataRoot) -> list[VersionEntry]:
+    """Every complete version, oldest first (staging and broken folders are skipped)."""
+    published = read_current(data_root)
+    if published is not None:
+        repair_link(data_root)
+    out = []
+    for path in _version_dirs(data_root):
+        if is_complete(path):
+            manifest = json.loads((path / MANIFEST_FILE).read_text())
+            out.append(VersionEntry(path.name, path.name == published, manifest))
+    return out
+
+
+def publish(data_root: DataRoot, version: str) -> dict[str, Any]:
+    """Make ``version`` the published one: flip CURRENT atomically, then the symlink.
+
+    :returns: ``{"published": version, "previous": old or None}``.
+    :raises VersionNotFoundError: ``version`` is not a complete version folder.
+    """
+    path = data_root.version_dir(version)
+    if version.startswith(".") or "/" in version or not is_complete(path):
+        raise VersionNotFoundError(
+            f"index version {version!r} not found (or incomplete) under {data_root.versions_dir}",
+            hint="list versions with `indexctl index versions`",
+        )
+    previous = read_current(data_root)
+    atomic_write_text(data_root.current_file, version + "\n")
+    _pause_point("after_flip")
+    atomic_symlink(f"versions/{version}", data_root.current_link)
+    return {"published": version, "previous": previous}
+
+
+def rollback(data_root: DataRoot) -> dict[str, Any]:
+    """Publish the newest complete version older than the published one.
+
+    :raises VersionNotFoundError: nothing is published, or no older version exists.
+    """
+    current = current_version(data_root)
+    older = [v.version for v in list_versions(data_root) if v.version < current]
+    if not older:
+        raise VersionNotFoundError(
+            f"no version older than the published {current} to roll back to",
+            hint="list versions with `indexctl index versions`, or publish one with `indexctl index publish`",
+        )
+    return publish(data_root, older[-1])
+
+
+def gc(data_root: DataRoot, keep: int = 3) -> dict[str, Any]:
+    """Delete old versions, keeping the ``keep`` newest and always the published one.
+
+    Also removes staging folders left by killed builds (their owner process is gone) and
+    folders that are incomplete. Destructive: deleted versions cannot be published again.
+
+    :param keep: how many of the newest complete versions to keep (besides the published one).
+    :returns: ``{"removed": [...], "kept": [...], "published": name or None}``.
+    """
+    if keep < 0:
+        raise ConfigError(f"--keep must be >= 0 (got {keep})", hint="use --keep 3")
+    published = read_current(data_root)
+    if published is not None:
+        repair_link(data_root)
+    complete = [v.version for v in list_versions(data_root)]
+    keep_set = set(complete[-keep:] if keep else []) | ({published} if published else set())
+    removed = []
+    for name in complete:
+        if name not in keep_set:
+            shutil.rmtree(data_root.version_dir(name))
+            removed.append(name)
+    for path in _version_dirs(data_root, include_staging=True):
+        if path.name in keep_set or path.name in complete:
+            continue
+        if path.name.startswith(STAGING_PREFIX) and _owner_alive(path):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return {"removed": removed, "kept": sorted(keep_set), "published": published}
+
+
+def _owner_alive(path: Path) -> bool:
+    try:
+        pid = int((path / OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+PAUSE_ENV = "INDEXCTL_PAUSE_AT"
+
+
+def _pause_point(step: str) -> None:
+    """Crash-test hook: with ``INDEXCTL_PAUSE_AT=<step>`` announce the step on stderr and wait.
+
+    The kill-mid-build tests use it to SIGKILL a real build at a known step. It does nothing
+    unless the variable names this step.
+    """
+    if os.environ.get(PAUSE_ENV) != step:
+        return
+    import sys
+
+    sys.stderr.write(f"paused at {step} (pid {os.getpid()})\n")
+    sys.stderr.flush()
+    time.sleep(float(os.environ.get("INDEXCTL_PAUSE_SECONDS", "60")))
