@@ -88,3 +88,7 @@ class CheckFailedError(IndexctlError):
     """A validation or integrity check ran and found problems."""
 
     exit_code = 3
+
+
+class ScipIndexError(IndexctlError):
+    """Running a SCIP indexer (scip-python) failed or produced no index."""
