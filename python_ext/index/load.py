@@ -143,4 +143,4 @@ def load_index(
         check_idmap(index, read_idmap(idmap_path), source=str(idmap_path))
     op = manifest.get("operating_point") or "" if operating_point is None else operating_point
     apply_operating_point(index, op)
-    return LoadedIndex(name, path, manifest, faiss.downcast_index(index), op)
+    return LoadedIndex(name, path, manifest, index, op)
