@@ -1,10 +1,243 @@
-"""`indexctl` commands for the index stage (registered by :func:`register`)."""
+"""`indexctl` commands for the index stage: the ``index`` group and top-level ``search``.
+
+Each command parses flags, calls one function of :mod:`python_ext.index` and renders the
+result through :mod:`python_ext.cli._output`.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from python_ext.cli._options import DataRootOpt, JsonOpt, NlOpt, QuietOpt
+from python_ext.config import resolve_data_root
+
+index_app = typer.Typer(
+    name="index",
+    help="Build, tune, version and publish the FAISS index.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+)
+
+GpuOpt = Annotated[
+    str, typer.Option("--gpu", help="auto: GPU when FAISS sees one; on: require a GPU; off: CPU only.")
+]
+VersionOpt = Annotated[
+    str | None,
+    typer.Option("--version", help="Index version (default: the published one).", show_default=False),
+]
+
+
+@index_app.command("build")
+def build_cmd(
+    factory: Annotated[str, typer.Option("--factory", help="auto, or a FAISS factory string.")] = "auto",
+    metric: Annotated[str, typer.Option("--metric", help="ip (normalized vectors) or l2.")] = "ip",
+    gpu: GpuOpt = "auto",
+    publish: Annotated[
+        bool, typer.Option("--publish/--no-publish", help="Flip CURRENT to the new version.")
+    ] = True,
+    data_root: DataRootOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Build a new index version from the chunks and publish it.
+
+    Example: indexctl index build --factory auto --metric ip --gpu auto
+    """
+    from python_ext.cli._output import print_summary, reporter
+    from python_ext.index.build import build_index
+
+    result = build_index(
+        resolve_data_root(data_root),
+        factory=factory,
+        metric=metric,
+        gpu=gpu,
+        publish=publish,
+        progress=reporter(quiet or as_json),
+    )
+    print_summary(result.to_dict(), as_json=as_json, title="index build")
+
+
+@index_app.command("tune")
+def tune_cmd(
+    target_recall: Annotated[float, typer.Option("--target-recall", help="Recall@k to reach.")] = 0.95,
+    k: Annotated[int, typer.Option("-k", "--k", help="Neighbours per query.")] = 10,
+    factories: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--factories", help="Build and compare these factories (repeat, or separate with ';')."
+        ),
+    ] = None,
+    version: VersionOpt = None,
+    queries: Annotated[
+        str, typer.Option("--queries", help="auto, eval (eval/queries.parquet) or sample.")
+    ] = "auto",
+    n_queries: Annotated[int, typer.Option("--n-queries", help="Sampled queries when not using eval.")] = 500,
+    gpu: GpuOpt = "auto",
+    publish: Annotated[
+        bool, typer.Option("--publish/--no-publish", help="Publish the winner of --factories.")
+    ] = True,
+    data_root: DataRootOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Choose the fastest operating point that meets the recall target.
+
+    Example: indexctl index tune --target-recall 0.95 -k 10
+    """
+    from python_ext.cli._output import print_summary, reporter, warn
+    from python_ext.index.tune import tune_index
+
+    names = [f.strip() for item in factories or [] for f in item.split(";") if f.strip()]
+    result = tune_index(
+        resolve_data_root(data_root),
+        factories=names or None,
+        version=version,
+        target_recall=target_recall,
+        k=k,
+        n_queries=n_queries,
+        queries=queries,
+        gpu=gpu,
+        publish=publish,
+        progress=reporter(quiet or as_json),
+    )
+    if not result.target_met:
+        warn(
+            f"no operating point reached recall@{result.summary['k']} >= {target_recall}; "
+            f"chose the most accurate one ({result.chosen.recall_at_k:.4f})"
+        )
+    print_summary(result.to_dict(), as_json=as_json, title="index tune")
+
+
+@index_app.command("versions")
+def versions_cmd(data_root: DataRootOpt = None, as_json: JsonOpt = False, as_nl: NlOpt = False) -> None:
+    """List the complete index versions, oldest first.
+
+    Example: indexctl index versions --json
+    """
+    from python_ext.cli._output import emit
+    from python_ext.index.versions import list_versions
+
+    rows = [v.to_dict() for v in list_versions(resolve_data_root(data_root))]
+    emit(rows, as_json=as_json, as_nl=as_nl, title="index versions")
+
+
+@index_app.command("publish")
+def publish_cmd(
+    version: Annotated[str, typer.Argument(help="The version to publish.")],
+    data_root: DataRootOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Publish a version (atomic flip of CURRENT and the current symlink).
+
+    Example: indexctl index publish 20261121T103000.123Z-1a2b3c4d
+    """
+    from python_ext.cli._output import print_summary
+    from python_ext.index.versions import publish
+
+    print_summary(publish(resolve_data_root(data_root), version), as_json=as_json, title="index publish")
+
+
+@index_app.command("rollback")
+def rollback_cmd(data_root: DataRootOpt = None, as_json: JsonOpt = False) -> None:
+    """Publish the newest version older than the published one.
+
+    Example: indexctl index rollback
+    """
+    from python_ext.cli._output import print_summary
+    from python_ext.index.versions import rollback
+
+    print_summary(rollback(resolve_data_root(data_root)), as_json=as_json, title="index rollback")
+
+
+@index_app.command("gc")
+def gc_cmd(
+    keep: Annotated[
+        int, typer.Option("--keep", help="Newest versions to keep (the published one is always kept).")
+    ] = 3,
+    data_root: DataRootOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete old versions and leftovers of killed builds.
+
+    Example: indexctl index gc --keep 2
+    """
+    from python_ext.cli._output import print_summary
+    from python_ext.index.versions import gc
+
+    print_summary(gc(resolve_data_root(data_root), keep=keep), as_json=as_json, title="index gc")
+
+
+@index_app.command("info")
+def info_cmd(version: VersionOpt = None, data_root: DataRootOpt = None, as_json: JsonOpt = False) -> None:
+    """Print the published version's manifest (version.json).
+
+    Example: indexctl index info --json
+    """
+    from python_ext.cli._output import print_summary
+    from python_ext.index.versions import describe
+
+    print_summary(describe(resolve_data_root(data_root), version), as_json=as_json, title="index info")
+
+
+@index_app.command("export-idmap")
+def export_idmap_cmd(
+    version: VersionOpt = None, data_root: DataRootOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Re-export faiss_idmap.parquet from the index and record its sha256.
+
+    Example: indexctl index export-idmap --json
+    """
+    from python_ext.cli._output import print_summary
+    from python_ext.index.idmap import export_idmap
+
+    print_summary(
+        export_idmap(resolve_data_root(data_root), version), as_json=as_json, title="index export-idmap"
+    )
+
+
+def search_cmd(
+    text: Annotated[str, typer.Argument(help="The query text.")],
+    k: Annotated[int, typer.Option("-k", "--k", help="Number of hits.")] = 10,
+    version: VersionOpt = None,
+    operating_point: Annotated[
+        str | None,
+        typer.Option(
+            "--operating-point",
+            help="Override the tuned operating point, e.g. nprobe=32.",
+            show_default=False,
+        ),
+    ] = None,
+    data_root: DataRootOpt = None,
+    as_json: JsonOpt = False,
+    as_nl: NlOpt = False,
+) -> None:
+    """Search the published index with a text query.
+
+    Example: indexctl search "parse the config file" -k 5
+    """
+    from python_ext.cli._output import emit
+    from python_ext.index.search import search_text
+
+    hits = search_text(
+        resolve_data_root(data_root), text, k, version=version, operating_point=operating_point
+    )
+    rows = [h.to_dict() for h in hits]
+    if not (as_json or as_nl):
+        for row in rows:
+            lines = [ln.strip() for ln in (row["preview"] or "").splitlines() if ln.strip()]
+            row["preview"] = (lines[0][:80] if lines else "") + (" …" if len(lines) > 1 else "")
+    emit(
+        rows,
+        as_json=as_json,
+        as_nl=as_nl,
+        columns=["rank", "chunk_id", "score", "uri", "start_line", "end_line", "preview"],
+        title=f"search: {text}",
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the top-level app."""
-    return None
+    """Attach the ``index`` group and the top-level ``search`` command to the app."""
+    app.add_typer(index_app, name="index")
+    app.command("search")(search_cmd)

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_write_parquet
+from python_ext.config import DataRoot
 from python_ext.contracts import FAISS_IDMAP_SCHEMA
 from python_ext.errors import IndexMismatchError
 
@@ -109,3 +110,46 @@ def check_idmap(index: faiss.Index, table: pa.Table, source: str = "faiss_idmap"
 def read_idmap(path: str | Path) -> pa.Table:
     """Read an id map file (columns of :data:`FAISS_IDMAP_SCHEMA`)."""
     return pq.read_table(path, schema=FAISS_IDMAP_SCHEMA)
+
+
+def export_idmap(data_root: DataRoot, version: str | None = None) -> dict[str, object]:
+    """Re-export ``faiss_idmap.parquet`` of a version from its index file; update version.json.
+
+    The index file is checked against ``index_sha256`` first (the id map is derived from it);
+    the new file's sha256 replaces ``idmap_sha256``. Both writes are atomic.
+
+    :param version: the version (default: the published one).
+    :returns: ``{"version", "path", "rows", "idmap_sha256"}``.
+    :raises IndexMismatchError: the index file does not match version.json.
+    """
+    from python_ext.index import versions as _v
+
+    name = version or _v.current_version(data_root)
+    manifest = _v.read_manifest(data_root, name)
+    folder = data_root.version_dir(name)
+    index_path = folder / _v.INDEX_FILE
+    got = file_sha256(index_path)
+    if got != manifest.get("index_sha256"):
+        raise IndexMismatchError(
+            f"{index_path}: index sha256 {got[:16]}… does not match version.json "
+            f"{str(manifest.get('index_sha256'))[:16]}…",
+            hint="rebuild with `indexctl index build`",
+        )
+    index = faiss.read_index(str(index_path))
+    built_at = dt.datetime.fromisoformat(manifest["created_at"].replace("Z", "+00:00"))
+    sha = write_idmap(
+        index,
+        folder / _v.IDMAP_FILE,
+        index_name=manifest["index_name"],
+        build_version=name,
+        built_at=built_at,
+    )
+    if sha != manifest.get("idmap_sha256"):
+        manifest["idmap_sha256"] = sha
+        _v.write_manifest(folder, manifest)
+    return {
+        "version": name,
+        "path": str(folder / _v.IDMAP_FILE),
+        "rows": int(index.ntotal),
+        "idmap_sha256": sha,
+    }

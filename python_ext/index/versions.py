@@ -234,6 +234,19 @@ def list_versions(data_root: DataRoot) -> list[VersionEntry]:
     return out
 
 
+def describe(data_root: DataRoot, version: str | None = None) -> dict[str, Any]:
+    """The manifest of ``version`` (default: the published one) plus where it lives.
+
+    :returns: version.json's keys plus ``published`` (bool), ``path`` and ``files``.
+    :raises VersionNotFoundError: no such (or no published) version.
+    """
+    name = version or current_version(data_root)
+    manifest = read_manifest(data_root, name)
+    folder = data_root.version_dir(name)
+    files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    return {**manifest, "published": read_current(data_root) == name, "path": str(folder), "files": files}
+
+
 def publish(data_root: DataRoot, version: str) -> dict[str, Any]:
     """Make ``version`` the published one: flip CURRENT atomically, then the symlink.
 
