@@ -1,10 +1,258 @@
-"""`indexctl` commands for the eval stage (registered by :func:`register`)."""
+"""`indexctl eval …` (queries, run, import-run, runs) and the top-level `indexctl pipeline`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from python_ext.cli._options import DataRootOpt, JsonOpt, NlOpt, QuietOpt
+from python_ext.config import resolve_data_root
+
+eval_app = typer.Typer(
+    name="eval",
+    help="Evaluate retrieval: generate queries, run channels, import external runs, list runs.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@eval_app.command("queries")
+def queries_cmd(
+    data_root: DataRootOpt = None,
+    from_jsonl: Annotated[
+        Path | None, typer.Option("--from-jsonl", help="Add user queries from this JSONL file.")
+    ] = None,
+    origins: Annotated[
+        str,
+        typer.Option(
+            "--origins", help="Generated origins: docstring,name (empty string: user queries only)."
+        ),
+    ] = "docstring,name",
+    max_per_origin: Annotated[
+        int | None,
+        typer.Option("--max-per-origin", min=1, help="Keep at most N queries per generated origin."),
+    ] = None,
+    no_scip: Annotated[bool, typer.Option("--no-scip", help="Ignore SCIP facts even when present.")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Generate evaluation queries (docstrings, names, user JSONL) into eval/queries.parquet.
+
+    Example: indexctl eval queries --data-root data --from-jsonl my_queries.jsonl
+    """
+    from python_ext.cli._output import print_summary, reporter, warn
+    from python_ext.evaluate.queries import build_queries
+
+    summary = build_queries(
+        resolve_data_root(data_root),
+        user_file=from_jsonl,
+        origins=[o.strip() for o in origins.split(",") if o.strip()],
+        max_per_origin=max_per_origin,
+        use_scip=not no_scip,
+        progress=reporter(quiet or as_json),
+    )
+    for problem in summary.problems:
+        warn(problem)
+    data = summary.to_dict()
+    if as_json:
+        print_summary(data, as_json=True)
+        return
+    data.pop("problems")
+    print_summary(data, title="evaluation queries")
+
+
+@eval_app.command("run")
+def run_cmd(
+    data_root: DataRootOpt = None,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, help="Cut-off for results, pools and metrics.")] = 10,
+    channels: Annotated[
+        str, typer.Option("--channels", help="Comma list of faiss, flat, bm25, splade, hybrid.")
+    ] = "faiss,flat,bm25,hybrid",
+    rrf_k0: Annotated[
+        int, typer.Option("--rrf-k0", min=0, help="RRF constant k0 for the hybrid channel.")
+    ] = 60,
+    index_version: Annotated[
+        str | None, typer.Option("--index-version", help="Evaluate this index version (default: published).")
+    ] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run the channels over the queries; write the pool, append runs.parquet, print metrics.
+
+    Example: indexctl eval run --k 10 --channels faiss,flat,bm25,hybrid --rrf-k0 60
+    """
+    from python_ext.cli._output import emit, print_json, reporter, stdout, warn
+    from python_ext.evaluate.run import run_eval
+
+    result = run_eval(
+        resolve_data_root(data_root),
+        k=k,
+        channels=channels,
+        rrf_k0=rrf_k0,
+        index_version=index_version,
+        progress=reporter(quiet or as_json),
+    )
+    if result.embedding and result.embedding.get("kind") == "lexical":
+        warn(
+            f"dense channels use the LEXICAL embedder {result.embedding['model']} (hashed identifier "
+            "tokens, not a semantic model): faiss/flat numbers measure lexical overlap"
+        )
+    if as_json:
+        print_json(result.to_dict())
+        return
+    emit(result.metric_rows(), title=f"run {result.run_id} — {result.n_queries} queries, k={result.k}")
+    stdout.print(
+        f"index version: {result.index_version or '-'}   operating point: {result.operating_point or '-'}   "
+        f"hybrid = RRF(k0={result.rrf_k0}) over {','.join(result.hybrid_of) or '-'}   "
+        f"wall: {result.wall_seconds:.2f}s",
+        highlight=False,
+    )
+    stdout.print(f"pool: {result.pool_path}   runs: {result.runs_path}", highlight=False)
+
+
+@eval_app.command("import-run")
+def import_run_cmd(
+    run_file: Annotated[Path, typer.Argument(help="TREC run, TSV (query_id, chunk_id, score) or Parquet.")],
+    source: Annotated[
+        str, typer.Option("--source", help="Channel name of the external system (e.g. splade).")
+    ],
+    data_root: DataRootOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="auto, trec, tsv or parquet.")] = "auto",
+    as_json: JsonOpt = False,
+) -> None:
+    """Import an external system's ranked results as a channel, validated against the chunks.
+
+    Example: indexctl eval import-run --source splade runs/splade.trec
+    """
+    from python_ext.cli._output import print_summary
+    from python_ext.evaluate.runfiles import import_run
+
+    summary = import_run(resolve_data_root(data_root), source, run_file, fmt=fmt)
+    print_summary(summary.to_dict(), as_json=as_json, title=f"imported channel {source}")
+
+
+@eval_app.command("runs")
+def runs_cmd(data_root: DataRootOpt = None, as_json: JsonOpt = False, as_nl: NlOpt = False) -> None:
+    """List recorded evaluation runs, newest first, with recall/MRR per channel.
+
+    Example: indexctl eval runs --json
+    """
+    from python_ext.cli._output import emit
+    from python_ext.evaluate.run import list_runs
+
+    runs = list_runs(resolve_data_root(data_root))
+    if as_json or as_nl:
+        emit(runs, as_json=as_json, as_nl=as_nl)
+        return
+    rows = []
+    for r in runs:
+        cells = "  ".join(
+            f"{m['source']} R={m['recall_at_k']:.3f} MRR={m['mrr_at_k']:.3f}" for m in r["metrics"]
+        )
+        rows.append(
+            {
+                "run_id": r["run_id"],
+                "started_at": r["started_at"],
+                "index_version": r["index_version"],
+                "k": r["k"],
+                "queries": r["n_queries"],
+                "metrics": cells,
+            }
+        )
+    emit(rows, title="evaluation runs")
+
+
+def pipeline_cmd(
+    repo: Annotated[
+        Path | None,
+        typer.Argument(help="Repository to index (default: this project's own source tree)."),
+    ] = None,
+    data_root: DataRootOpt = None,
+    embedder: Annotated[
+        str | None, typer.Option("--embedder", help="minilm or hashing (default: minilm when installed).")
+    ] = None,
+    no_scip: Annotated[
+        bool, typer.Option("--no-scip", help="Skip SCIP (scip-python) even when available.")
+    ] = False,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, help="Cut-off for tuning and evaluation.")] = 10,
+    max_per_origin: Annotated[
+        int | None, typer.Option("--max-per-origin", min=1, help="Cap generated queries per origin.")
+    ] = None,
+    no_catalog: Annotated[bool, typer.Option("--no-catalog", help="Skip the dbt catalog refresh.")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run the whole pipeline: ingest, index build, tune, eval queries, eval run, catalog refresh.
+
+    Example: indexctl pipeline --data-root data --embedder minilm
+    """
+    from python_ext.cli._output import print_json, reporter
+    from python_ext.pipeline import run_pipeline
+
+    result = run_pipeline(
+        repo,
+        resolve_data_root(data_root),
+        embedder=embedder,
+        scip=not no_scip,
+        k=k,
+        max_per_origin=max_per_origin,
+        catalog=not no_catalog,
+        progress=reporter(quiet or as_json),
+    )
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _render_pipeline(result)
+
+
+def _render_pipeline(result) -> None:
+    """The human summary of ``indexctl pipeline`` (stages, counts, metrics, SQL to try)."""
+    from python_ext.cli._output import emit, print_summary, stdout
+
+    stdout.print(f"[bold]codeintel catalog — pipeline on {result.repo}[/]", highlight=False)
+    emit(
+        [{"stage": s.name, "seconds": round(s.seconds, 2), "note": s.skipped or ""} for s in result.stages],
+        title="stages",
+    )
+    label = result.embedder + (
+        "  (LEXICAL hashing embedder, not semantic)" if result.embedding_kind == "lexical" else ""
+    )
+    print_summary(
+        {
+            "embedder": label,
+            **result.counts,
+            "index version": result.index_version or "-",
+            "operating point": result.operating_point or "(exact / defaults)",
+            "data root": str(result.data_root),
+            "catalog": str(result.catalog_path) if result.catalog_path else "(not refreshed)",
+            "wall seconds": round(result.wall_seconds, 1),
+        },
+        title="summary",
+    )
+    k = result.k
+    emit(
+        [
+            {
+                "channel": m["source"],
+                f"recall@{k}": m["recall_at_k"],
+                f"mrr@{k}": m["mrr_at_k"],
+                f"ndcg@{k}": m["ndcg_at_k"],
+                f"overlap@{k}": m["oracle_overlap_at_k"],
+                "queries/s": round(m["queries_per_s"]) if m["queries_per_s"] else None,
+            }
+            for m in result.metrics
+        ],
+        title="retrieval metrics per channel",
+    )
+    if result.catalog_path:
+        stdout.print(f"\nTry the catalog:  duckdb {result.catalog_path}", highlight=False)
+        for example in result.examples:
+            stdout.print(f"\n-- {example['question']}\n{example['sql']}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the top-level app."""
-    return None
+    """Attach the ``eval`` group and the top-level ``pipeline`` command to the app."""
+    app.add_typer(eval_app, name="eval")
+    app.command("pipeline")(pipeline_cmd)

