@@ -1,0 +1,545 @@
+"""Chunking: syntax-tree chunks (cAST style) for code, line windows for other text.
+
+**Size** is measured in non-whitespace characters (``budget``, default 1200), so indentation
+and blank lines cost nothing.
+
+**Code** (:data:`~python_ext.ingest.languages.TREE_SITTER_LANGUAGES`), after cAST (Zhang et al.,
+2025, "cAST: Enhancing Code Retrieval-Augmented Generation with Structural Chunking via Abstract
+Syntax Tree"): starting from the root's children, consecutive sibling nodes are merged greedily
+while the merged range stays within the budget; a node larger than the budget is split into its
+own children, recursively, and the small siblings before its first oversize child (its header,
+e.g. ``class Circle(Shape):``) keep merging into the following children, splitting them if
+needed, so a header always stays with the first lines of its body.
+Finally a fragment under a tenth of the budget (a lone ``}``) joins a neighbouring chunk when the
+union fits. Tokens, string literals and comments are atomic: a chunk boundary is always a node boundary, so
+no token is ever cut. A single atomic node larger than the budget is the only chunk allowed
+over the budget.
+
+**Coverage**: chunks are disjoint, in file order, and every non-whitespace byte of the file is
+inside exactly one chunk. Bytes the syntax tree leaves outside every node (e.g. a Python line
+continuation) are attached to the neighbouring chunk, or become their own chunk when that
+would exceed the budget. The gaps between chunks are whitespace only.
+
+**Text** (every other detected language): line windows — whole lines merged greedily up to the
+budget (at most 100 lines); a Markdown heading starts a new window once the current one holds a
+quarter of the budget; a line over the budget is split between words.
+
+**Bounds**: every chunk satisfies ``content == data[start_byte:end_byte].decode("utf-8")``,
+bytes 0-based with an exclusive end, lines 1-based inclusive (``start_line`` is the line of the
+first byte, ``end_line`` the line of the last byte). Chunks never start or end with whitespace.
+
+**Symbols**: each chunk lists the qualified names of the definitions whose *name* lies inside
+it, e.g. ``tinylib.geometry.shapes.Circle.area`` (Python: dotted module path + class/function
+nesting; JS/TS: dotted file path without extension; Go: package name + receiver type; Rust:
+crate folder + ``mod`` path + ``impl`` type; Java: package + class nesting).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import numpy as np
+import tree_sitter
+
+from python_ext.contracts import PREVIEW_MAX_CHARS
+from python_ext.ids import chunk_id, content_hash
+from python_ext.ingest.languages import TREE_SITTER_LANGUAGES, language_for, parser_for
+
+#: Default chunk budget in non-whitespace characters.
+DEFAULT_CHUNK_BUDGET = 1200
+#: Maximum lines of one text window.
+MAX_WINDOW_LINES = 100
+#: Version of the chunking rules; part of the incremental-ingest key.
+CHUNKER_VERSION = "cast-1"
+
+#: Node types never split (string literals, comments, regexes), besides leaf tokens.
+ATOMIC_TYPES: frozenset[str] = frozenset(
+    {
+        "string",
+        "string_literal",
+        "raw_string_literal",
+        "interpreted_string_literal",
+        "template_string",
+        "char_literal",
+        "character_literal",
+        "text_block",
+        "regex",
+        "comment",
+        "line_comment",
+        "block_comment",
+        "html_comment",
+    }
+)
+
+_WS_BYTES = np.array([9, 10, 11, 12, 13, 32], dtype=np.uint8)
+_MAX_DEPTH = 200
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of one file (the chunks contract minus the embedding).
+
+    :param uri: repository-relative POSIX path.
+    :param lang: language name.
+    :param start_byte: first byte (0-based).
+    :param end_byte: end byte (exclusive).
+    :param start_line: line of the first byte (1-based).
+    :param end_line: line of the last byte (1-based, inclusive).
+    :param content: ``data[start_byte:end_byte]`` decoded as UTF-8.
+    :param symbols: qualified names of the definitions the chunk contains.
+    """
+
+    uri: str
+    lang: str
+    start_byte: int
+    end_byte: int
+    start_line: int
+    end_line: int
+    content: str = field(repr=False)
+    symbols: tuple[str, ...] = ()
+
+    def chunk_id(self, salt: str | None = None) -> int:
+        """The SPEC §4 chunk id of ``(uri, start_byte, end_byte)``."""
+        return chunk_id(self.uri, self.start_byte, self.end_byte, salt)
+
+    @property
+    def content_hash(self) -> str:
+        """xxh64 hex of the UTF-8 content."""
+        return content_hash(self.content)
+
+    @property
+    def preview(self) -> str:
+        """See :func:`make_preview`."""
+        return make_preview(self.content)
+
+
+def make_preview(content: str, limit: int = PREVIEW_MAX_CHARS) -> str:
+    """The ``preview`` column: whitespace runs collapsed to one space, at most ``limit`` chars.
+
+    A longer text is cut to ``limit - 1`` characters followed by ``…``.
+    """
+    flat = " ".join(content.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+class _Source:
+    """Byte-level helpers for one file: non-whitespace and newline prefix counts."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        arr = np.frombuffer(data, dtype=np.uint8)
+        # count characters, not bytes: UTF-8 continuation bytes (10xxxxxx) are not counted
+        nonws = ~np.isin(arr, _WS_BYTES) & ((arr & 0xC0) != 0x80)
+        self.nonws = np.concatenate(([0], np.cumsum(nonws, dtype=np.int64)))
+        self.newlines = np.concatenate(([0], np.cumsum(arr == 10, dtype=np.int64)))
+
+    def size(self, start: int, end: int) -> int:
+        return int(self.nonws[end] - self.nonws[start])
+
+    def line_of(self, byte: int) -> int:
+        return int(self.newlines[byte]) + 1
+
+    def trim(self, start: int, end: int) -> tuple[int, int]:
+        data = self.data
+        while start < end and data[start] in b" \t\r\n\f\v":
+            start += 1
+        while end > start and data[end - 1] in b" \t\r\n\f\v":
+            end -= 1
+        return start, end
+
+
+# --- syntax-tree chunking ------------------------------------------------------------------
+
+
+def _is_atomic(node: tree_sitter.Node) -> bool:
+    return node.child_count == 0 or node.type in ATOMIC_TYPES
+
+
+def _split_nodes(
+    nodes: Sequence[tree_sitter.Node],
+    src: _Source,
+    budget: int,
+    depth: int = 0,
+    group: tuple[int, int] | None = None,
+) -> list[tuple[int, int]]:
+    """cAST: greedy sibling merge within the budget, recursive split of oversize nodes.
+
+    ``group`` is an open range just before ``nodes`` (the header of the node being split, e.g.
+    ``def f(x):``, or the leading children of a split node); it keeps growing into the first
+    children while they fit; any other pending range is closed before a node is split. When the header
+    cannot take the next child whole, that child is split so the header stays with its first
+    lines instead of becoming a tiny chunk of its own (only a small header, under a quarter of
+    the budget, is carried, and only into a child over half the budget).
+    """
+    out: list[tuple[int, int]] = []
+    if group is not None:
+        header_start: int | None = group[0]
+    else:  # inside a split node, its leading children form its header
+        header_start = nodes[0].start_byte if depth > 0 and nodes else None
+    for node in nodes:
+        start, end = node.start_byte, node.end_byte
+        if end <= start:
+            continue
+        if depth >= _MAX_DEPTH and not _is_atomic(node) and src.size(start, end) > budget:
+            if group is not None:
+                out.append(group)
+                group = header_start = None
+            out.extend(_merge_leaves(node, src, budget))
+            continue
+        splittable = not _is_atomic(node)
+        too_big = src.size(start, end) > budget
+        fits = group is not None and src.size(group[0], end) <= budget
+        carry_header = (
+            group is not None
+            and group[0] == header_start
+            and not fits
+            and src.size(*group) < budget // 4
+            and src.size(start, end) > budget // 2
+        )
+        if splittable and (too_big or carry_header):
+            small_header = group is not None and group[0] == header_start and src.size(*group) < budget // 4
+            if group is not None and not small_header:
+                out.append(group)
+                group = None
+            out.extend(_split_nodes(node.children, src, budget, depth + 1, group))
+            group = header_start = None
+            continue
+        if group is None:
+            group = (start, end)
+        elif fits:
+            group = (group[0], end)
+        else:
+            out.append(group)
+            group = (start, end)
+        if group[0] != header_start:
+            header_start = None
+    if group is not None:
+        out.append(group)
+    return out
+
+
+def _cover_gaps(ranges: list[tuple[int, int]], src: _Source, budget: int) -> list[tuple[int, int]]:
+    """Trim every range and attach non-whitespace bytes between ranges (see module doc)."""
+    trimmed = [r for r in (src.trim(s, e) for s, e in ranges) if r[1] > r[0]]
+    out: list[tuple[int, int]] = []
+    prev_end = 0
+    pending_gap: tuple[int, int] | None = None
+    for start, end in [*trimmed, (len(src.data), len(src.data))]:
+        gap = src.trim(prev_end, start)
+        if gap[1] > gap[0]:
+            pending_gap = gap
+        if start == end == len(src.data):
+            break
+        if pending_gap is not None:
+            if src.size(pending_gap[0], end) <= budget:
+                start = pending_gap[0]
+            elif out and src.size(out[-1][0], pending_gap[1]) <= budget:
+                out[-1] = (out[-1][0], pending_gap[1])
+            else:
+                out.append(pending_gap)
+            pending_gap = None
+        out.append((start, end))
+        prev_end = end
+    if pending_gap is not None:
+        if out and src.size(out[-1][0], pending_gap[1]) <= budget:
+            out[-1] = (out[-1][0], pending_gap[1])
+        else:
+            out.append(pending_gap)
+    return out
+
+
+def _merge_leaves(node: tree_sitter.Node, src: _Source, budget: int) -> list[tuple[int, int]]:
+    """Greedy merge of the atomic descendants of a very deep node (no recursion)."""
+    out: list[tuple[int, int]] = []
+    group: tuple[int, int] | None = None
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.end_byte <= current.start_byte:
+            continue
+        if not _is_atomic(current):
+            stack.extend(reversed(current.children))
+            continue
+        start, end = current.start_byte, current.end_byte
+        if group is not None and src.size(group[0], end) <= budget:
+            group = (group[0], end)
+        else:
+            if group is not None:
+                out.append(group)
+            group = (start, end)
+    if group is not None:
+        out.append(group)
+    return out
+
+
+def _absorb_fragments(ranges: list[tuple[int, int]], src: _Source, budget: int) -> list[tuple[int, int]]:
+    """Merge fragments under a tenth of the budget (a lone ``}``) into a neighbour that has room."""
+    small = max(1, budget // 10)
+    out: list[tuple[int, int]] = []
+    for start, end in ranges:
+        tiny = out and (src.size(start, end) < small or src.size(*out[-1]) < small)
+        if tiny and src.size(out[-1][0], end) <= budget:
+            out[-1] = (out[-1][0], end)
+            continue
+        out.append((start, end))
+    return out
+
+
+def syntax_ranges(tree: tree_sitter.Tree, src: _Source, budget: int) -> list[tuple[int, int]]:
+    """Chunk byte ranges of a parsed file (cAST split/merge, fragment merge, gap coverage)."""
+    root = tree.root_node
+    ranges = _split_nodes([root], src, budget) if root.end_byte > root.start_byte else []
+    return _cover_gaps(_absorb_fragments(ranges, src, budget), src, budget)
+
+
+# --- line windows ------------------------------------------------------------------------------
+
+_WORD = re.compile(rb"\S+\s*")
+
+
+def window_ranges(src: _Source, budget: int, lang: str = "text") -> list[tuple[int, int]]:
+    """Chunk byte ranges of a text file: greedy whole-line windows (see module doc)."""
+    data = src.data
+    units: list[tuple[int, int, bool]] = []  # (start, end, is_heading)
+    pos = 0
+    while pos < len(data):
+        nl = data.find(b"\n", pos)
+        end = len(data) if nl < 0 else nl + 1
+        if src.size(pos, end) > budget:
+            units.extend((pos + m.start(), pos + m.end(), False) for m in _WORD.finditer(data[pos:end]))
+        elif src.size(pos, end) > 0:
+            units.append((pos, end, lang == "markdown" and data[pos : pos + 1] == b"#"))
+        pos = end
+    out: list[tuple[int, int]] = []
+    group: tuple[int, int] | None = None
+    for start, end, heading in units:
+        if group is None:
+            group = (start, end)
+            continue
+        lines = src.line_of(end - 1) - src.line_of(group[0]) + 1
+        fits = src.size(group[0], end) <= budget and lines <= MAX_WINDOW_LINES
+        if heading and src.size(*group) >= budget // 4:
+            fits = False
+        if fits:
+            group = (group[0], end)
+        else:
+            out.append(group)
+            group = (start, end)
+    if group is not None:
+        out.append(group)
+    return [r for r in (src.trim(s, e) for s, e in out) if r[1] > r[0]]
+
+
+# --- symbols ---------------------------------------------------------------------------------
+
+_DEF_QUERIES: dict[str, str] = {
+    "python": """
+        (function_definition name: (identifier) @name) @def
+        (class_definition name: (identifier) @name) @def
+    """,
+    "javascript": """
+        (function_declaration name: (_) @name) @def
+        (generator_function_declaration name: (_) @name) @def
+        (class_declaration name: (_) @name) @def
+        (method_definition name: (_) @name) @def
+        (variable_declarator name: (identifier) @name
+            value: [(arrow_function) (function_expression) (class)]) @def
+        (program (lexical_declaration (variable_declarator name: (identifier) @name) @def))
+        (program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name) @def)))
+    """,
+    "typescript": """
+        (function_declaration name: (_) @name) @def
+        (generator_function_declaration name: (_) @name) @def
+        (class_declaration name: (_) @name) @def
+        (abstract_class_declaration name: (_) @name) @def
+        (method_definition name: (_) @name) @def
+        (interface_declaration name: (_) @name) @def
+        (type_alias_declaration name: (_) @name) @def
+        (enum_declaration name: (_) @name) @def
+        (variable_declarator name: (identifier) @name
+            value: [(arrow_function) (function_expression) (class)]) @def
+        (program (lexical_declaration (variable_declarator name: (identifier) @name) @def))
+        (program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name) @def)))
+    """,
+    "go": """
+        (function_declaration name: (_) @name) @def
+        (method_declaration name: (_) @name) @def
+        (type_spec name: (_) @name) @def
+    """,
+    "rust": """
+        (function_item name: (_) @name) @def
+        (function_signature_item name: (_) @name) @def
+        (struct_item name: (_) @name) @def
+        (enum_item name: (_) @name) @def
+        (union_item name: (_) @name) @def
+        (trait_item name: (_) @name) @def
+        (mod_item name: (_) @name) @def
+        (type_item name: (_) @name) @def
+        (const_item name: (_) @name) @def
+        (static_item name: (_) @name) @def
+        (macro_definition name: (_) @name) @def
+    """,
+    "java": """
+        (class_declaration name: (_) @name) @def
+        (interface_declaration name: (_) @name) @def
+        (enum_declaration name: (_) @name) @def
+        (record_declaration name: (_) @name) @def
+        (annotation_type_declaration name: (_) @name) @def
+        (method_declaration name: (_) @name) @def
+        (constructor_declaration name: (_) @name) @def
+    """,
+}
+_DEF_QUERIES["tsx"] = _DEF_QUERIES["typescript"]
+
+
+@functools.cache
+def _def_query(lang: str) -> tree_sitter.Query:
+    return tree_sitter.Query(language_for(lang), _DEF_QUERIES[lang])
+
+
+def _text(node: tree_sitter.Node | None) -> str:
+    return node.text.decode("utf-8", "replace") if node is not None and node.text is not None else ""
+
+
+def _type_name(node: tree_sitter.Node | None) -> str:
+    """``*Rect`` / ``Rect<T>`` / ``&'a mut Rect`` → ``Rect``."""
+    text = _text(node)
+    text = text.split("<", 1)[0].split("[", 1)[0]
+    return re.sub(r"^[\s*&]*('\w+\s+)?(mut\s+)?", "", text).strip().rsplit("::", 1)[-1].rsplit(".", 1)[-1]
+
+
+def module_prefix(uri: str, lang: str, root: tree_sitter.Node | None = None) -> str:
+    """The dotted prefix of qualified names defined in ``uri`` (see the module docstring)."""
+    path = PurePosixPath(uri)
+    parts = list(path.with_suffix("").parts)
+    if lang == "python":
+        if parts and parts[0] == "src" and len(parts) > 1:
+            parts = parts[1:]
+        if parts and parts[-1] == "__init__":
+            parts = parts[:-1]
+        return ".".join(parts)
+    if lang == "go":
+        if root is not None:
+            for child in root.children:
+                if child.type == "package_clause":
+                    for sub in child.children:
+                        if sub.type == "package_identifier":
+                            return _text(sub)
+        return parts[-2] if len(parts) > 1 else "main"
+    if lang == "java":
+        if root is not None:
+            for child in root.children:
+                if child.type == "package_declaration":
+                    for sub in child.named_children:
+                        if sub.type in ("scoped_identifier", "identifier"):
+                            return _text(sub)
+        return ""
+    if lang == "rust":
+        if "src" in parts:
+            i = parts.index("src")
+            crate = parts[i - 1] if i > 0 else "crate"
+            mods = parts[i + 1 :]
+        else:
+            crate, mods = "crate", parts
+        if mods and mods[-1] in ("lib", "main", "mod"):
+            mods = mods[:-1]
+        return ".".join([crate, *mods])
+    return ".".join(parts)
+
+
+def definition_symbols(tree: tree_sitter.Tree, uri: str, lang: str) -> list[tuple[int, str]]:
+    """``(name_start_byte, qualified_name)`` of every definition in a parsed file, in order."""
+    root = tree.root_node
+    prefix = module_prefix(uri, lang, root)
+    defs: dict[int, tuple[tree_sitter.Node, tree_sitter.Node]] = {}
+    for _, captures in tree_sitter.QueryCursor(_def_query(lang)).matches(root):
+        def_nodes, name_nodes = captures.get("def"), captures.get("name")
+        if def_nodes and name_nodes:
+            defs.setdefault(def_nodes[0].id, (def_nodes[0], name_nodes[0]))
+    names = {node_id: _text(name) for node_id, (_, name) in defs.items()}
+    out: list[tuple[int, str]] = []
+    for node_id, (node, name) in defs.items():
+        scope: list[str] = []
+        if lang == "go" and node.type == "method_declaration":
+            receiver = node.child_by_field_name("receiver")
+            for param in receiver.named_children if receiver is not None else []:
+                scope.append(_type_name(param.child_by_field_name("type")))
+                break
+        parent = node.parent
+        while parent is not None:
+            if parent.id in names and parent.id != node_id:
+                scope.insert(0, names[parent.id])
+            elif lang == "rust" and parent.type == "impl_item":
+                scope.insert(0, _type_name(parent.child_by_field_name("type")))
+            parent = parent.parent
+        qualified = ".".join(p for p in [prefix, *scope, names[node_id]] if p)
+        out.append((name.start_byte, qualified))
+    out.sort()
+    return out
+
+
+# --- public entry point ----------------------------------------------------------------------
+
+
+def chunk_file(
+    uri: str,
+    data: bytes,
+    lang: str,
+    *,
+    budget: int = DEFAULT_CHUNK_BUDGET,
+) -> list[Chunk]:
+    """Chunk one file's bytes.
+
+    :param uri: repository-relative POSIX path (recorded in each chunk).
+    :param data: the file's bytes; must be valid UTF-8.
+    :param lang: language name; tree-sitter languages are chunked along the syntax tree,
+        every other language by line windows.
+    :param budget: maximum non-whitespace characters per chunk (default 1200); only a single
+        token, string literal or comment longer than this makes a chunk exceed it.
+    :returns: chunks in file order (empty for an empty or whitespace-only file).
+    :raises UnicodeDecodeError: when ``data`` is not UTF-8.
+    """
+    if budget < 1:
+        raise ValueError(f"chunk budget must be positive, got {budget}")
+    data.decode("utf-8")  # fail early, before any work
+    src = _Source(data)
+    symbols: list[tuple[int, str]] = []
+    if lang in TREE_SITTER_LANGUAGES:
+        tree = parser_for(lang).parse(data)
+        ranges = syntax_ranges(tree, src, budget)
+        symbols = definition_symbols(tree, uri, lang)
+    else:
+        ranges = window_ranges(src, budget, lang)
+    chunks: list[Chunk] = []
+    sym_pos = 0
+    for start, end in ranges:
+        while sym_pos < len(symbols) and symbols[sym_pos][0] < start:
+            sym_pos += 1
+        mine: list[str] = []
+        j = sym_pos
+        while j < len(symbols) and symbols[j][0] < end:
+            if symbols[j][1] not in mine:
+                mine.append(symbols[j][1])
+            j += 1
+        chunks.append(
+            Chunk(
+                uri=uri,
+                lang=lang,
+                start_byte=start,
+                end_byte=end,
+                start_line=src.line_of(start),
+                end_line=src.line_of(end - 1),
+                content=data[start:end].decode("utf-8"),
+                symbols=tuple(mine),
+            )
+        )
+    return chunks
+
+
+def non_whitespace_chars(text: str) -> int:
+    """Number of non-whitespace characters of ``text`` (the unit of the chunk budget)."""
+    return sum(1 for ch in text if ch not in " \t\r\n\f\v")
