@@ -146,12 +146,22 @@ def _add(
     if pos != len(scan_ids):
         raise IndexBuildError("the chunks changed while the index was being built (row count)")
     if gpu_inner is not None:
-        cpu_inner = to_cpu(gpu_inner)
+        inner = cpu_inner = to_cpu(gpu_inner)
         wrapped = faiss.IndexIDMap2(cpu_inner)
         faiss.copy_array_to_vector(np.ascontiguousarray(scan_ids, dtype="int64"), wrapped.id_map)
         wrapped.ntotal = cpu_inner.ntotal
         wrapped.construct_rev_map()
+    _enable_reconstruct(inner)
     return wrapped
+
+
+def _enable_reconstruct(inner: faiss.Index) -> None:
+    """IVF indexes need a direct map (row → list entry) for ``reconstruct(chunk_id)``."""
+    try:
+        ivf = faiss.extract_index_ivf(inner)
+    except RuntimeError:
+        return
+    ivf.make_direct_map(True)
 
 
 def build_index(
