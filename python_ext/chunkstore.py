@@ -177,14 +177,18 @@ def chunks_fingerprint(data_root: DataRootLike) -> str:
 
     :returns: ``sha256:<hex>``.
     """
-    files = chunk_files(data_root)
+    if not chunk_files(data_root):
+        return fingerprint_table(None)
+    return fingerprint_table(read_chunks(data_root, columns=["id", "content_hash"]))
+
+
+def fingerprint_table(table: pa.Table | None) -> str:
+    """:func:`chunks_fingerprint` of an in-memory table with ``id`` and ``content_hash``."""
     digest = hashlib.sha256()
-    if files:
-        table = read_chunks(data_root, columns=["id", "content_hash"])
-        order = pc.sort_indices(table, sort_keys=[("id", "ascending")])
-        table = table.take(order)
-        raw_ids = table.column("id").to_numpy().astype(">i8").tobytes()
-        hashes = table.column("content_hash").to_pylist()
+    if table is not None and table.num_rows:
+        order = pc.sort_indices(table.select(["id"]), sort_keys=[("id", "ascending")])
+        raw_ids = table.column("id").take(order).to_numpy().astype(">i8").tobytes()
+        hashes = table.column("content_hash").take(order).to_pylist()
         for row, h in enumerate(hashes):
             digest.update(raw_ids[row * 8 : row * 8 + 8])
             digest.update(h.encode("ascii"))
