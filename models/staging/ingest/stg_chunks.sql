@@ -1,0 +1,42 @@
+{%- set dim = codeintel.chunk_embedding_dim() -%}
+
+with
+
+source as (
+
+    select * from {{ source('ingest', 'chunks') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        cast(id as bigint) as chunk_id,
+        cast(uri as varchar) as uri,
+
+        ---------- positions (lines 1-based inclusive; bytes 0-based, end exclusive)
+        cast(start_line as integer) as start_line,
+        cast(end_line as integer) as end_line,
+        cast(start_byte as bigint) as start_byte,
+        cast(end_byte as bigint) as end_byte,
+
+        ---------- text
+        cast(lang as varchar) as language,
+        cast(preview as varchar) as preview,
+        cast(content as varchar) as content,
+        cast(content_hash as varchar) as content_hash,
+        cast(coalesce(symbols, []) as varchar[]) as symbols,
+
+        ---------- embedding (a row whose width differs from d keeps a null embedding and its
+        ---------- own width, so the single_embedding_dim test can name it)
+        cast(len(embedding) as integer) as embedding_dim,
+        case
+            when len(embedding) = {{ dim }} then cast(embedding as float[{{ dim }}])
+        end as embedding
+
+    from source
+
+)
+
+select * from renamed
