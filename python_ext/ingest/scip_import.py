@@ -192,7 +192,7 @@ def is_module_symbol(symbol: str) -> bool:
 # --- positions ------------------------------------------------------------------------------
 
 
-def _to_code_points(line: str, offset: int, encoding: int) -> int:
+def to_code_points(line: str, offset: int, encoding: int) -> int:
     """Convert a character offset in ``encoding`` (1 UTF-8, 2/0 UTF-16, 3 UTF-32) to str index."""
     if encoding == 3 or line.isascii():
         return offset
@@ -325,8 +325,8 @@ def occurrence_rows(
             check_range(r, index, doc, i)
             raise AssertionError("unreachable")
         if source is not None:
-            start_char = _to_code_points(source.line(start_line), start_char, encoding)
-            end_char = _to_code_points(source.line(end_line), end_char, encoding)
+            start_char = to_code_points(source.line(start_line), start_char, encoding)
+            end_char = to_code_points(source.line(end_line), end_char, encoding)
         symbol = scoped_symbol(occ.symbol, uri) if occ.symbol.startswith("local ") else occ.symbol
         bits = occ.roles
         symbol_col.append(symbol)
