@@ -1,10 +1,129 @@
-"""`indexctl` commands for the ingest stage (registered by :func:`register`)."""
+"""`indexctl` commands for the ingest stage: ``ingest`` and the ``validate`` group.
+
+Each command parses flags, calls one function of :mod:`python_ext.ingest` and renders the
+result through :mod:`python_ext.cli._output`.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+import click
 import typer
+
+from python_ext.cli._options import DataRootOpt, JsonOpt, QuietOpt
+from python_ext.config import resolve_data_root
+
+#: ``indexctl validate …``: contract checks of Parquet inputs (other stages may add commands).
+validate_app = typer.Typer(
+    name="validate",
+    help="Check Parquet files against their data contract.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+)
+
+
+def ingest_cmd(
+    repo: Annotated[
+        Path | None,
+        typer.Argument(help="Repository folder to ingest (omit with --precomputed).", show_default=False),
+    ] = None,
+    data_root: DataRootOpt = None,
+    embedder: Annotated[
+        str,
+        typer.Option(
+            "--embedder",
+            help="hashing (lexical, dependency-free) or minilm (semantic all-MiniLM-L6-v2).",
+        ),
+    ] = "hashing",
+    languages: Annotated[
+        str | None,
+        typer.Option(
+            "--languages", help="Only these languages, comma-separated (e.g. python,go).", show_default=False
+        ),
+    ] = None,
+    max_file_bytes: Annotated[
+        int, typer.Option("--max-file-bytes", min=1, help="Skip files larger than this many bytes.")
+    ] = 1_000_000,
+    chunk_budget: Annotated[
+        int, typer.Option("--chunk-budget", min=1, help="Non-whitespace characters per chunk.")
+    ] = 1200,
+    precomputed: Annotated[
+        Path | None,
+        typer.Option(
+            "--precomputed",
+            help="Import chunks Parquet with embeddings from another system (any dim) instead of REPO.",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="With --precomputed: model name when the file records none.", show_default=False
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Chunk and embed a repository into the chunks Parquet of the data root.
+
+    Example: indexctl ingest ./myrepo --out data --embedder minilm --languages python,go
+    """
+    from python_ext.cli._output import print_summary, reporter
+
+    if precomputed is not None and repo is not None:
+        raise click.UsageError("give either REPO or --precomputed FILE, not both")
+    if precomputed is None and repo is None:
+        raise click.UsageError("missing REPO (or --precomputed FILE)")
+    if model is not None and precomputed is None:
+        raise click.UsageError("--model is only used with --precomputed")
+    progress = reporter(quiet or as_json)
+    root = resolve_data_root(data_root)
+    if precomputed is not None:
+        from python_ext.ingest.pipeline import import_precomputed
+
+        summary = import_precomputed(precomputed, root, model=model, progress=progress)
+    else:
+        from python_ext.ingest.pipeline import ingest_repository
+
+        summary = ingest_repository(
+            repo,
+            root,
+            embedder=embedder,
+            languages=languages,
+            max_file_bytes=max_file_bytes,
+            chunk_budget=chunk_budget,
+            progress=progress,
+        )
+    print_summary(summary.to_dict(), as_json=as_json, title="ingest")
+
+
+@validate_app.command("chunks")
+def validate_chunks_cmd(
+    path: Annotated[Path, typer.Argument(help="A chunks .parquet file, a folder of them, or a data root.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Check chunks Parquet against the contract; list every problem (exit 3 if any).
+
+    Example: indexctl validate chunks data/vectors/chunks --json
+    """
+    from python_ext.cli._output import emit, stdout
+    from python_ext.errors import CheckFailedError
+    from python_ext.ingest.validate import chunk_parquet_files, validate_chunks
+
+    problems = validate_chunks(path)
+    if as_json or problems:
+        emit([p.to_dict() for p in problems], as_json=as_json, columns=["file", "row", "column", "message"])
+    if problems:
+        files = len({p.file for p in problems})
+        raise CheckFailedError(f"{len(problems)} problem(s) in {files} file(s) under {path}")
+    if not as_json:
+        n = len(chunk_parquet_files(path))
+        stdout.print(f"OK: {n} file(s) under {path} match the chunks contract", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the top-level app."""
-    return None
+    """Attach ``ingest`` and the ``validate`` group to the top-level app."""
+    app.command("ingest")(ingest_cmd)
+    app.add_typer(validate_app, name="validate")
