@@ -17,7 +17,7 @@ from python_ext.errors import IndexctlError
 from python_ext.progress import RichReporter
 
 stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)  # error lines are never hard-wrapped
 
 
 def reporter(quiet: bool = False, machine_output: bool = False) -> RichReporter:
