@@ -213,7 +213,7 @@ def run_pipeline(
 
     stage, ingest = _timed(
         "ingest",
-        lambda: ingest_repository(repo_path, data_root, embedder=chosen, run_scip=scip, progress=progress),
+        lambda: ingest_repository(repo_path, data_root, embedder=chosen, progress=progress),
         progress,
     )
     stages.append(stage)
@@ -279,7 +279,7 @@ def _counts(data_root: DataRoot, ingest: Any, evaluation: Any) -> dict[str, int]
     from python_ext import chunkstore
 
     counts: dict[str, int] = {"chunks": chunkstore.count_chunks(data_root)}
-    files = _summary(ingest).get("files")
+    files = _summary(ingest).get("files_ingested")
     if isinstance(files, int):
         counts["files"] = files
     for name, path in (
