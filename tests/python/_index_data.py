@@ -100,9 +100,10 @@ def source_windows(
     """Split real Python files into ``window``-line chunks: ``(uri, first_line, last_line, text)``."""
     out = []
     for root in roots:
-        for path in sorted(root.rglob("*.py")):
+        for path in [root] if root.is_file() else sorted(root.rglob("*.py")):
             text_lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            uri = path.relative_to(root.parent).as_posix()
+            base = REPO_ROOT if path.is_relative_to(REPO_ROOT) else STDLIB
+            uri = path.relative_to(base).as_posix()
             for start in range(0, len(text_lines), window):
                 body = "\n".join(text_lines[start : start + window])
                 if body.strip():
