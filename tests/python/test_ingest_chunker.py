@@ -1,0 +1,173 @@
+"""Chunker on the real code of tiny_repo: exact bounds, lines, budget, coverage, symbols."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from python_ext.ingest.chunker import (
+    _is_atomic,
+    chunk_file,
+    make_preview,
+    non_whitespace_chars,
+)
+from python_ext.ingest.languages import TREE_SITTER_LANGUAGES, parser_for
+from python_ext.ingest.walk import SourceFile, walk_repository
+
+BUDGETS = [60, 300, 1200]
+
+
+@pytest.fixture(scope="module")
+def sources() -> list[SourceFile]:
+    repo = Path(__file__).resolve().parent / "fixtures" / "tiny_repo"
+    return walk_repository(repo).files
+
+
+def _check_file(source: SourceFile, budget: int) -> list:
+    data = source.data
+    chunks = chunk_file(source.uri, data, source.lang, budget=budget)
+    tree = parser_for(source.lang).parse(data) if source.lang in TREE_SITTER_LANGUAGES else None
+    covered = bytearray(len(data))
+    prev_end = 0
+    for c in chunks:
+        # exact bounds and lines
+        assert c.content == data[c.start_byte : c.end_byte].decode("utf-8")
+        assert c.start_line == data[: c.start_byte].count(b"\n") + 1
+        assert c.end_line == data[: c.end_byte - 1].count(b"\n") + 1
+        assert c.content == c.content.strip(), "chunks never start or end with whitespace"
+        # disjoint, in order
+        assert c.start_byte >= prev_end
+        prev_end = c.end_byte
+        covered[c.start_byte : c.end_byte] = b"\x01" * (c.end_byte - c.start_byte)
+        # budget: only a single atomic token/literal/comment may exceed it
+        if non_whitespace_chars(c.content) > budget:
+            if tree is not None:
+                node = tree.root_node.descendant_for_byte_range(c.start_byte, c.end_byte)
+                assert (node.start_byte, node.end_byte) == (c.start_byte, c.end_byte), c
+                assert _is_atomic(node), (node.type, c)
+            else:
+                assert len(c.content.split()) == 1, c
+    # coverage: every non-whitespace byte is inside a chunk
+    missing = [i for i, b in enumerate(data) if not covered[i] and b not in b" \t\r\n\f\v"]
+    assert not missing, f"{source.uri}: bytes {missing[:10]} not covered"
+    return chunks
+
+
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_every_file_of_tiny_repo(sources: list[SourceFile], budget: int) -> None:
+    total = 0
+    for source in sources:
+        total += len(_check_file(source, budget))
+    assert total >= len(sources)
+
+
+def test_every_supported_language_is_in_the_fixture(sources: list[SourceFile]) -> None:
+    langs = {s.lang for s in sources}
+    assert langs >= TREE_SITTER_LANGUAGES
+    assert {"markdown", "yaml", "toml"} <= langs
+
+
+def test_small_budget_splits_large_definitions(sources: list[SourceFile]) -> None:
+    shapes = next(s for s in sources if s.uri == "tinylib/geometry/shapes.py")
+    big = chunk_file(shapes.uri, shapes.data, shapes.lang, budget=1200)
+    small = chunk_file(shapes.uri, shapes.data, shapes.lang, budget=300)
+    assert len(small) > len(big) >= 2
+    # a class header stays with its docstring instead of becoming a chunk of its own
+    circle = next(c for c in small if "tinylib.geometry.shapes.Circle" in c.symbols)
+    assert circle.content.startswith("class Circle(Shape):")
+    assert '"""A circle defined by its radius.' in circle.content
+
+
+EXPECTED_SYMBOLS = {
+    "tinylib/geometry/shapes.py": [
+        "tinylib.geometry.shapes.Circle",
+        "tinylib.geometry.shapes.Circle.area",
+        "tinylib.geometry.shapes.Square.side",
+        "tinylib.geometry.shapes.largest_shape",
+    ],
+    "tinylib/__init__.py": [],
+    "tinylib/geometry/vectors.py": ["tinylib.geometry.vectors.Vector.norm", "tinylib.geometry.vectors.dot"],
+    "web/app.js": ["web.app.renderShapes", "web.app.ShapeStore.add", "web.app.store"],
+    "web/util.ts": ["web.util.formatArea", "web.util.AreaFormat", "web.util.Counter.get"],
+    "web/components/Badge.tsx": ["web.components.Badge.Badge", "web.components.Badge.BadgeProps"],
+    "go/server.go": ["server.Circle", "server.Circle.Area", "server.Rect.Area", "server.TotalArea"],
+    "rust/src/lib.rs": [
+        "rust.Shape.area",
+        "rust.Circle.area",
+        "rust.Rect.square",
+        "rust.units.to_square_feet",
+    ],
+    "java/src/main/java/org/tiny/Greeter.java": [
+        "org.tiny.Greeter.greet",
+        "org.tiny.Greeter.Loud.greet",
+        "org.tiny.Greeter.main",
+    ],
+}
+
+
+@pytest.mark.parametrize("uri", sorted(EXPECTED_SYMBOLS))
+def test_qualified_symbols(sources: list[SourceFile], uri: str) -> None:
+    source = next(s for s in sources if s.uri == uri)
+    for budget in (80, 1200):
+        chunks = chunk_file(uri, source.data, source.lang, budget=budget)
+        symbols = [s for c in chunks for s in c.symbols]
+        for expected in EXPECTED_SYMBOLS[uri]:
+            assert expected in symbols, (budget, symbols)
+        assert len(symbols) == len(set(symbols)), "a definition belongs to exactly one chunk"
+
+
+def test_symbol_is_in_the_chunk_holding_its_name(sources: list[SourceFile]) -> None:
+    source = next(s for s in sources if s.uri == "tinylib/geometry/shapes.py")
+    for c in chunk_file(source.uri, source.data, source.lang, budget=80):
+        for symbol in c.symbols:
+            assert symbol.rsplit(".", 1)[-1] in c.content
+
+
+def test_oversize_string_is_the_only_over_budget_chunk() -> None:
+    long_doc = "x" * 500
+    data = f'def f():\n    """{long_doc}"""\n    return 1\n\n\ndef g():\n    return 2\n'.encode()
+    chunks = chunk_file("m.py", data, "python", budget=50)
+    over = [c for c in chunks if non_whitespace_chars(c.content) > 50]
+    assert [c.content for c in over] == [f'"""{long_doc}"""']
+    assert [c.symbols for c in chunks if c.symbols] == [("m.f",), ("m.g",)]
+
+
+def test_text_window_splits_long_line_between_words() -> None:
+    data = ("word " * 100).strip().encode() + b"\n"
+    chunks = chunk_file("notes.txt", data, "text", budget=50)
+    assert len(chunks) > 1
+    assert all(non_whitespace_chars(c.content) <= 50 for c in chunks)
+    assert " ".join(c.content for c in chunks) == data.decode().strip()
+
+
+def test_markdown_headings_start_windows() -> None:
+    body = "\n".join(f"line {i} of the section text" for i in range(6))
+    data = f"# One\n{body}\n\n# Two\n{body}\n".encode()
+    chunks = chunk_file("README.md", data, "markdown", budget=200)
+    assert [c.content.splitlines()[0] for c in chunks] == ["# One", "# Two"]
+
+
+def test_multibyte_content_and_crlf() -> None:
+    data = "def café():\r\n    return '€'\r\n".encode()
+    (chunk,) = chunk_file("u.py", data, "python")
+    assert chunk.content == data.decode().strip()
+    assert (chunk.start_line, chunk.end_line) == (1, 2)
+    assert chunk.end_byte == len(data.rstrip())
+    assert chunk.symbols == ("u.café",)
+
+
+def test_empty_and_whitespace_files_have_no_chunks() -> None:
+    assert chunk_file("a.py", b"", "python") == []
+    assert chunk_file("a.md", b"\n  \n", "markdown") == []
+
+
+def test_non_utf8_raises() -> None:
+    with pytest.raises(UnicodeDecodeError):
+        chunk_file("a.py", b"x = '\xe9'\n", "python")
+
+
+def test_preview() -> None:
+    assert make_preview("def  f():\n    return 1\n") == "def f(): return 1"
+    long = make_preview("a " * 300)
+    assert len(long) == 240 and long.endswith("…")
