@@ -96,23 +96,33 @@ def default_operating_point(index: faiss.Index) -> str:
 
 def _train(
     choice: FactoryChoice, d: int, metric: int, sample: np.ndarray, device: Device, progress: Reporter
-) -> faiss.Index:
+) -> tuple[faiss.Index, bool]:
+    """Create and train the inner index; returns it and whether the GPU did the training."""
     inner = faiss.index_factory(d, choice.factory, metric)
     if inner.is_trained:
-        return inner
+        return inner, False
     if len(sample) == 0:
         raise IndexBuildError(f"factory {choice.factory} needs training vectors but the sample is empty")
+    used_gpu = False
     with progress.task(f"training {choice.factory} on {len(sample):,} vectors", total=1) as advance:
-        if device.use_gpu and not attach_gpu_clustering(inner, d, metric):
-            gpu_index = to_gpu(inner)
-            if gpu_index is not None:
-                gpu_index.train(sample)
-                inner = to_cpu(gpu_index)
-                advance(1)
-                return inner
-        inner.train(sample)
+        if device.use_gpu:
+            # IVF families: k-means on the GPU (the GPU flat index must outlive train()).
+            gpu_clustering = attach_gpu_clustering(inner, d, metric)
+            if gpu_clustering is not None:
+                inner.train(sample)
+                faiss.extract_index_ivf(inner).clustering_index = None
+                del gpu_clustering
+                used_gpu = True
+            else:
+                gpu_index = to_gpu(inner)
+                if gpu_index is not None:
+                    gpu_index.train(sample)
+                    inner = to_cpu(gpu_index)
+                    used_gpu = True
+        if not used_gpu:
+            inner.train(sample)
         advance(1)
-    return inner
+    return inner, used_gpu
 
 
 def _add(
@@ -123,10 +133,11 @@ def _add(
     device: Device,
     batch_rows: int,
     progress: Reporter,
-) -> faiss.Index:
-    """Add every vector; returns the ``IndexIDMap2`` around ``inner``."""
+) -> tuple[faiss.Index, bool]:
+    """Add every vector; returns the ``IndexIDMap2`` around ``inner`` and whether the GPU added."""
     gpu_inner = to_gpu(inner) if device.use_gpu else None
-    wrapped = None if gpu_inner is not None else faiss.IndexIDMap2(inner)
+    used_gpu = gpu_inner is not None
+    wrapped = None if used_gpu else faiss.IndexIDMap2(inner)
     pos = 0
     with progress.task("adding vectors", total=len(scan_ids)) as advance:
         for batch in iter_vector_batches(files, batch_rows, expect_d=d):
@@ -146,13 +157,20 @@ def _add(
     if pos != len(scan_ids):
         raise IndexBuildError("the chunks changed while the index was being built (row count)")
     if gpu_inner is not None:
-        inner = cpu_inner = to_cpu(gpu_inner)
-        wrapped = faiss.IndexIDMap2(cpu_inner)
+        # IndexIDMap2 only wraps an empty index: wrap the empty CPU index, then hand the filled
+        # copy from the device to the wrapper (which takes ownership) and attach the ids.
+        filled = to_cpu(gpu_inner)
+        del gpu_inner
+        wrapped = faiss.IndexIDMap2(inner)
+        filled.this.disown()
+        wrapped.index = filled
+        wrapped.own_fields = True
         faiss.copy_array_to_vector(np.ascontiguousarray(scan_ids, dtype="int64"), wrapped.id_map)
-        wrapped.ntotal = cpu_inner.ntotal
+        wrapped.ntotal = filled.ntotal
         wrapped.construct_rev_map()
+        inner = filled
     _enable_reconstruct(inner)
-    return wrapped
+    return wrapped, used_gpu
 
 
 def _enable_reconstruct(inner: faiss.Index) -> None:
@@ -215,9 +233,9 @@ def build_index(
     staging = _v.staging_dir(data_root, version)
     try:
         try:
-            inner = _train(choice, scan.d, mcode, scan.sample, device, progress)
+            inner, gpu_trained = _train(choice, scan.d, mcode, scan.sample, device, progress)
             _v._pause_point("after_train")
-            index = _add(inner, scan.ids, scan.files, scan.d, device, batch_rows, progress)
+            index, gpu_added = _add(inner, scan.ids, scan.files, scan.d, device, batch_rows, progress)
         except RuntimeError as exc:
             raise IndexBuildError(
                 f"FAISS failed to build {choice.factory}: {exc}", hint="try --factory auto"
@@ -252,7 +270,8 @@ def build_index(
             "embedding_model": scan.info.model,
             "embedding_kind": scan.info.kind,
             "embedding_normalized": scan.info.normalized,
-            "device": device.name,
+            "device": device.name if (gpu_trained or gpu_added) else "cpu",
+            "gpu_steps": [step for step, used in (("train", gpu_trained), ("add", gpu_added)) if used],
             "faiss_version": faiss.__version__,
             "build_seconds": round(time.perf_counter() - started, 3),
             "tuning": None,

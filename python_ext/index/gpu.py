@@ -118,22 +118,23 @@ def to_cpu(index: faiss.Index) -> faiss.Index:
     return index
 
 
-def attach_gpu_clustering(index: faiss.Index, d: int, metric: int) -> bool:
+def attach_gpu_clustering(index: faiss.Index, d: int, metric: int) -> faiss.Index | None:
     """Let an IVF index run its k-means training on the GPU (FAISS's ``clustering_index``).
 
     Works for every IVF family, including an HNSW coarse quantizer (the centroids are computed
-    on the GPU, then added to the CPU quantizer). Returns True when attached.
+    on the GPU, then added to the CPU quantizer). Returns the GPU flat index, which the caller
+    must keep alive until ``train()`` returns, or None when not applicable.
     """
     try:
         ivf = faiss.extract_index_ivf(index)
     except RuntimeError:
-        return False
+        return None
     flat = faiss.IndexFlatIP(d) if metric == faiss.METRIC_INNER_PRODUCT else faiss.IndexFlatL2(d)
     gpu_flat = to_gpu(flat)
     if gpu_flat is None:
-        return False
+        return None
     ivf.clustering_index = gpu_flat
-    return True
+    return gpu_flat
 
 
 def exact_knn(

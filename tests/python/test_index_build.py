@@ -216,3 +216,23 @@ def test_index_ids_requires_idmap() -> None:
 
     with pytest.raises(IndexMismatchError, match="not an IndexIDMap2"):
         index_ids(faiss.IndexFlatIP(4))
+
+
+def test_device_add_path_rebuilds_the_id_map(code_root: DataRoot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GPU add path (add without ids on the device, copy back, attach ids) run with a CPU
+    clone standing in for the device copy: the result must equal a plain IndexIDMap2 build."""
+    from python_ext.index import build as build_mod
+    from python_ext.index.gpu import Device
+
+    ids, x = _all_vectors(code_root)
+    monkeypatch.setattr(build_mod, "resolve_device", lambda mode: Device(True, "cpu-clone"))
+    monkeypatch.setattr(build_mod, "attach_gpu_clustering", lambda *a: None)
+    monkeypatch.setattr(build_mod, "to_gpu", lambda index: faiss.clone_index(index))
+    monkeypatch.setattr(build_mod, "to_cpu", lambda index: index)
+    result = build_index(code_root, factory="IVF32,Flat", gpu="on")
+    assert result.manifest["device"] == "cpu-clone" and result.manifest["gpu_steps"] == ["train", "add"]
+    loaded = load_index(code_root, operating_point="nprobe=32")
+    assert np.array_equal(index_ids(loaded.index), ids)
+    assert np.allclose(loaded.index.reconstruct(int(ids[100])), x[100], atol=1e-6)
+    _, found = search_vectors(loaded, x[:50], 1)
+    assert np.array_equal(found[:, 0], ids[:50])
