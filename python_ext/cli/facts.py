@@ -1,10 +1,189 @@
-"""`indexctl` commands for the facts stage (registered by :func:`register`)."""
+"""`indexctl` commands for the code-intelligence facts: the ``scip`` group (``import``,
+``index``) and the top-level ``modules``, ``graph`` and ``facts`` commands.
+
+Each command parses flags, calls one function of :mod:`python_ext.ingest` (``scip_import``,
+``scip_index``, ``modules``, ``facts``) and renders the result through
+:mod:`python_ext.cli._output`.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from python_ext.cli._options import DataRootOpt, JsonOpt, QuietOpt
+from python_ext.config import resolve_data_root
+
+scip_app = typer.Typer(
+    name="scip",
+    help="Import SCIP indexes (binary or JSON) and run scip-python.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+)
+
+RepoArg = Annotated[Path, typer.Argument(help="Repository root.", show_default=False)]
+OptionalRepoArg = Annotated[Path | None, typer.Argument(help="Repository root.", show_default=False)]
+ScipOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--scip", help="SCIP index of the repository (index.scip or `scip print --json`).", show_default=False
+    ),
+]
+
+
+@scip_app.command("import")
+def scip_import_cmd(
+    index: Annotated[Path, typer.Argument(help="index.scip, or the JSON of `scip print --json`.")],
+    repo: Annotated[
+        Path | None,
+        typer.Option(
+            "--repo", help="Indexed repository (converts non-ASCII char offsets).", show_default=False
+        ),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="auto, binary or json.")] = "auto",
+    data_root: DataRootOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write scip_occurrences.parquet and scip_symbols.parquet from a SCIP index.
+
+    Example: indexctl scip import index.scip --repo . --out data
+    """
+    from python_ext.cli._output import print_summary, reporter
+    from python_ext.ingest.scip_import import import_scip
+
+    result = import_scip(
+        index, resolve_data_root(data_root), repo=repo, fmt=fmt, progress=reporter(quiet or as_json)
+    )
+    print_summary(result.to_dict(), as_json=as_json, title="scip import")
+
+
+@scip_app.command("index")
+def scip_index_cmd(
+    repo: RepoArg,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the index (default: <data root>/scip/index.scip).",
+            show_default=False,
+        ),
+    ] = None,
+    project_name: Annotated[
+        str | None, typer.Option("--project-name", help="SCIP package name (default: folder name).")
+    ] = None,
+    project_version: Annotated[str, typer.Option("--project-version", help="SCIP package version.")] = "0",
+    data_root: DataRootOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run scip-python over a Python repository and write index.scip.
+
+    Example: indexctl scip index tests/python/fixtures/scip/pkgdemo --output /tmp/pkgdemo.scip
+    """
+    from python_ext.cli._output import print_summary, reporter
+    from python_ext.ingest.scip_index import run_scip_python
+
+    target = output if output is not None else resolve_data_root(data_root).root / "scip" / "index.scip"
+    result = run_scip_python(
+        repo,
+        target,
+        project_name=project_name,
+        project_version=project_version,
+        progress=reporter(quiet or as_json),
+    )
+    print_summary(result.to_dict(), as_json=as_json, title="scip index")
+
+
+def modules_cmd(
+    repo: OptionalRepoArg = None,
+    from_jsonl: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-jsonl", help="Convert this modules.jsonl instead of reading REPO.", show_default=False
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Convert --from-jsonl even when unchanged.")] = False,
+    data_root: DataRootOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write modules.parquet (modules, metrics, import graph PageRank) for a repository.
+
+    Example: indexctl modules tests/python/fixtures/tiny_repo --out data
+    """
+    from python_ext.cli._output import print_summary, reporter
+    from python_ext.errors import ConfigError
+    from python_ext.ingest.modules import convert_modules_jsonl, extract_modules
+
+    root = resolve_data_root(data_root)
+    if (repo is None) == (from_jsonl is None):
+        raise ConfigError("pass exactly one of REPO and --from-jsonl FILE", hint="indexctl modules REPO")
+    if from_jsonl is not None:
+        result = convert_modules_jsonl(from_jsonl, root, force=force)
+    else:
+        assert repo is not None
+        result = extract_modules(repo, root, progress=reporter(quiet or as_json))
+    print_summary(result.to_dict(), as_json=as_json, title="modules")
+
+
+def graph_cmd(
+    repo: OptionalRepoArg = None,
+    scip: ScipOpt = None,
+    from_json: Annotated[
+        Path | None,
+        typer.Option("--from-json", help="Convert this symbol_graph.json instead.", show_default=False),
+    ] = None,
+    data_root: DataRootOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write symbol_edges.parquet (defines, imports, calls, references, inherits, implements).
+
+    Example: indexctl graph tests/python/fixtures/tiny_repo --out data
+    """
+    from python_ext.cli._output import print_summary, reporter
+    from python_ext.ingest.facts import extract_graph
+
+    result = extract_graph(
+        repo,
+        resolve_data_root(data_root),
+        scip=scip,
+        from_json=from_json,
+        progress=reporter(quiet or as_json),
+    )
+    print_summary(result.to_dict(), as_json=as_json, title="symbol graph")
+
+
+def facts_cmd(
+    repo: RepoArg,
+    scip: ScipOpt = None,
+    run_scip: Annotated[
+        bool, typer.Option("--run-scip", help="Run scip-python over REPO first (Python repositories).")
+    ] = False,
+    data_root: DataRootOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write every code-intelligence fact of a repository: SCIP tables, modules, symbol graph.
+
+    Example: indexctl facts tests/python/fixtures/tiny_repo --run-scip --out data
+    """
+    from python_ext.cli._output import print_summary, reporter
+    from python_ext.ingest.facts import extract_facts
+
+    result = extract_facts(
+        repo, resolve_data_root(data_root), scip=scip, run_scip=run_scip, progress=reporter(quiet or as_json)
+    )
+    print_summary(result.to_dict(), as_json=as_json, title="facts")
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the top-level app."""
-    return None
+    app.add_typer(scip_app, name="scip")
+    app.command("modules")(modules_cmd)
+    app.command("graph")(graph_cmd)
+    app.command("facts")(facts_cmd)

@@ -410,6 +410,7 @@ class ScipImportResult:
     definitions: int = 0
     symbols: int = 0
     external_symbols: int = 0
+    skipped_documents: int = 0
     occurrences_path: str = ""
     symbols_path: str = ""
     seconds: float = 0.0
@@ -428,6 +429,7 @@ def import_scip(
     repo: str | os.PathLike[str] | None = None,
     fmt: str = "auto",
     observers: Iterable[DocumentObserver] = (),
+    only_uris: set[str] | None = None,
     progress: Reporter = NULL_PROGRESS,
 ) -> ScipImportResult:
     """Decode a SCIP index and write ``scip_occurrences.parquet`` + ``scip_symbols.parquet``.
@@ -441,6 +443,9 @@ def import_scip(
         converted to code points using the files' text (default: use ``Document.text`` if any).
     :param fmt: ``auto`` (default), ``binary`` or ``json``.
     :param observers: extra consumers fed every document (e.g. the symbol-graph collector).
+    :param only_uris: keep only documents with these paths (the ingest passes the walked files, so
+        gitignored/generated files scip-python indexed do not produce facts without chunks);
+        dropped documents are counted in ``skipped_documents``.
     :param progress: progress reporter (bytes of the index file).
     :raises ScipDecodeError: malformed or truncated index (byte offset or JSON path named).
     """
@@ -483,6 +488,9 @@ def import_scip(
                         + (f" (document at byte {doc.offset})" if doc.offset is not None else ""),
                         hint="every SCIP document needs a relative_path",
                     )
+                if only_uris is not None and doc.relative_path not in only_uris:
+                    result.skipped_documents += 1
+                    continue
                 source = load_source(doc, repo_path)
                 if repo_path is not None and not (repo_path / doc.relative_path).is_file():
                     result.missing_sources.append(doc.relative_path)

@@ -1,0 +1,318 @@
+"""Code-intelligence facts of a repository in one call: SCIP occurrences/symbols, modules and the
+symbol graph — and the hooks that make ``indexctl ingest`` produce them with the chunks.
+
+Order of work (:class:`FactsBuilder`):
+
+1. :meth:`~FactsBuilder.prepare_scip` — when a SCIP index is given (``scip=``) or produced
+   (``run_scip=True`` runs scip-python into ``<data root>/scip/index.scip``), it is imported
+   (``scip_occurrences.parquet``, ``scip_symbols.parquet``) while the SCIP edges are collected,
+   and a :class:`ScipDefinitionIndex` is built for the chunker. Only documents of files the
+   ingest walk selects are kept (scip-python also indexes gitignored or generated files, whose
+   occurrences would have no chunk).
+2. :attr:`~FactsBuilder.symbol_resolver` — given to the chunker: ``(uri, start_line, end_line)``
+   → the SCIP symbols (locals excluded) whose definition occurrence lies inside those lines, or
+   None for files the index does not cover (the chunk keeps its tree-sitter qualified names).
+3. :meth:`~FactsBuilder.write_facts` (also the ingest ``after_write`` hook) — modules and
+   ``modules.parquet``; ``symbol_edges.parquet`` from the SCIP edges plus tree-sitter edges for
+   files the SCIP index does not cover (all files without SCIP). Without SCIP, empty SCIP
+   tables are written when none exist yet so the catalog's sources are always present.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from python_ext.atomic import atomic_write_parquet
+from python_ext.config import DataRoot
+from python_ext.contracts import SCIP_OCCURRENCES_SCHEMA, SCIP_SYMBOLS_SCHEMA, empty_table
+from python_ext.errors import ConfigError, InputError, RepositoryNotFoundError
+from python_ext.ingest.graph import (
+    GraphResult,
+    ScipEdgeCollector,
+    convert_symbol_graph_json,
+    edges_table,
+    tree_sitter_edges,
+    write_edges,
+)
+from python_ext.ingest.modules import SourceFile, compute_modules, iter_repo_files, write_modules
+from python_ext.ingest.scip_import import ScipImportResult, import_scip, iter_scip
+from python_ext.ingest.scip_index import ScipIndexRun, run_scip_python
+from python_ext.progress import NULL_PROGRESS, Reporter
+
+SymbolResolver = Callable[[str, int, int], "list[str] | None"]
+
+
+class ScipDefinitionIndex:
+    """Definition occurrences by uri, for "which SCIP symbols are defined in these lines"."""
+
+    def __init__(self, defs: dict[str, list[tuple[int, int, str]]]) -> None:
+        self._starts: dict[str, list[int]] = {}
+        self._defs: dict[str, list[tuple[int, int, str]]] = {}
+        for uri, items in defs.items():
+            items = sorted(items)
+            self._defs[uri] = items
+            self._starts[uri] = [start for start, _, _ in items]
+
+    @classmethod
+    def from_parquet(cls, path: str | os.PathLike[str]) -> ScipDefinitionIndex:
+        """Load the definitions (role bit 1, locals excluded) of a ``scip_occurrences.parquet``."""
+        table = pq.read_table(path, columns=["symbol", "uri", "role_bits", "start_line", "end_line"])
+        mask = pc.and_(
+            pc.not_equal(pc.bit_wise_and(table["role_bits"], 1), 0),
+            pc.invert(pc.starts_with(table["symbol"], "local ")),
+        )
+        table = table.filter(mask)
+        defs: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        for uri, symbol, start, end in zip(
+            table["uri"].to_pylist(),
+            table["symbol"].to_pylist(),
+            table["start_line"].to_pylist(),
+            table["end_line"].to_pylist(),
+            strict=True,
+        ):
+            defs[uri].append((start, end, symbol))
+        covered = set(pc.unique(pq.read_table(path, columns=["uri"])["uri"]).to_pylist())
+        for uri in covered:
+            defs.setdefault(uri, [])
+        return cls(defs)
+
+    @property
+    def uris(self) -> set[str]:
+        """Documents covered by the index."""
+        return set(self._defs)
+
+    def symbols_in(self, uri: str, start_line: int, end_line: int) -> list[str] | None:
+        """SCIP symbols defined within lines ``start_line..end_line`` (1-based, inclusive) of
+        ``uri``, in order of position (duplicates removed); None when ``uri`` is not indexed."""
+        items = self._defs.get(uri)
+        if items is None:
+            return None
+        starts = self._starts[uri]
+        out: list[str] = []
+        for i in range(bisect.bisect_left(starts, start_line), bisect.bisect_right(starts, end_line)):
+            _, end, symbol = items[i]
+            if end <= end_line and symbol not in out:
+                out.append(symbol)
+        return out
+
+
+@dataclass
+class FactsResult:
+    """What one facts extraction wrote (each part as its own summary)."""
+
+    repo: str
+    modules: dict[str, Any]
+    graph: dict[str, Any]
+    scip: dict[str, Any] | None
+    scip_run: dict[str, Any] | None
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class FactsBuilder:
+    """Extract every code-intelligence fact of ``repo`` into ``data_root``.
+
+    :param repo: repository root.
+    :param data_root: the data root written to.
+    :param scip: an existing SCIP index (binary or JSON) of the repository; optional.
+    :param run_scip: run scip-python first (writes ``<data root>/scip/index.scip``); excludes
+        ``scip``.
+    :param progress: progress reporter.
+    :raises ConfigError: both ``scip`` and ``run_scip`` given.
+    :raises RepositoryNotFoundError: ``repo`` is not a directory.
+    """
+
+    def __init__(
+        self,
+        repo: str | os.PathLike[str],
+        data_root: DataRoot,
+        *,
+        scip: str | os.PathLike[str] | None = None,
+        run_scip: bool = False,
+        progress: Reporter = NULL_PROGRESS,
+    ) -> None:
+        if scip is not None and run_scip:
+            raise ConfigError("--scip and --run-scip exclude each other", hint="pass one of them")
+        self.repo = Path(repo).expanduser().resolve()
+        if not self.repo.is_dir():
+            raise RepositoryNotFoundError(
+                f"repository not found: {self.repo}", hint="pass an existing directory"
+            )
+        self.data_root = data_root
+        self.scip = Path(scip) if scip is not None else None
+        self.run_scip = run_scip
+        self.progress = progress
+        self.started = time.perf_counter()
+        self.scip_result: ScipImportResult | None = None
+        self.scip_run: ScipIndexRun | None = None
+        self.collector: ScipEdgeCollector | None = None
+        self.definitions: ScipDefinitionIndex | None = None
+        self._files: list[SourceFile] | None = None
+
+    def prepare_scip(self) -> ScipImportResult | None:
+        """Run (if asked) and import the SCIP index; build the definition index. Idempotent."""
+        if self.scip_result is not None or (self.scip is None and not self.run_scip):
+            return self.scip_result
+        if self.run_scip:
+            output = self.data_root.root / "scip" / "index.scip"
+            self.scip_run = run_scip_python(self.repo, output, progress=self.progress)
+            self.scip = output
+        assert self.scip is not None
+        self.collector = ScipEdgeCollector()
+        walked = {f.uri for f in self._walk()}
+        self.scip_result = import_scip(
+            self.scip,
+            self.data_root,
+            repo=self.repo,
+            observers=[self.collector],
+            only_uris=walked,
+            progress=self.progress,
+        )
+        self.definitions = ScipDefinitionIndex.from_parquet(self.data_root.scip_occurrences_path)
+        return self.scip_result
+
+    def _walk(self) -> list[SourceFile]:
+        if self._files is None:
+            self._files = list(iter_repo_files(self.repo, self.progress))
+        return self._files
+
+    @property
+    def symbol_resolver(self) -> SymbolResolver | None:
+        """The chunker hook (None without SCIP): see :meth:`ScipDefinitionIndex.symbols_in`."""
+        self.prepare_scip()
+        return self.definitions.symbols_in if self.definitions is not None else None
+
+    def write_facts(self, files: Sequence[SourceFile] | None = None) -> FactsResult:
+        """Write ``modules.parquet`` and ``symbol_edges.parquet`` (and the SCIP tables when a
+        SCIP index was given; empty ones when none exist yet).
+
+        :param files: the repository files (default: walk the repository like the ingest does).
+        """
+        self.prepare_scip()
+        files = list(files) if files is not None else self._walk()
+        started = time.perf_counter()
+        module_facts = compute_modules(files, self.repo, progress=self.progress)
+        modules = write_modules(module_facts, self.data_root, started=started)
+        started = time.perf_counter()
+        covered = self.definitions.uris if self.definitions is not None else set()
+        with self.progress.task("symbol graph", total=None):
+            edges, uris = tree_sitter_edges([f for f in files if f.uri not in covered], module_facts)
+            if self.collector is not None:
+                edges.update(self.collector.edges)
+                for symbol, uri in self.collector.uris.items():
+                    uris.setdefault(symbol, uri)
+            source = "scip+tree-sitter" if self.collector is not None else "tree-sitter"
+            graph = write_edges(edges_table(edges, uris), self.data_root, source, started)
+        if self.scip_result is None:
+            for path, schema in (
+                (self.data_root.scip_occurrences_path, SCIP_OCCURRENCES_SCHEMA),
+                (self.data_root.scip_symbols_path, SCIP_SYMBOLS_SCHEMA),
+            ):
+                if not path.exists():
+                    atomic_write_parquet(path, empty_table(schema))
+        return FactsResult(
+            repo=str(self.repo),
+            modules=modules.to_dict(),
+            graph=graph.to_dict(),
+            scip=self.scip_result.to_dict() if self.scip_result else None,
+            scip_run=self.scip_run.to_dict() if self.scip_run else None,
+            seconds=round(time.perf_counter() - self.started, 3),
+        )
+
+    def after_write(self, context: Any) -> dict[str, Any]:
+        """The ingest ``after_write`` hook: write the facts for the files the ingest chose."""
+        files = _files_of(context)
+        return self.write_facts(files).to_dict()
+
+
+def _files_of(context: Any) -> list[SourceFile] | None:
+    """The walked files of an ingest context (``context.files`` or ``context.walk.files``)."""
+    walked = getattr(context, "files", None)
+    if walked is None and getattr(context, "walk", None) is not None:
+        walked = context.walk.files
+    if walked is None:
+        return None
+    return [
+        f if isinstance(f, SourceFile) else SourceFile(f.uri, f.lang, f.data.decode("utf-8")) for f in walked
+    ]
+
+
+def extract_facts(
+    repo: str | os.PathLike[str],
+    data_root: DataRoot,
+    *,
+    scip: str | os.PathLike[str] | None = None,
+    run_scip: bool = False,
+    progress: Reporter = NULL_PROGRESS,
+) -> FactsResult:
+    """Write every fact of ``repo`` except the chunks: SCIP tables (with ``scip``/``run_scip``),
+    ``modules.parquet`` and ``symbol_edges.parquet``. See :class:`FactsBuilder`."""
+    return FactsBuilder(repo, data_root, scip=scip, run_scip=run_scip, progress=progress).write_facts()
+
+
+def extract_graph(
+    repo: str | os.PathLike[str] | None,
+    data_root: DataRoot,
+    *,
+    scip: str | os.PathLike[str] | None = None,
+    from_json: str | os.PathLike[str] | None = None,
+    progress: Reporter = NULL_PROGRESS,
+) -> GraphResult:
+    """Write ``symbol_edges.parquet`` only: from a ``symbol_graph.json`` (``from_json``), from a
+    SCIP index (edges of its documents, plus tree-sitter edges of the repository's other files
+    when ``repo`` is given), or from the repository's syntax trees.
+
+    :raises ConfigError: ``from_json`` combined with ``repo``/``scip``, or nothing to read.
+    """
+    started = time.perf_counter()
+    if from_json is not None:
+        if repo is not None or scip is not None:
+            raise ConfigError(
+                "--from-json excludes REPO and --scip", hint="pass either --from-json FILE or REPO"
+            )
+        return convert_symbol_graph_json(from_json, data_root)
+    if repo is None and scip is None:
+        raise ConfigError("nothing to read: pass REPO, --scip INDEX or --from-json FILE")
+    collector = ScipEdgeCollector() if scip is not None else None
+    covered: set[str] = set()
+    root = Path(repo).expanduser().resolve() if repo is not None else None
+    if root is not None and not root.is_dir():
+        raise RepositoryNotFoundError(f"repository not found: {root}", hint="pass an existing directory")
+    if collector is not None:
+        from python_ext.ingest.scip_decode import Document, ExternalSymbols
+        from python_ext.ingest.scip_import import load_source
+
+        with progress.task("scip edges", total=None):
+            for item in iter_scip(scip):  # type: ignore[arg-type]
+                if isinstance(item, ExternalSymbols):
+                    collector.add_symbols(item.symbols, None)
+                elif isinstance(item, Document):
+                    if not item.relative_path:
+                        raise InputError(f"{scip}: {item.where}.relative_path: missing (required)")
+                    covered.add(item.relative_path)
+                    collector.add_symbols(item.symbols, item.relative_path)
+                    collector.add_document(item, load_source(item, root))
+    edges: Counter[tuple[str, str, str]] = Counter()
+    uris: dict[str, str] = {}
+    if root is not None:
+        files = [f for f in iter_repo_files(root, progress)]
+        module_facts = compute_modules(files, root, progress=progress)
+        edges, uris = tree_sitter_edges([f for f in files if f.uri not in covered], module_facts)
+    if collector is not None:
+        edges.update(collector.edges)
+        for symbol, uri in collector.uris.items():
+            uris.setdefault(symbol, uri)
+    source = "+".join(s for s in ("scip" if scip else "", "tree-sitter" if root else "") if s)
+    return write_edges(edges_table(edges, uris), data_root, source, started)

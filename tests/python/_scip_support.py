@@ -1,0 +1,73 @@
+"""Session-scoped fixtures for the SCIP tests: one real scip-python run per test session.
+
+Import the fixtures into a test module with ``from _scip_support import pkgdemo_index, pkgdemo_repo``.
+scip-python is installed with npm into ``.cache/node`` when it is missing (as
+``scripts/bootstrap.sh`` does); without npm the tests fail with a clear message, never skip.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from python_ext.errors import MissingDependencyError
+from python_ext.ingest.scip_index import PROJECT_ROOT, SCIP_PYTHON_PACKAGE, find_scip_python, run_scip_python
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "scip"
+PKGDEMO = FIXTURES / "pkgdemo"
+PKGDEMO_JSON = FIXTURES / "pkgdemo.scip.json"
+
+
+def ensure_scip_python() -> Path:
+    """Find scip-python, installing it with npm into .cache/node if needed (fails without npm)."""
+    try:
+        return find_scip_python()
+    except MissingDependencyError:
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail(
+                "scip-python is not installed and npm is not on PATH: install Node.js + npm, then run "
+                f"`bash scripts/bootstrap.sh` (npm install {SCIP_PYTHON_PACKAGE})",
+                pytrace=False,
+            )
+        prefix = PROJECT_ROOT / ".cache" / "node"
+        prefix.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            [
+                npm,
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(prefix),
+                SCIP_PYTHON_PACKAGE,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if proc.returncode != 0:
+            pytest.fail(f"npm install {SCIP_PYTHON_PACKAGE} failed: {proc.stderr[-2000:]}", pytrace=False)
+        return find_scip_python()
+
+
+@pytest.fixture(scope="session")
+def pkgdemo_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the pkgdemo fixture package."""
+    dest = tmp_path_factory.mktemp("pkgdemo-src") / "pkgdemo"
+    shutil.copytree(PKGDEMO, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def pkgdemo_index(pkgdemo_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real index.scip written by scip-python over pkgdemo during this test session."""
+    ensure_scip_python()
+    out = tmp_path_factory.mktemp("pkgdemo-index") / "index.scip"
+    run_scip_python(pkgdemo_repo, out, project_name="pkgdemo")
+    return out

@@ -1,0 +1,128 @@
+# ruff: noqa: F811  (session fixtures imported from _scip_support are redefined as arguments)
+"""CLI: indexctl scip import|index, modules, graph, facts (exit codes, JSON output, error text)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from _scip_support import PKGDEMO, PKGDEMO_JSON, pkgdemo_index, pkgdemo_repo  # noqa: F401
+
+TINY = Path(__file__).resolve().parent / "fixtures" / "tiny_repo"
+
+
+def test_scip_import_json_output(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    result = run_cli("scip", "import", PKGDEMO_JSON, "--repo", PKGDEMO, "--out", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["format"], summary["documents"], summary["tool"]) == ("json", 4, "scip-python 0.6.6")
+    assert summary["occurrences"] == pq.read_table(out / "scip" / "scip_occurrences.parquet").num_rows
+
+
+def test_scip_import_table_output(run_cli, tmp_path: Path) -> None:
+    result = run_cli("scip", "import", PKGDEMO_JSON, "--out", tmp_path / "data", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert "scip import" in result.stdout and "occurrences" in result.stdout
+    assert result.stderr == ""
+
+
+def test_scip_import_truncated_index_fails(run_cli, pkgdemo_index: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.scip"
+    cut.write_bytes(pkgdemo_index.read_bytes()[:100])
+    result = run_cli("scip", "import", cut, "--out", tmp_path / "data", "-q")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {cut}: truncated SCIP index: field 2 at byte ")
+    assert "Hint: the file is incomplete; re-run the indexer" in result.stderr
+    assert not (tmp_path / "data" / "scip" / "scip_occurrences.parquet").exists()
+
+
+def test_scip_import_missing_file(run_cli, tmp_path: Path) -> None:
+    result = run_cli("scip", "import", tmp_path / "nope.scip", "--out", tmp_path / "data")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == f"Error: SCIP index not found: {tmp_path / 'nope.scip'}"
+
+
+def test_scip_index_runs_scip_python(
+    run_cli, pkgdemo_repo: Path, pkgdemo_index: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "idx.scip"
+    result = run_cli("scip", "index", pkgdemo_repo, "--output", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["index"] == str(out) and summary["project_name"] == "pkgdemo" and summary["copied_sources"]
+    # deterministic: same sources and version "0" give the same documents (project_root differs)
+    assert _documents(out) == _documents(pkgdemo_index)
+
+
+def _documents(index: Path) -> list[tuple[str, list]]:
+    from python_ext.ingest.scip_decode import Document, iter_scip_binary
+
+    return [(d.relative_path, d.occurrences) for d in iter_scip_binary(index) if isinstance(d, Document)]
+
+
+def test_scip_index_missing_repo(run_cli, tmp_path: Path) -> None:
+    result = run_cli("scip", "index", tmp_path / "absent")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == f"Error: repository not found: {tmp_path / 'absent'}"
+
+
+def test_modules_command(run_cli, tmp_path: Path) -> None:
+    result = run_cli("modules", TINY, "--out", tmp_path / "data", "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["modules"], summary["import_edges"], summary["source"]) == (17, 15, "repository")
+
+
+def test_modules_from_jsonl_and_flag_errors(run_cli, tmp_path: Path) -> None:
+    src = tmp_path / "modules.jsonl"
+    src.write_text('{"module_id": "a", "uri_prefix": "a/"}\n')
+    first = run_cli("modules", "--from-jsonl", src, "--out", tmp_path / "data", "--json")
+    assert first.exit_code == 0 and json.loads(first.stdout)["skipped"] is False
+    second = run_cli("modules", "--from-jsonl", src, "--out", tmp_path / "data", "--json")
+    assert json.loads(second.stdout)["skipped"] is True
+    both = run_cli("modules", TINY, "--from-jsonl", src, "--out", tmp_path / "data")
+    assert both.exit_code == 1
+    assert both.stderr.splitlines()[0] == "Error: pass exactly one of REPO and --from-jsonl FILE"
+
+
+def test_graph_command(run_cli, tmp_path: Path) -> None:
+    result = run_cli("graph", TINY, "--out", tmp_path / "data", "--json", "-q")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["source"] == "tree-sitter" and summary["by_kind"]["calls"] > 20
+
+
+def test_graph_from_scip_only(run_cli, pkgdemo_index: Path, tmp_path: Path) -> None:
+    result = run_cli("graph", "--scip", pkgdemo_index, "--out", tmp_path / "data", "--json", "-q")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["source"] == "scip" and summary["by_kind"]["inherits"] == 1
+
+
+def test_facts_command_runs_everything(run_cli, pkgdemo_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    result = run_cli("facts", pkgdemo_repo, "--run-scip", "--out", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["scip_run"]["index"] == str(out.resolve() / "scip" / "index.scip")
+    assert summary["scip"]["documents"] == 4
+    for rel in ("modules/modules.parquet", "symbol_graph/symbol_edges.parquet", "scip/scip_symbols.parquet"):
+        assert (out / rel).is_file()
+
+
+def test_facts_conflicting_flags(run_cli, tmp_path: Path) -> None:
+    result = run_cli("facts", TINY, "--scip", PKGDEMO_JSON, "--run-scip", "--out", tmp_path / "data")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == "Error: --scip and --run-scip exclude each other"
+
+
+@pytest.mark.parametrize(
+    "args", [("scip", "import"), ("scip", "index"), ("modules",), ("graph",), ("facts",)]
+)
+def test_help(run_cli, args: tuple[str, ...]) -> None:
+    result = run_cli(*args, "-h")
+    assert result.exit_code == 0
+    assert "Example: indexctl" in result.stdout
