@@ -213,7 +213,7 @@ def _render_pipeline(result) -> None:
 
     stdout.print(f"[bold]codeintel catalog — pipeline on {result.repo}[/]", highlight=False)
     emit(
-        [{"stage": s.name, "seconds": round(s.seconds, 2), "note": s.skipped or ""} for s in result.stages],
+        [{"stage": s.name, "seconds": f"{s.seconds:.2f}", "note": s.skipped or ""} for s in result.stages],
         title="stages",
     )
     label = result.embedder + (
@@ -227,7 +227,7 @@ def _render_pipeline(result) -> None:
             "operating point": result.operating_point or "(exact / defaults)",
             "data root": str(result.data_root),
             "catalog": str(result.catalog_path) if result.catalog_path else "(not refreshed)",
-            "wall seconds": round(result.wall_seconds, 1),
+            "wall seconds": f"{result.wall_seconds:.1f}",
         },
         title="summary",
     )

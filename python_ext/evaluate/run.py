@@ -7,7 +7,9 @@ Steps (:func:`run_eval`):
    the queries are stale: regenerate them);
 2. build two corpus views — *plain* (chunks as ingested) for ``name``/``user`` queries and
    *masked* (docstring spans removed, masked chunks re-embedded with the corpus's own
-   embedder) for ``docstring`` queries — and run each channel on each view:
+   embedder; the vectors are cached in ``eval/cache/masked-<model>.parquet`` by the xxh64 of
+   the masked text, so a re-run embeds nothing new) for ``docstring`` queries — and run
+   each channel on each view:
    ``faiss`` (the published index at its operating point, or a masked copy of it), ``flat``
    (exact search over the same vectors), ``bm25``; external channels come from
    ``indexctl eval import-run``;
@@ -30,11 +32,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from python_ext import chunkstore
+from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRoot
-from python_ext.contracts import EVAL_CHANNELS
-from python_ext.errors import ConfigError, EvalInputError, IndexMismatchError
+from python_ext.contracts import EVAL_CHANNELS, EmbeddingInfo
+from python_ext.errors import ConfigError, EvalInputError, IndexctlError, IndexMismatchError
 from python_ext.evaluate import pools
 from python_ext.evaluate.channels import (
     Bm25Channel,
@@ -49,6 +54,8 @@ from python_ext.evaluate.fusion import DEFAULT_RRF_K0, rrf_fuse
 from python_ext.evaluate.metrics import ChannelMetrics, channel_metrics
 from python_ext.evaluate.queries import Query, read_queries
 from python_ext.evaluate.runfiles import BUILTIN_CHANNELS, read_imported_run
+from python_ext.ids import content_hash
+from python_ext.ingest.embed import Embedder, embedder_from_info
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 DEFAULT_CHANNELS = ("faiss", "flat", "bm25", "hybrid")
@@ -188,6 +195,50 @@ def _check_idmap(version: str, row_ids: np.ndarray, chunk_ids: np.ndarray) -> No
         )
 
 
+def masked_cache_path(data_root: DataRoot, model: str) -> Path:
+    """Cache of re-embedded masked chunk texts: ``eval/cache/masked-<model>.parquet``."""
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in model)
+    return data_root.eval_dir / "cache" / f"masked-{safe}.parquet"
+
+
+def _embed_masked(
+    data_root: DataRoot,
+    info: EmbeddingInfo,
+    embedder: Embedder,
+    masked_contents: dict[int, str],
+    progress: Reporter,
+) -> dict[int, np.ndarray]:
+    """Embed the masked chunk texts, reusing vectors cached by (model, xxh64 of the text)."""
+    path = masked_cache_path(data_root, info.model)
+    cached: dict[str, np.ndarray] = {}
+    if path.exists():
+        try:
+            table = pq.read_table(path)
+            vecs = chunkstore.embeddings_to_numpy(table.column("embedding"), info.dim)
+            cached = dict(zip(table.column("content_hash").to_pylist(), vecs, strict=True))
+        except (OSError, pa.ArrowException, ValueError, IndexctlError):
+            cached = {}  # an unreadable cache only costs re-embedding
+    hashes = {cid: content_hash(text) for cid, text in masked_contents.items()}
+    todo = sorted({h: cid for cid, h in hashes.items() if h not in cached}.items())
+    if todo:
+        with progress.task("re-embedding masked chunks", total=len(todo)) as advance:
+            vecs = np.asarray(embedder.embed([masked_contents[cid] for _, cid in todo]), dtype=np.float32)
+            advance(len(todo))
+        cached.update({h: v for (h, _), v in zip(todo, vecs, strict=True)})
+    keep = sorted(set(hashes.values()))
+    matrix = np.stack([cached[h] for h in keep]).astype(np.float32)
+    if todo or len(keep) != len(cached):
+        flat = pa.array(matrix.reshape(-1), pa.float32())
+        table = pa.table(
+            {
+                "content_hash": pa.array(keep, pa.string()),
+                "embedding": pa.FixedSizeListArray.from_arrays(flat, info.dim),
+            }
+        )
+        atomic_write_parquet(path, table.replace_schema_metadata(info.to_metadata()))
+    return {cid: cached[h] for cid, h in hashes.items()}
+
+
 def run_eval(
     data_root: DataRoot,
     *,
@@ -255,8 +306,6 @@ def run_eval(
     operating_point: str | None = None
     embedding: dict[str, object] | None = None
     if dense:
-        from python_ext.ingest.embed import embedder_from_info
-
         info = chunkstore.corpus_info(data_root)
         embedding = {"model": info.model, "dim": info.dim, "normalized": info.normalized, "kind": info.kind}
         embedder = embedder_from_info(info)
@@ -270,11 +319,7 @@ def run_eval(
         replacements: dict[int, np.ndarray] = {}
         if masked_contents and views["masked"]:
             t0 = time.perf_counter()
-            order = sorted(masked_contents)
-            with progress.task("re-embedding masked chunks", total=1) as advance:
-                mvecs = np.asarray(embedder.embed([masked_contents[c] for c in order]), dtype=np.float32)
-                advance(1)
-            replacements = dict(zip(order, mvecs, strict=True))
+            replacements = _embed_masked(data_root, info, embedder, masked_contents, progress)
             timings["embed_masked_s"] = time.perf_counter() - t0
         metric = None
         loaded = None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from eval_data import build_tiny_data_root
 
@@ -15,7 +16,7 @@ from python_ext.errors import ConfigError, EvalInputError, IndexMismatchError
 from python_ext.evaluate.fusion import rrf_fuse
 from python_ext.evaluate.pools import read_pool, read_runs
 from python_ext.evaluate.queries import build_queries, read_queries
-from python_ext.evaluate.run import run_eval
+from python_ext.evaluate.run import masked_cache_path, run_eval
 from python_ext.evaluate.runfiles import import_run
 
 
@@ -57,6 +58,13 @@ def test_run_writes_pool_and_runs_with_consistent_metrics(evaluated: DataRoot) -
     got = [(r["chunk_id"], r["score"]) for r in by_key[("hybrid", qid)]]
     assert [c for c, _ in got] == [c for c, _ in expected]
     assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-6)
+
+    # masked chunks were re-embedded once and cached by the hash of the masked text
+    cache = masked_cache_path(evaluated, result.embedding["model"])
+    assert pq.read_metadata(cache).num_rows == result.masked_chunks
+    before = cache.stat().st_mtime_ns
+    run_eval(evaluated, k=5, channels="flat", write=False)
+    assert cache.stat().st_mtime_ns == before
 
     runs = read_runs(evaluated).to_pylist()
     assert [r["run_id"] for r in runs] == [result.run_id]
