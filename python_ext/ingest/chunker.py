@@ -75,7 +75,11 @@ ATOMIC_TYPES: frozenset[str] = frozenset(
     }
 )
 
-_WS_BYTES = np.array([9, 10, 11, 12, 13, 32], dtype=np.uint8)
+# byte -> 1 when it starts a non-whitespace character (not ASCII whitespace, not a UTF-8
+# continuation byte 10xxxxxx), so counting these bytes counts non-whitespace characters.
+_COUNTS_AS_CHAR = np.array(
+    [0 if (b in (9, 10, 11, 12, 13, 32) or 0x80 <= b <= 0xBF) else 1 for b in range(256)], dtype=np.int64
+)
 _MAX_DEPTH = 200
 
 
@@ -132,9 +136,7 @@ class _Source:
     def __init__(self, data: bytes) -> None:
         self.data = data
         arr = np.frombuffer(data, dtype=np.uint8)
-        # count characters, not bytes: UTF-8 continuation bytes (10xxxxxx) are not counted
-        nonws = ~np.isin(arr, _WS_BYTES) & ((arr & 0xC0) != 0x80)
-        self.nonws = np.concatenate(([0], np.cumsum(nonws, dtype=np.int64)))
+        self.nonws = np.concatenate(([0], np.cumsum(_COUNTS_AS_CHAR[arr])))
         self.newlines = np.concatenate(([0], np.cumsum(arr == 10, dtype=np.int64)))
 
     def size(self, start: int, end: int) -> int:

@@ -316,12 +316,13 @@ def ingest_repository(
     settings = _settings_key(info, chunk_budget, id_salt)
     manifest = FileManifest.load(root)
     reusable: dict[str, list[int]] = {}
-    if (
+    can_reuse = (
         previous is not None
         and manifest.settings_key == settings
         and EmbeddingInfo.from_metadata(previous.schema.metadata) == info
         and manifest.fingerprint == chunkstore.fingerprint_table(previous)
-    ):
+    )
+    if can_reuse and previous is not None:
         for row, uri in enumerate(previous.column("uri").to_pylist()):
             reusable.setdefault(uri, []).append(row)
     new_chunks: list[chunker.Chunk] = []
@@ -329,8 +330,8 @@ def ingest_repository(
     files_chunked = 0
     with progress.task("chunking files", total=len(walk.files)) as advance:
         for source in walk.files:
-            if manifest.files.get(source.uri) == source.file_hash and source.uri in reusable:
-                reused_rows.extend(reusable[source.uri])
+            if can_reuse and manifest.files.get(source.uri) == source.file_hash:
+                reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
             else:
                 new_chunks.extend(
                     chunker.chunk_file(source.uri, source.data, source.lang, budget=chunk_budget)
