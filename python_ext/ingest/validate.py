@@ -294,7 +294,8 @@ def validate_chunks(path: str | os.PathLike[str]) -> list[Problem]:
         except (OSError, pa.ArrowException) as exc:
             problems.append(Problem(name, None, None, f"not a readable Parquet file: {exc}"))
             continue
-        problems.extend(validate_table(table, name, seen))
+        found = validate_table(table, name, seen)
+        problems.extend(sorted(found, key=lambda p: -1 if p.row is None else p.row))
         info = EmbeddingInfo.from_metadata(table.schema.metadata)
         if info is not None:
             if first_info is None:

@@ -65,7 +65,7 @@ def test_ingest_human_summary_and_filters(run_cli, tiny_repo: Path, tmp_path: Pa
         (
             ["/no/such/repo"],
             1,
-            "Error: repository not found: /no/such/repo Hint: pass the path of an existing",
+            "Error: repository not found: /no/such/repo",
         ),
         (["."], 1, "Error: unknown embedder 'bert' Hint: use --embedder with one of: hashing, minilm"),
         ([], 2, "missing REPO (or --precomputed FILE)"),
