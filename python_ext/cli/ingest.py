@@ -63,6 +63,23 @@ def ingest_cmd(
             "--model", help="With --precomputed: model name when the file records none.", show_default=False
         ),
     ] = None,
+    scip: Annotated[
+        Path | None,
+        typer.Option(
+            "--scip",
+            help="SCIP index of REPO (index.scip or `scip print --json`): chunk symbols from SCIP.",
+            show_default=False,
+        ),
+    ] = None,
+    run_scip: Annotated[
+        bool, typer.Option("--run-scip", help="Run scip-python over REPO first (needs node; Python code).")
+    ] = False,
+    facts: Annotated[
+        bool,
+        typer.Option(
+            "--facts/--no-facts", help="Also write modules, symbol graph and SCIP facts (docs/facts.md)."
+        ),
+    ] = True,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -78,12 +95,28 @@ def ingest_cmd(
         raise click.UsageError("missing REPO (or --precomputed FILE)")
     if model is not None and precomputed is None:
         raise click.UsageError("--model is only used with --precomputed")
+    if (scip is not None or run_scip) and (precomputed is not None or not facts):
+        raise click.UsageError("--scip/--run-scip need REPO and --facts")
     progress = reporter(quiet or as_json)
     root = resolve_data_root(data_root)
     if precomputed is not None:
         from python_ext.ingest.pipeline import import_precomputed
 
         summary = import_precomputed(precomputed, root, model=model, progress=progress)
+    elif facts:
+        from python_ext.ingest.facts import ingest_with_facts
+
+        summary = ingest_with_facts(
+            repo,
+            root,
+            scip=scip,
+            run_scip=run_scip,
+            embedder=embedder,
+            languages=languages,
+            max_file_bytes=max_file_bytes,
+            chunk_budget=chunk_budget,
+            progress=progress,
+        )
     else:
         from python_ext.ingest.pipeline import ingest_repository
 

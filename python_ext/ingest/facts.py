@@ -44,7 +44,13 @@ from python_ext.ingest.graph import (
     tree_sitter_edges,
     write_edges,
 )
-from python_ext.ingest.modules import SourceFile, compute_modules, iter_repo_files, write_modules
+from python_ext.ingest.modules import (
+    SourceFile,
+    compute_modules,
+    iter_repo_files,
+    resolve_repo,
+    write_modules,
+)
 from python_ext.ingest.scip_import import ScipImportResult, import_scip, iter_scip
 from python_ext.ingest.scip_index import ScipIndexRun, run_scip_python
 from python_ext.progress import NULL_PROGRESS, Reporter
@@ -129,6 +135,8 @@ class FactsBuilder:
     :param scip: an existing SCIP index (binary or JSON) of the repository; optional.
     :param run_scip: run scip-python first (writes ``<data root>/scip/index.scip``); excludes
         ``scip``.
+    :param languages: walk only these languages (as the ingest's ``--languages``); default all.
+    :param max_file_bytes: walk limit per file (as the ingest's); default the walk's.
     :param progress: progress reporter.
     :raises ConfigError: both ``scip`` and ``run_scip`` given.
     :raises RepositoryNotFoundError: ``repo`` is not a directory.
@@ -141,6 +149,8 @@ class FactsBuilder:
         *,
         scip: str | os.PathLike[str] | None = None,
         run_scip: bool = False,
+        languages: Sequence[str] | str | None = None,
+        max_file_bytes: int | None = None,
         progress: Reporter = NULL_PROGRESS,
     ) -> None:
         if scip is not None and run_scip:
@@ -160,6 +170,9 @@ class FactsBuilder:
         self.collector: ScipEdgeCollector | None = None
         self.definitions: ScipDefinitionIndex | None = None
         self._files: list[SourceFile] | None = None
+        self.walk_options: dict[str, Any] = {"languages": languages}
+        if max_file_bytes is not None:
+            self.walk_options["max_file_bytes"] = max_file_bytes
 
     def prepare_scip(self) -> ScipImportResult | None:
         """Run (if asked) and import the SCIP index; build the definition index. Idempotent."""
@@ -185,7 +198,7 @@ class FactsBuilder:
 
     def _walk(self) -> list[SourceFile]:
         if self._files is None:
-            self._files = list(iter_repo_files(self.repo, self.progress))
+            self._files = list(iter_repo_files(self.repo, self.progress, **self.walk_options))
         return self._files
 
     @property
@@ -287,9 +300,7 @@ def extract_graph(
         raise ConfigError("nothing to read: pass REPO, --scip INDEX or --from-json FILE")
     collector = ScipEdgeCollector() if scip is not None else None
     covered: set[str] = set()
-    root = Path(repo).expanduser().resolve() if repo is not None else None
-    if root is not None and not root.is_dir():
-        raise RepositoryNotFoundError(f"repository not found: {root}", hint="pass an existing directory")
+    root = resolve_repo(repo) if repo is not None else None
     if collector is not None:
         from python_ext.ingest.scip_decode import Document, ExternalSymbols
         from python_ext.ingest.scip_import import load_source
@@ -316,3 +327,45 @@ def extract_graph(
             uris.setdefault(symbol, uri)
     source = "+".join(s for s in ("scip" if scip else "", "tree-sitter" if root else "") if s)
     return write_edges(edges_table(edges, uris), data_root, source, started)
+
+
+def ingest_with_facts(
+    repo: str | os.PathLike[str],
+    data_root: DataRoot,
+    *,
+    scip: str | os.PathLike[str] | None = None,
+    run_scip: bool = False,
+    progress: Reporter = NULL_PROGRESS,
+    **ingest_options: Any,
+) -> Any:
+    """What ``indexctl ingest REPO`` does: chunks **and** every code-intelligence fact.
+
+    Runs/imports SCIP first (``scip``/``run_scip``), then
+    :func:`python_ext.ingest.pipeline.ingest_repository` with the SCIP ``symbol_resolver`` (so
+    ``chunks.symbols`` holds the SCIP symbols defined in each chunk; tree-sitter names without
+    SCIP) and an ``after_write`` hook that writes ``modules.parquet`` and
+    ``symbol_edges.parquet`` (and empty SCIP tables when there is no SCIP and none exist).
+
+    :param ingest_options: passed to ``ingest_repository`` (``embedder``, ``languages``,
+        ``max_file_bytes``, ``chunk_budget``, ``id_salt``, ``rows_per_file``).
+    :returns: the ingest summary; ``summary.facts`` holds the :class:`FactsResult` as a dict.
+    """
+    from python_ext.ingest.pipeline import ingest_repository
+
+    builder = FactsBuilder(
+        repo,
+        data_root,
+        scip=scip,
+        run_scip=run_scip,
+        languages=ingest_options.get("languages"),
+        max_file_bytes=ingest_options.get("max_file_bytes"),
+        progress=progress,
+    )
+    return ingest_repository(
+        builder.repo,
+        data_root,
+        symbol_resolver=builder.symbol_resolver,
+        after_write=builder.after_write,
+        progress=progress,
+        **ingest_options,
+    )

@@ -89,14 +89,34 @@ class SourceFile:
         return self.text.encode("utf-8")
 
 
-def iter_repo_files(repo: Path, progress: Reporter = NULL_PROGRESS) -> Iterator[SourceFile]:
+def iter_repo_files(
+    repo: Path, progress: Reporter = NULL_PROGRESS, **walk_options: Any
+) -> Iterator[SourceFile]:
     """The repository's files as chosen by the ingest walk (:func:`python_ext.ingest.walk.walk_repository`:
     ``.gitignore``, vendored, binary, minified, generated and non-UTF-8 files are skipped), so
-    modules cover exactly the files that are chunked."""
+    modules cover exactly the files that are chunked. ``walk_options`` go to the walk
+    (``languages``, ``max_file_bytes``)."""
     from python_ext.ingest.walk import walk_repository
 
-    for f in walk_repository(repo, progress=progress).files:
+    for f in walk_repository(repo, progress=progress, **walk_options).files:
         yield SourceFile(f.uri, f.lang, f.data.decode("utf-8"))
+
+
+def resolve_repo(repo: str | os.PathLike[str]) -> Path:
+    """The absolute repository root; the same errors (and wording) as the ingest walk.
+
+    :raises RepositoryNotFoundError: ``repo`` does not exist or is not a folder.
+    """
+    root = Path(repo).expanduser()
+    if not root.exists():
+        raise RepositoryNotFoundError(
+            f"repository not found: {root}", hint="pass the path of an existing repository folder"
+        )
+    if not root.is_dir():
+        raise RepositoryNotFoundError(
+            f"repository path is not a folder: {root}", hint="pass the repository's root folder"
+        )
+    return root.resolve()
 
 
 def load_files(repo: Path, uris: Iterable[str]) -> list[SourceFile]:
@@ -790,9 +810,7 @@ def extract_modules(
     :raises RepositoryNotFoundError: ``repo`` is not a directory.
     """
     started = time.perf_counter()
-    root = Path(repo).expanduser().resolve()
-    if not root.is_dir():
-        raise RepositoryNotFoundError(f"repository not found: {root}", hint="pass an existing directory")
+    root = resolve_repo(repo)
     files = list(iter_repo_files(root, progress))
     facts = compute_modules(files, root, progress=progress)
     return write_modules(facts, data_root, started=started)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from python_ext.atomic import atomic_path
-from python_ext.errors import MissingDependencyError, RepositoryNotFoundError, ScipIndexError
+from python_ext.errors import MissingDependencyError, ScipIndexError
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 SCIP_PYTHON_ENV = "CODEINTEL_SCIP_PYTHON"
@@ -122,9 +122,9 @@ def run_scip_python(
     :raises MissingDependencyError: scip-python or node is missing.
     :raises ScipIndexError: scip-python failed or wrote no index.
     """
-    repo = Path(repo).expanduser().resolve()
-    if not repo.is_dir():
-        raise RepositoryNotFoundError(f"repository not found: {repo}", hint="pass an existing directory")
+    from python_ext.ingest.modules import resolve_repo
+
+    repo = resolve_repo(repo)
     exe = find_scip_python()
     output = Path(output).expanduser().resolve()
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -126,3 +126,52 @@ def test_help(run_cli, args: tuple[str, ...]) -> None:
     result = run_cli(*args, "-h")
     assert result.exit_code == 0
     assert "Example: indexctl" in result.stdout
+
+
+def test_ingest_with_scip_writes_every_fact(
+    run_cli, pkgdemo_repo: Path, pkgdemo_index: Path, tmp_path: Path
+) -> None:
+    import duckdb
+
+    out = tmp_path / "data"
+    result = run_cli("ingest", pkgdemo_repo, "--scip", pkgdemo_index, "--out", out, "--json", "-q")
+    assert result.exit_code == 0, result.stderr
+    facts = json.loads(result.stdout)["facts"]
+    assert facts["scip"]["documents"] == 4 and facts["graph"]["source"] == "scip+tree-sitter"
+    for rel in ("modules/modules.parquet", "symbol_graph/symbol_edges.parquet", "scip/scip_symbols.parquet"):
+        assert (out / rel).is_file(), rel
+    con = duckdb.connect()
+    params = {"chunks": f"{out}/vectors/chunks/*.parquet", "occ": f"{out}/scip/scip_occurrences.parquet"}
+    # every definition occurrence lies inside a chunk of its file, and that chunk lists the symbol
+    orphans = con.execute(
+        """select o.symbol from read_parquet($occ) o
+           where o.role = 'def' and o.symbol not like 'local %' and not exists (
+              select 1 from read_parquet($chunks) c where c.uri = o.uri and o.start_line >= c.start_line
+              and o.end_line <= c.end_line and list_contains(c.symbols, o.symbol))""",
+        params,
+    ).fetchall()
+    assert orphans == []
+    circle = con.execute(
+        "select symbols from read_parquet($chunks) where uri = 'shapes/circle.py' order by start_line",
+        {"chunks": params["chunks"]},
+    ).fetchall()
+    assert any("scip-python python pkgdemo 0 `shapes.circle`/Circle#" in row[0] for row in circle)
+
+
+def test_ingest_without_scip_keeps_tree_sitter_symbols(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    result = run_cli("ingest", TINY, "--out", out, "--json", "-q")
+    assert result.exit_code == 0, result.stderr
+    facts = json.loads(result.stdout)["facts"]
+    assert facts["scip"] is None and facts["modules"]["modules"] == 17
+    symbols = {
+        s for row in pq.read_table(out / "vectors" / "chunks").column("symbols").to_pylist() for s in row
+    }
+    assert "tinylib.geometry.shapes.Circle" in symbols
+    assert pq.read_table(out / "scip" / "scip_occurrences.parquet").num_rows == 0
+
+
+def test_ingest_scip_needs_facts(run_cli, tmp_path: Path) -> None:
+    result = run_cli("ingest", TINY, "--scip", PKGDEMO_JSON, "--no-facts", "--out", tmp_path / "data")
+    assert result.exit_code == 2
+    assert "--scip/--run-scip need REPO and --facts" in result.stderr
