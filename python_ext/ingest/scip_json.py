@@ -120,7 +120,8 @@ class _Reader:
                     continue
                 if incomplete:
                     raise ScipDecodeError(
-                        f"{self.path}: {context}: truncated JSON at {self.where(len(self.buf))} ({exc.msg})",
+                        f"{self.path}: {context}: truncated JSON at {self.where(len(self.buf))} "
+                        f"({exc.msg.removesuffix(' starting at')})",
                         hint="the file is truncated; export it again with `scip print --json`",
                     ) from exc
                 raise ScipDecodeError(
