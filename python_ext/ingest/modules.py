@@ -157,14 +157,15 @@ class ModuleMap:
         self.by_id = {m.module_id: m for m in self.modules}
 
     def module_of(self, uri: str) -> Module:
-        """The module whose ``uri_prefix`` is the longest prefix of ``uri``."""
-        best: Module | None = None
-        for prefix, module in self.by_prefix.items():
-            if uri.startswith(prefix) and (best is None or len(prefix) > len(best.uri_prefix)):
-                best = module
-        if best is None:  # only possible without a root module
-            raise InputError(f"{uri}: no module prefix matches", hint="module maps need the root module")
-        return best
+        """The module whose ``uri_prefix`` is the longest (string) prefix of ``uri``.
+
+        Checks every prefix of ``uri`` from the longest down: O(len(uri)) lookups.
+        """
+        for end in range(len(uri), -1, -1):
+            module = self.by_prefix.get(uri[:end])
+            if module is not None:
+                return module
+        raise InputError(f"{uri}: no module prefix matches", hint="module maps need the root module")
 
 
 def _python_names(files: dict[str, SourceFile]) -> dict[str, str]:

@@ -147,3 +147,40 @@ def test_missing_index_is_an_input_error(tmp_path: Path, published: DataRoot) ->
         info.value.hint
         == "create one with `indexctl scip index REPO` or pass the path of an existing index.scip"
     )
+
+
+def test_binary_reader_streams_document_by_document(tmp_path: Path) -> None:
+    """Documents are yielded before later bytes are read: a corrupt tail only fails at its turn."""
+    from python_ext.ingest.scip_decode import Document, IndexMessage, iter_scip_binary
+
+    msg = IndexMessage()
+    for name in ("a.py", "b.py"):
+        msg.documents.add(relative_path=name).occurrences.add(range=[0, 0, 1], symbol="s", symbol_roles=1)
+    path = tmp_path / "stream.scip"
+    path.write_bytes(msg.SerializeToString() + b"\x12\x05ab")
+    items = iter_scip_binary(path)
+    first, second = next(items), next(items)
+    assert isinstance(first, Document) and isinstance(second, Document)
+    assert (first.relative_path, second.relative_path) == ("a.py", "b.py")
+    with pytest.raises(ScipDecodeError, match=r"field 2 at byte \d+ declares 5 bytes but the file ends"):
+        next(items)
+
+
+def test_json_reader_streams_document_by_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from python_ext.ingest import scip_json
+    from python_ext.ingest.scip_decode import Document
+
+    monkeypatch.setattr(scip_json, "_CHUNK", 16)
+    docs = [
+        {"relative_path": f"f{i}.py", "occurrences": [{"range": [i, 0, 3], "symbol": "s"}]} for i in range(3)
+    ]
+    path = tmp_path / "stream.json"
+    path.write_text(json.dumps({"documents": docs})[:-3] + "}, {oops", encoding="utf-8")
+    items = scip_json.iter_scip_json(path)
+    first = [next(items) for _ in range(3)]
+    assert all(isinstance(d, Document) for d in first)
+    assert [d.relative_path for d in first] == ["f0.py", "f1.py", "f2.py"]
+    with pytest.raises(
+        ScipDecodeError, match=r"documents\[3\]: invalid JSON at char \d+ \(line 1, column \d+\)"
+    ):
+        next(items)
