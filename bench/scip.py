@@ -16,6 +16,8 @@ What it measures (each approach runs in its own fresh subprocess, so peak RSS is
   whole file for the naive peer). The JSON file is produced once from the binary index.
 * ``facts`` — :func:`python_ext.ingest.facts.extract_facts` over the package with the index
   (SCIP import + modules + symbol graph), and without SCIP (tree-sitter only).
+* ``ingest-scip`` — the whole ``indexctl ingest --scip`` (hashing embedder): chunks + every fact,
+  and how many definition occurrences fall inside a chunk of their file.
 
 Peak memory is ``ru_maxrss`` of the worker minus that of a worker that only imports the modules
 (the interpreter + pyarrow baseline, printed too). Figures are printed as a table and ratios.
@@ -63,6 +65,7 @@ def _worker(approach: str, index: str, repo: str) -> dict:
     root = DataRoot(tmp / "data")
     started = time.perf_counter()
     occurrences = 0
+    extra: dict = {}
     try:
         if approach == "baseline":
             pass
@@ -75,7 +78,10 @@ def _worker(approach: str, index: str, repo: str) -> dict:
             else:
                 with open(index, encoding="utf-8") as fh:
                     data = json.load(fh)
-                docs = [document_from_json(d, f"documents[{i}]", Path(index)) for i, d in enumerate(data["documents"])]
+                docs = [
+                    document_from_json(d, f"documents[{i}]", Path(index))
+                    for i, d in enumerate(data["documents"])
+                ]
             columns: dict[str, list] = {name: [] for name in SCIP_OCCURRENCES_SCHEMA.names}
             for doc in docs:
                 assert isinstance(doc, Document)
@@ -91,9 +97,30 @@ def _worker(approach: str, index: str, repo: str) -> dict:
             occurrences = result.scip["occurrences"] if result.scip else 0
         elif approach == "facts-tree-sitter":
             extract_facts(repo, root)
+        elif approach == "ingest-scip":
+            import duckdb
+
+            from python_ext.ingest.facts import ingest_with_facts
+
+            summary = ingest_with_facts(repo, root, scip=index, embedder="hashing")
+            seconds = time.perf_counter() - started
+            occurrences = summary.facts["scip"]["occurrences"]
+            params = {
+                "occ": str(root.scip_occurrences_path),
+                "chunks": str(root.chunks_dir / "*.parquet"),
+            }
+            covered, total = duckdb.execute(
+                """select count(*) filter (where exists (
+                       select 1 from read_parquet($chunks) c where c.uri = o.uri
+                       and o.start_line >= c.start_line and o.end_line <= c.end_line)), count(*)
+                   from read_parquet($occ) o where o.role_bits & 1 = 1""",
+                params,
+            ).fetchone()
+            extra = {"chunks": summary.chunks, "defs_in_a_chunk": f"{covered}/{total}"}
         else:
             raise SystemExit(f"unknown approach {approach}")
-        seconds = time.perf_counter() - started
+        if approach != "ingest-scip":
+            seconds = time.perf_counter() - started
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {
@@ -101,6 +128,7 @@ def _worker(approach: str, index: str, repo: str) -> dict:
         "seconds": round(seconds, 3),
         "occurrences": occurrences,
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **extra,
     }
 
 
@@ -171,7 +199,7 @@ def main() -> None:
         json_index = _ensure_json(index)
         print(f"json: {json_index} ({json_index.stat().st_size / 1e6:.1f} MB)")
         runs += [_run_worker(a, json_index, repo) for a in ("stream-json", "full-json")]
-    runs += [_run_worker(a, index, repo) for a in ("facts-scip", "facts-tree-sitter")]
+    runs += [_run_worker(a, index, repo) for a in ("facts-scip", "facts-tree-sitter", "ingest-scip")]
     base = baseline["max_rss_mb"]
     print(f"\nbaseline RSS (interpreter + imports): {base} MB\n")
     print(f"{'approach':<20}{'seconds':>10}{'occurrences':>14}{'occ/s':>12}{'peak RSS-base MB':>19}")
@@ -180,8 +208,16 @@ def main() -> None:
         rate = run["occurrences"] / run["seconds"] if run["occurrences"] else 0
         extra = run["max_rss_mb"] - base
         by[run["approach"]] = (run["seconds"], extra)
-        print(f"{run['approach']:<20}{run['seconds']:>10.2f}{run['occurrences']:>14,}{rate:>12,.0f}{extra:>19.1f}")
+        print(
+            f"{run['approach']:<20}{run['seconds']:>10.2f}{run['occurrences']:>14,}{rate:>12,.0f}{extra:>19.1f}"
+        )
     print()
+    ingest = next((r for r in runs if r["approach"] == "ingest-scip"), None)
+    if ingest:
+        print(
+            f"ingest --scip: {ingest['chunks']} chunks; definition occurrences inside a chunk of their "
+            f"file: {ingest['defs_in_a_chunk']}"
+        )
     for fmt in ("binary", "json"):
         if f"stream-{fmt}" in by:
             (ts, ms), (tf, mf) = by[f"stream-{fmt}"], by[f"full-{fmt}"]
