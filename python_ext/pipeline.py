@@ -2,9 +2,10 @@
 
 Stages, in order, each one library call of its own area:
 
-1. ``ingest`` — :func:`python_ext.ingest.pipeline.ingest_repository`: chunks + embeddings
-   (incremental: only new content is embedded), modules, symbol graph and — when
-   ``scip-python`` is available and ``scip`` is on — SCIP occurrences and symbols;
+1. ``ingest`` — :func:`python_ext.ingest.pipeline.ingest_repository` with the hooks of
+   :class:`python_ext.ingest.facts.FactsBuilder`: chunks + embeddings (incremental: only new
+   content is embedded), modules, symbol graph and — when ``scip-python`` is available and
+   ``scip`` is on — SCIP occurrences and symbols (``chunks.symbols`` then holds SCIP symbols);
 2. ``index build`` — :func:`python_ext.index.build.build_index`, skipped when the published
    version was built from exactly the current chunks (same ``chunks_fingerprint``);
 3. ``index tune`` — :func:`python_ext.index.tune.tune_index` (operating point at recall@k ≥
@@ -69,6 +70,18 @@ def default_repository() -> Path:
             hint="pass the repository to index: indexctl pipeline PATH",
         )
     return root
+
+
+def scip_available() -> tuple[bool, str]:
+    """Whether scip-python (and node) can run here, and if not, why (with the fix)."""
+    from python_ext.errors import MissingDependencyError
+    from python_ext.ingest.scip_index import find_scip_python
+
+    try:
+        find_scip_python()
+    except MissingDependencyError as exc:
+        return False, str(exc)
+    return True, ""
 
 
 def minilm_available() -> bool:
@@ -209,13 +222,28 @@ def run_pipeline(
         )
     stages: list[StageResult] = []
 
+    from python_ext.ingest.facts import FactsBuilder
     from python_ext.ingest.pipeline import ingest_repository
 
-    stage, ingest = _timed(
-        "ingest",
-        lambda: ingest_repository(repo_path, data_root, embedder=chosen, progress=progress),
-        progress,
-    )
+    run_scip = False
+    if scip:
+        run_scip, why = scip_available()
+        if not run_scip:
+            progress.log(f"[yellow]SCIP skipped: {why}[/]")
+
+    def _ingest() -> Any:
+        facts = FactsBuilder(repo_path, data_root, run_scip=run_scip, progress=progress)
+        return ingest_repository(
+            repo_path,
+            data_root,
+            embedder=chosen,
+            symbol_resolver=facts.symbol_resolver,
+            after_write=facts.after_write,
+            progress=progress,
+        )
+
+    stage, ingest = _timed("ingest", _ingest, progress)
+    stage.summary["scip"] = run_scip
     stages.append(stage)
 
     current = _index_is_current(data_root)

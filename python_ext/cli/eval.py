@@ -110,6 +110,11 @@ def run_cmd(
         highlight=False,
     )
     stdout.print(f"pool: {result.pool_path}   runs: {result.runs_path}", highlight=False)
+    if result.archived_pools:
+        warn(
+            f"moved {len(result.archived_pools)} pool(s) of earlier runs whose chunks or queries no longer "
+            "exist to eval/pools/stale/ (their metrics stay in runs.parquet)"
+        )
 
 
 @eval_app.command("import-run")

@@ -108,6 +108,47 @@ def read_pool(data_root: DataRoot, run_id: str) -> pa.Table:
     return table
 
 
+def stale_pools_dir(data_root: DataRoot) -> Path:
+    """Where pools that no longer match the chunks or queries are moved: ``eval/pools/stale/``."""
+    return data_root.pools_dir / "stale"
+
+
+def archive_stale_pools(
+    data_root: DataRoot, chunk_ids: set[int], query_ids: set[str], keep: str | None = None
+) -> list[str]:
+    """Move pools that reference chunks or queries that no longer exist to ``pools/stale/``.
+
+    A repository changes between runs; a pool of an older run may name chunks that were
+    re-chunked or deleted since. The catalog reads ``eval/pools/*.parquet`` and checks every
+    pool row against the current chunks, so such pools are moved aside (never deleted): their
+    metrics stay in ``runs.parquet`` for run-over-run comparison.
+
+    :param chunk_ids: the current chunk ids.
+    :param query_ids: the current query ids.
+    :param keep: a run id never to move (the run being written).
+    :returns: the run ids that were moved.
+    """
+    moved: list[str] = []
+    if not data_root.pools_dir.is_dir():
+        return moved
+    for path in sorted(data_root.pools_dir.glob("*.parquet")):
+        if path.stem == keep or path.name.startswith(".tmp-"):
+            continue
+        try:
+            table = pq.read_table(path, columns=["chunk_id", "query_id"])
+        except (OSError, pa.ArrowException):
+            continue
+        cids = set(table.column("chunk_id").to_pylist())
+        qids = set(table.column("query_id").to_pylist())
+        if cids <= chunk_ids and qids <= query_ids:
+            continue
+        target = stale_pools_dir(data_root) / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        moved.append(path.stem)
+    return moved
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One row of ``runs.parquet``."""

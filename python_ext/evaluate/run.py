@@ -17,7 +17,9 @@ Steps (:func:`run_eval`):
    except the ``flat`` oracle — exactly the pool rows of that run, so the catalog mart
    ``v_rrf_contrib_by_channel`` recomputes the same fused scores from the pool;
 4. metrics per channel (recall@k, MRR@k, nDCG@k, ANN-vs-oracle overlap@k for ``faiss`` and
-   ``flat`` when ``flat`` ran, batched queries/s), the pool Parquet and a runs.parquet row.
+   ``flat`` when ``flat`` ran, batched queries/s), the pool Parquet and a runs.parquet row;
+   pools of earlier runs that name chunks or queries that no longer exist are moved to
+   ``eval/pools/stale/`` (see :func:`python_ext.evaluate.pools.archive_stale_pools`).
 
 The published index must hold exactly the chunk ids of the data root: an id map that does not
 match the chunks stops the run with :class:`~python_ext.errors.IndexMismatchError`.
@@ -85,6 +87,7 @@ class EvalRunResult:
     pool_path: Path | None = None
     runs_path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    archived_pools: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -106,6 +109,7 @@ class EvalRunResult:
             "pool_path": str(self.pool_path) if self.pool_path else None,
             "runs_path": str(self.runs_path) if self.runs_path else None,
             "timings": self.timings,
+            "archived_pools": self.archived_pools,
         }
 
     def metric_rows(self) -> list[dict[str, object]]:
@@ -442,6 +446,9 @@ def run_eval(
         table = pools.pool_table(run_id, out, k)
         if table.num_rows:
             result.pool_path = pools.write_pool(data_root, table)
+        result.archived_pools = pools.archive_stale_pools(
+            data_root, set(hashes), {q.query_id for q in queries}, keep=run_id
+        )
     result.wall_seconds = time.perf_counter() - t_start
     if write:
         record = pools.RunRecord(

@@ -10,7 +10,16 @@ from python_ext.config import DataRoot
 from python_ext.contracts import EVAL_POOL_SCHEMA, EVAL_RUNS_SCHEMA
 from python_ext.errors import ContractError
 from python_ext.evaluate.metrics import ChannelMetrics
-from python_ext.evaluate.pools import RunRecord, append_run, pool_table, read_pool, read_runs, write_pool
+from python_ext.evaluate.pools import (
+    RunRecord,
+    append_run,
+    archive_stale_pools,
+    pool_table,
+    read_pool,
+    read_runs,
+    stale_pools_dir,
+    write_pool,
+)
 
 RESULTS = {
     "faiss": {"q1": [(11, 0.9), (12, 0.8), (13, 0.7)], "q2": [(12, 0.5)]},
@@ -66,3 +75,14 @@ def test_runs_are_appended_with_the_contract_schema(data_root: DataRoot) -> None
     with pytest.raises(ContractError, match="run id r1 is already recorded"):
         append_run(data_root, _record("r1"))
     assert [p.name for p in data_root.eval_dir.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_stale_pools_are_moved_aside(data_root: DataRoot) -> None:
+    write_pool(data_root, pool_table("old", RESULTS))
+    write_pool(data_root, pool_table("new", {"faiss": {"q1": [(11, 0.9)]}}))
+    write_pool(data_root, pool_table("cur", {"faiss": {"q1": [(99, 0.9)]}}))
+    moved = archive_stale_pools(data_root, {11, 12}, {"q1", "q2"}, keep="cur")
+    assert moved == ["old"]  # names chunk 13, which no longer exists
+    assert sorted(p.name for p in data_root.pools_dir.glob("*.parquet")) == ["cur.parquet", "new.parquet"]
+    assert (stale_pools_dir(data_root) / "old.parquet").exists()
+    assert archive_stale_pools(data_root, {11}, {"q2"}, keep="cur") == ["new"]  # query q1 is gone
