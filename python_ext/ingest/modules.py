@@ -1,8 +1,8 @@
 """Modules of a repository, their metrics and the module import graph (``modules.parquet``).
 
-**Module rule** (every file — hence every chunk — maps to exactly one module by the longest
-``uri_prefix`` that is a prefix of its uri; prefixes are unique, so the longest match is one
-module):
+**Module rule** (every file — hence every chunk — maps to exactly one module: the one whose
+``uri_prefix`` is the longest path-segment prefix of its uri — the uri itself, an ancestor folder
+``dir/``, or the root ``""``; prefixes are unique, so the longest match is one module):
 
 * Python: each package directory (holding ``__init__.py``) is a module with ``uri_prefix``
   ``dir/`` (its ``__init__.py`` and any non-module file below it map there); each other ``.py``
@@ -157,15 +157,24 @@ class ModuleMap:
         self.by_id = {m.module_id: m for m in self.modules}
 
     def module_of(self, uri: str) -> Module:
-        """The module whose ``uri_prefix`` is the longest (string) prefix of ``uri``.
+        """The module whose ``uri_prefix`` is the longest **path-segment** prefix of ``uri``:
+        the uri itself (a file module), then each ancestor folder ``a/b/``, ``a/``, then ``""``.
 
-        Checks every prefix of ``uri`` from the longest down: O(len(uri)) lookups.
+        This is the join the catalog makes (``int_uri_modules``: ``a/b/c.py`` → ``a/b/c.py``,
+        ``a/b``, ``a``, ``''``), so Python and dbt agree on every chunk's module.
         """
-        for end in range(len(uri), -1, -1):
-            module = self.by_prefix.get(uri[:end])
+        module = self.by_prefix.get(uri)
+        if module is not None:
+            return module
+        parts = uri.split("/")
+        for i in range(len(parts) - 1, 0, -1):
+            module = self.by_prefix.get("/".join(parts[:i]) + "/")
             if module is not None:
                 return module
-        raise InputError(f"{uri}: no module prefix matches", hint="module maps need the root module")
+        module = self.by_prefix.get("")
+        if module is None:
+            raise InputError(f"{uri}: no module prefix matches", hint="module maps need the root module")
+        return module
 
 
 def _python_names(files: dict[str, SourceFile]) -> dict[str, str]:

@@ -91,14 +91,14 @@ def test_tiny_repo_module_rule(tiny_modules: dict[str, dict]) -> None:
 
 
 def test_every_file_maps_to_exactly_one_module(tiny_repo_path: Path, tiny_modules: dict[str, dict]) -> None:
-    files = list(iter_repo_files(tiny_repo_path))
+    """Longest path-segment prefix (the catalog's join): the uri, its folders ``a/b/``, ``a/``, ``""``."""
     prefixes = [row["uri_prefix"] for row in tiny_modules.values()]
-    for f in files:
-        matching = [p for p in prefixes if f.uri.startswith(p)]
-        longest = max(len(p) for p in matching)
-        assert [p for p in matching if len(p) == longest] != [] and sum(
-            len(p) == longest for p in matching
-        ) == 1
+    for f in iter_repo_files(tiny_repo_path):
+        parts = f.uri.split("/")
+        ancestors = [f.uri] + ["/".join(parts[:i]) + "/" for i in range(len(parts) - 1, 0, -1)] + [""]
+        matches = [a for a in ancestors if a in prefixes]
+        assert matches, f.uri
+        assert prefixes.count(matches[0]) == 1, f.uri
 
 
 def _write(root: Path, files: dict[str, str]) -> list[SourceFile]:
