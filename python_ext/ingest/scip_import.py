@@ -20,7 +20,9 @@ Writes ``scip_occurrences.parquet`` and ``scip_symbols.parquet`` (SPEC §5, sche
   symbol that has no ``SymbolInformation``. ``documentation`` joins the markdown strings with a
   blank line. When the indexer leaves ``kind``/``display_name`` empty (scip-python 0.6 does), they
   are derived from the symbol's last descriptor (see :func:`infer_kind`).
-* occurrences without a symbol (pure syntax highlighting) are skipped.
+* occurrences without a symbol (pure syntax highlighting) are skipped, and an exact duplicate
+  (same symbol, roles and range in one document) is written once, so
+  ``(symbol, uri, role_bits, range)`` identifies a row.
 
 Both outputs are written through :func:`python_ext.atomic.atomic_path` in row-group batches:
 memory stays bounded and a failure leaves the previously published files untouched.
@@ -308,6 +310,7 @@ def occurrence_rows(
         cols["end_char"],
     )
     defs: list[tuple[str, int, int]] = []
+    seen: set[tuple[str, int, int, int, int, int]] = set()
     encoding = doc.position_encoding
     for i, occ in enumerate(doc.occurrences):
         if not occ.symbol:
@@ -329,6 +332,10 @@ def occurrence_rows(
             end_char = to_code_points(source.line(end_line), end_char, encoding)
         symbol = scoped_symbol(occ.symbol, uri) if occ.symbol.startswith("local ") else occ.symbol
         bits = occ.roles
+        key = (symbol, bits, start_line, start_char, end_line, end_char)
+        if key in seen:
+            continue  # an exact duplicate carries nothing new (and would break the row key)
+        seen.add(key)
         symbol_col.append(symbol)
         role_col.append(role_name(bits) if bits else "ref")
         bits_col.append(bits)

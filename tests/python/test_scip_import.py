@@ -204,3 +204,23 @@ def test_symbol_helpers() -> None:
     assert infer_kind(PKG + "m/x.") == "Variable"
     assert display_name(PKG + "`a.b`/__init__:") == "a.b"
     assert display_name(PKG + "m/`weird name`#") == "weird name"
+
+
+def test_exact_duplicate_occurrences_are_written_once(tmp_path: Path) -> None:
+    from python_ext.ingest.scip_decode import IndexMessage
+
+    msg = IndexMessage()
+    doc = msg.documents.add(relative_path="a.py")
+    for _ in range(2):
+        doc.occurrences.add(range=[0, 4, 5], symbol="local 1", symbol_roles=1)
+    doc.occurrences.add(range=[1, 0, 1], symbol="local 1", symbol_roles=8)
+    index = tmp_path / "dup.scip"
+    index.write_bytes(msg.SerializeToString())
+    root = DataRoot(tmp_path / "data")
+    result = import_scip(index, root)
+    occ, _ = _rows(root)
+    assert result.occurrences == len(occ) == 2
+    assert [(r["symbol"], r["role"], r["start_line"], r["end_char"]) for r in occ] == [
+        ("local a.py:1", "def", 1, 5),
+        ("local a.py:1", "read", 2, 1),
+    ]
