@@ -9,7 +9,8 @@ Order of work (:class:`FactsBuilder`):
    and a :class:`ScipDefinitionIndex` is built for the chunker. Only documents of files the
    ingest walk selects are kept (scip-python also indexes gitignored or generated files, whose
    occurrences would have no chunk).
-2. :attr:`~FactsBuilder.symbol_resolver` — given to the chunker: ``(uri, start_line, end_line)``
+2. :attr:`~FactsBuilder.symbol_resolver` — given to the chunker (SCIP is prepared on its first
+   call): ``(uri, start_line, end_line)``
    → the SCIP symbols (locals excluded) whose definition occurrence lies inside those lines, or
    None for files the index does not cover (the chunk keeps its tree-sitter qualified names).
 3. :meth:`~FactsBuilder.write_facts` (also the ingest ``after_write`` hook) — modules and
@@ -178,13 +179,13 @@ class FactsBuilder:
         """Run (if asked) and import the SCIP index; build the definition index. Idempotent."""
         if self.scip_result is not None or (self.scip is None and not self.run_scip):
             return self.scip_result
+        walked = {f.uri for f in self._walk()}  # validates the walk options before writing
         if self.run_scip:
             output = self.data_root.root / "scip" / "index.scip"
             self.scip_run = run_scip_python(self.repo, output, progress=self.progress)
             self.scip = output
         assert self.scip is not None
         self.collector = ScipEdgeCollector()
-        walked = {f.uri for f in self._walk()}
         self.scip_result = import_scip(
             self.scip,
             self.data_root,
@@ -203,9 +204,19 @@ class FactsBuilder:
 
     @property
     def symbol_resolver(self) -> SymbolResolver | None:
-        """The chunker hook (None without SCIP): see :meth:`ScipDefinitionIndex.symbols_in`."""
+        """The chunker hook (None without SCIP): see :meth:`ScipDefinitionIndex.symbols_in`.
+
+        SCIP is run/imported lazily on the first call, i.e. once the ingest has validated its
+        own options, so a rejected ingest writes nothing.
+        """
+        if self.scip is None and not self.run_scip:
+            return None
+        return self._resolve
+
+    def _resolve(self, uri: str, start_line: int, end_line: int) -> list[str] | None:
         self.prepare_scip()
-        return self.definitions.symbols_in if self.definitions is not None else None
+        assert self.definitions is not None
+        return self.definitions.symbols_in(uri, start_line, end_line)
 
     def write_facts(self, files: Sequence[SourceFile] | None = None) -> FactsResult:
         """Write ``modules.parquet`` and ``symbol_edges.parquet`` (and the SCIP tables when a

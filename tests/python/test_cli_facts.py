@@ -175,3 +175,11 @@ def test_ingest_scip_needs_facts(run_cli, tmp_path: Path) -> None:
     result = run_cli("ingest", TINY, "--scip", PKGDEMO_JSON, "--no-facts", "--out", tmp_path / "data")
     assert result.exit_code == 2
     assert "--scip/--run-scip need REPO and --facts" in result.stderr
+
+
+def test_rejected_ingest_with_run_scip_writes_nothing(run_cli, pkgdemo_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "d"
+    result = run_cli("ingest", pkgdemo_repo, "--run-scip", "--embedder", "bert", "--out", out)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == "Error: unknown embedder 'bert'"
+    assert not out.exists()
