@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stdlib", default=sysconfig.get_paths()["stdlib"], help="tree to chunk")
     parser.add_argument("--minilm-sample", type=int, default=512, help="chunks embedded by MiniLM (0: skip)")
     parser.add_argument("--embedder", default="minilm", help="embedder of the full/incremental run")
-    parser.add_argument("--max-file-bytes", type=int, default=10_000, help="file limit of the ingest subset")
+    parser.add_argument("--max-file-bytes", type=int, default=5_000, help="file limit of the ingest subset")
     parser.add_argument("--min-files", type=int, default=1000, help="warn when the subset is smaller")
     parser.add_argument("--skip-full-minilm", action="store_true", help="skip the full/incremental run")
     args = parser.parse_args(argv)

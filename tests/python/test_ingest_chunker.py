@@ -171,3 +171,14 @@ def test_preview() -> None:
     assert make_preview("def  f():\n    return 1\n") == "def f(): return 1"
     long = make_preview("a " * 300)
     assert len(long) == 240 and long.endswith("…")
+
+
+def test_invariants_on_a_standard_library_sample() -> None:
+    """Real third-party-free code at scale: every 25th file of this interpreter's stdlib."""
+    import sysconfig
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = walk_repository(stdlib, languages="python").files[::25]
+    assert len(files) > 20
+    for source in files:
+        _check_file(source, 150)
