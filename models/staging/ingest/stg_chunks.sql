@@ -1,3 +1,12 @@
+{#- Embeddings are incompressible floats: storing this table uncompressed halves the build time
+    and makes single-row fetches (hydration) cheap; the ART index on chunk_id serves lookups. -#}
+{{
+    config(
+        pre_hook="set force_compression = 'uncompressed'",
+        post_hook="reset force_compression",
+        indexes=[{'columns': ['chunk_id']}],
+    )
+}}
 {%- set dim = codeintel.chunk_embedding_dim() -%}
 
 with

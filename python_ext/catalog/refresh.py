@@ -1,0 +1,275 @@
+"""Atomic catalog refresh: ``dbt build`` into a new database file, swapped in only on success.
+
+Readers (analysts, ``indexctl search`` hydration) keep the catalog file open while it is
+refreshed. :func:`refresh_catalog` therefore never writes the live file:
+
+1. a private build directory is made next to the catalog (same file system, so the final
+   rename is atomic), holding a file with the catalog's own name;
+2. the current catalog, if any, is copied there first, so that ``faiss_idmap_mat`` finds its
+   previous table and checksum and stays a no-op when the published id map is unchanged;
+3. ``dbt build`` runs against that copy; the result is checkpointed (no WAL left behind);
+4. only when every model and test passed, ``os.replace`` puts it at the catalog path. A reader
+   holding the old file keeps reading the old, consistent catalog until it reopens.
+
+A failed build leaves the live catalog untouched; the failed database is kept in
+``<db dir>/failed/`` with the offending rows in its ``audit`` schema.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from python_ext.catalog.dbt_runner import (
+    NOOP_MARKER,
+    DbtRun,
+    attach_failing_rows,
+    describe_failures,
+    run_dbt,
+)
+from python_ext.config import DataRoot, resolve_data_root
+from python_ext.errors import CatalogError, CheckFailedError
+from python_ext.progress import NULL_PROGRESS, Reporter
+
+
+@dataclass
+class RefreshResult:
+    """What a refresh (or a catalog test) did."""
+
+    db_path: Path
+    data_root: Path
+    seconds: float
+    models: int
+    tests_passed: int
+    tests_failed: int
+    warnings: int
+    faiss_idmap_mat: str
+    swapped: bool
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "db_path": str(self.db_path),
+            "data_root": str(self.data_root),
+            "seconds": round(self.seconds, 3),
+            "models": self.models,
+            "tests_passed": self.tests_passed,
+            "tests_failed": self.tests_failed,
+            "warnings": self.warnings,
+            "faiss_idmap_mat": self.faiss_idmap_mat,
+            "swapped": self.swapped,
+            "failures": self.failures,
+        }
+
+
+def _idmap_status(run: DbtRun) -> str:
+    for line in run.log.splitlines():
+        if "faiss_idmap_mat:" in line:
+            return "unchanged" if NOOP_MARKER in line else "rebuilt"
+    return "not run"
+
+
+def _checkpoint(db_path: Path) -> None:
+    """Fold any write-ahead log into the file so it can be moved on its own."""
+    import duckdb
+
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+def _settle_live_catalog(db_path: Path) -> None:
+    """Make sure the live catalog has no pending WAL before it is copied or replaced.
+
+    A ``.wal`` next to the catalog means a writer (plain ``dbt build``) is running or crashed;
+    replacing the file would let that WAL be replayed onto the new one.
+    """
+    wal = Path(str(db_path) + ".wal")
+    if not wal.exists():
+        return
+    import duckdb
+
+    try:
+        _checkpoint(db_path)
+    except duckdb.Error as exc:
+        raise CatalogError(
+            f"{db_path} is being written by another process ({wal.name} present): {exc}",
+            hint="wait for the running `dbt build` to finish, then run `indexctl catalog refresh` again",
+        ) from exc
+
+
+def _new_build_dir(db_path: Path) -> Path:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".refresh-", dir=db_path.parent))
+
+
+def refresh_catalog(
+    data_root: DataRoot | str | os.PathLike[str] | None = None,
+    *,
+    db_path: str | os.PathLike[str] | None = None,
+    full_refresh: bool = False,
+    extra_vars: dict[str, Any] | None = None,
+    progress: Reporter = NULL_PROGRESS,
+) -> RefreshResult:
+    """Rebuild the catalog with ``dbt build`` and swap it in atomically on success.
+
+    :param data_root: data root to read (default: ``$CODEINTEL_DATA_ROOT`` or ``data``).
+    :param db_path: catalog file (default: the data root's ``db/codeintel.duckdb`` or
+        ``$CODEINTEL_DB_PATH``).
+    :param full_refresh: start from an empty database instead of a copy of the current
+        catalog (``faiss_idmap_mat`` is then always rebuilt).
+    :param extra_vars: dbt vars (``rrf_k0``, ``rrf_rank_cutoff``, ``idmap_min_coverage``...).
+    :param progress: progress reporter.
+    :raises CatalogError: when the build fails (the live catalog is left untouched; the
+        message names each failing model/test and the offending keys).
+    """
+    root = data_root if isinstance(data_root, DataRoot) else resolve_data_root(data_root)
+    target = Path(db_path).expanduser().resolve() if db_path else root.db_path
+    if not root.chunks_dir.is_dir() or not any(root.chunks_dir.glob("*.parquet")):
+        raise CatalogError(
+            f"no chunks Parquet under {root.chunks_dir}",
+            hint="run `indexctl ingest REPO --out DATA_ROOT` first, or pass --data-root",
+        )
+    start = time.perf_counter()
+    build_dir = _new_build_dir(target)
+    staged = build_dir / target.name
+    try:
+        with progress.task("catalog: dbt build", total=None):
+            if target.exists() and not full_refresh:
+                _settle_live_catalog(target)
+                shutil.copyfile(target, staged)
+            run = run_dbt(["build"], data_root=root.root, db_path=staged, extra_vars=extra_vars)
+        if not run.ok:
+            attach_failing_rows(run, staged)
+            kept = _keep_failed(build_dir, target)
+            raise CatalogError(
+                f"dbt build failed; the catalog at {target} was not replaced:\n{describe_failures(run)}",
+                hint=f"fix the inputs named above; the failed build is kept in {kept} "
+                "(offending rows in its audit schema)",
+            )
+        _checkpoint(staged)
+        _settle_live_catalog(target)
+        os.replace(staged, target)
+    finally:
+        shutil.rmtree(build_dir, ignore_errors=True)
+    return RefreshResult(
+        db_path=target,
+        data_root=root.root,
+        seconds=time.perf_counter() - start,
+        models=run.count("model", "success"),
+        tests_passed=run.count("test", "pass") + run.count("unit_test", "pass"),
+        tests_failed=0,
+        warnings=run.count("test", "warn"),
+        faiss_idmap_mat=_idmap_status(run),
+        swapped=True,
+    )
+
+
+def _keep_failed(build_dir: Path, target: Path) -> Path:
+    failed_dir = target.parent / "failed"
+    failed_dir.mkdir(exist_ok=True)
+    dest = failed_dir / target.name
+    src = build_dir / target.name
+    if src.exists():
+        os.replace(src, dest)
+        wal = Path(str(src) + ".wal")
+        if wal.exists():
+            os.replace(wal, Path(str(dest) + ".wal"))
+    return dest
+
+
+def check_catalog(
+    data_root: DataRoot | str | os.PathLike[str] | None = None,
+    *,
+    db_path: str | os.PathLike[str] | None = None,
+    extra_vars: dict[str, Any] | None = None,
+    progress: Reporter = NULL_PROGRESS,
+) -> RefreshResult:
+    """Run every dbt data test and unit test against a throw-away copy of the catalog.
+
+    The live catalog is never written (readers may hold it open); the copy is deleted after.
+
+    :param data_root: data root (default: ``$CODEINTEL_DATA_ROOT`` or ``data``).
+    :param db_path: catalog file (default as in :func:`refresh_catalog`).
+    :param extra_vars: dbt vars.
+    :param progress: progress reporter.
+    :raises CatalogError: when there is no catalog yet.
+    :raises CheckFailedError: when tests fail; the message names each test and its offending keys.
+    """
+    root = data_root if isinstance(data_root, DataRoot) else resolve_data_root(data_root)
+    target = Path(db_path).expanduser().resolve() if db_path else root.db_path
+    if not target.exists():
+        raise CatalogError(f"no catalog at {target}", hint="build it first with `indexctl catalog refresh`")
+    start = time.perf_counter()
+    build_dir = _new_build_dir(target)
+    staged = build_dir / target.name
+    try:
+        _settle_live_catalog(target)
+        shutil.copyfile(target, staged)
+        with progress.task("catalog: dbt test", total=None):
+            run = run_dbt(["test"], data_root=root.root, db_path=staged, extra_vars=extra_vars)
+        attach_failing_rows(run, staged)
+    finally:
+        shutil.rmtree(build_dir, ignore_errors=True)
+    failed = [n for n in run.failed_nodes if n.resource_type in {"test", "unit_test"}]
+    if not run.ok:
+        raise CheckFailedError(
+            f"{len(failed) or 'some'} catalog test(s) failed:\n{describe_failures(run)}",
+            hint="fix the inputs named above, then `indexctl catalog refresh`",
+        )
+    return RefreshResult(
+        db_path=target,
+        data_root=root.root,
+        seconds=time.perf_counter() - start,
+        models=0,
+        tests_passed=run.count("test", "pass") + run.count("unit_test", "pass"),
+        tests_failed=0,
+        warnings=run.count("test", "warn"),
+        faiss_idmap_mat="not run",
+        swapped=False,
+    )
+
+
+def generate_docs(
+    data_root: DataRoot | str | os.PathLike[str] | None = None,
+    *,
+    db_path: str | os.PathLike[str] | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Run ``dbt docs generate`` (against a copy of the catalog) and return the site folder.
+
+    :param data_root: data root (default: ``$CODEINTEL_DATA_ROOT`` or ``data``).
+    :param db_path: catalog file (default as in :func:`refresh_catalog`).
+    :param out_dir: where to put the static site (default ``<db dir>/docs``); replaced whole.
+    :raises CatalogError: when there is no catalog yet or dbt fails.
+    """
+    root = data_root if isinstance(data_root, DataRoot) else resolve_data_root(data_root)
+    target = Path(db_path).expanduser().resolve() if db_path else root.db_path
+    if not target.exists():
+        raise CatalogError(f"no catalog at {target}", hint="build it first with `indexctl catalog refresh`")
+    dest = Path(out_dir).resolve() if out_dir else target.parent / "docs"
+    build_dir = _new_build_dir(target)
+    staged = build_dir / target.name
+    try:
+        shutil.copyfile(target, staged)
+        run = run_dbt(["docs", "generate"], data_root=root.root, db_path=staged)
+        if not run.ok:
+            raise CatalogError(f"dbt docs generate failed:\n{describe_failures(run)}")
+        site = staged.parent / ".dbt" / "target"
+        tmp_dest = Path(tempfile.mkdtemp(prefix=".docs-", dir=dest.parent if dest.parent.exists() else None))
+        for name in ("index.html", "catalog.json", "manifest.json", "run_results.json"):
+            if (site / name).exists():
+                shutil.copy2(site / name, tmp_dest / name)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp_dest, dest)
+    finally:
+        shutil.rmtree(build_dir, ignore_errors=True)
+    return dest
