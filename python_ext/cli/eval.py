@@ -140,7 +140,7 @@ def import_run_cmd(
 
 @eval_app.command("runs")
 def runs_cmd(data_root: DataRootOpt = None, as_json: JsonOpt = False, as_nl: NlOpt = False) -> None:
-    """List recorded evaluation runs, newest first, with recall/MRR per channel.
+    """List recorded evaluation runs, newest first, one row per run and channel.
 
     Example: indexctl eval runs --json
     """
@@ -151,21 +151,20 @@ def runs_cmd(data_root: DataRootOpt = None, as_json: JsonOpt = False, as_nl: NlO
     if as_json or as_nl:
         emit(runs, as_json=as_json, as_nl=as_nl)
         return
-    rows = []
-    for r in runs:
-        cells = "  ".join(
-            f"{m['source']} R={m['recall_at_k']:.3f} MRR={m['mrr_at_k']:.3f}" for m in r["metrics"]
-        )
-        rows.append(
-            {
-                "run_id": r["run_id"],
-                "started_at": r["started_at"],
-                "index_version": r["index_version"],
-                "k": r["k"],
-                "queries": r["n_queries"],
-                "metrics": cells,
-            }
-        )
+    rows = [
+        {
+            "run_id": r["run_id"],
+            "index_version": r["index_version"] or "-",
+            "k": r["k"],
+            "queries": r["n_queries"],
+            "channel": m["source"],
+            "recall@k": m["recall_at_k"],
+            "mrr@k": m["mrr_at_k"],
+            "ndcg@k": m["ndcg_at_k"],
+        }
+        for r in runs
+        for m in r["metrics"]
+    ]
     emit(rows, title="evaluation runs")
 
 

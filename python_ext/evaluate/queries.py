@@ -431,6 +431,6 @@ def build_queries(
         masked_chunks=len(masked),
         excluded_positives=qs.excluded_positives,
         excluded_queries=qs.excluded_queries,
-        used_scip=scip is not None,
+        used_scip=scip is not None and scip.num_rows > 0,
         problems=qs.problems,
     )

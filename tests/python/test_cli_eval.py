@@ -40,7 +40,7 @@ def test_queries_run_and_runs(indexed: DataRoot, run_cli: Callable) -> None:
     runs = json.loads(res.stdout)
     assert [r["rrf_k0"] for r in runs] == [10, 60]  # newest first
     res = run_cli("eval", "runs", "--data-root", root)
-    assert res.exit_code == 0 and "bm25 R=" in res.stdout
+    assert res.exit_code == 0 and "recall@k" in res.stdout and "hybrid" in res.stdout
 
 
 def test_runs_empty_is_an_empty_json_list(data_root: DataRoot, run_cli: Callable) -> None:
