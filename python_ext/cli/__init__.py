@@ -38,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     try:
-        app(args=argv, standalone_mode=False)
+        # standalone mode: Typer/Click print usage errors themselves and exit with code 2.
+        app(args=argv, prog_name="indexctl", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except IndexctlError as exc:
         if os.environ.get("INDEXCTL_DEBUG"):
             raise
@@ -46,17 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print_error(exc)
         return exc.exit_code
-    except typer.Exit as exc:
-        return exc.exit_code
-    except typer.Abort:
-        print("Aborted.", file=sys.stderr)
-        return 130
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
+    except Exception as exc:
         if os.environ.get("INDEXCTL_DEBUG"):
             raise
         print(f"Error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -9,46 +9,57 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import click
 import typer
+from typer import Context
 
 WIDTH = 100
 REFERENCE_PATH = Path(__file__).resolve().parents[2] / "docs" / "cli-reference.md"
 
 
-def iter_commands(
-    cmd: click.Command, ctx: click.Context
-) -> Iterator[tuple[str, click.Command, click.Context]]:
-    """Yield ``(full name, command, context)`` for ``cmd`` and every sub-command, sorted."""
-    yield ctx.command_path, cmd, ctx
-    if isinstance(cmd, click.Group):
-        for name in sorted(cmd.list_commands(ctx)):
-            sub = cmd.get_command(ctx, name)
-            if sub is None or sub.hidden:
-                continue
-            sub_ctx = click.Context(
-                sub, info_name=name, parent=ctx, terminal_width=WIDTH, max_content_width=WIDTH
-            )
-            yield from iter_commands(sub, sub_ctx)
+def is_group(cmd: Any) -> bool:
+    """True for a command group (it has sub-commands)."""
+    return hasattr(cmd, "list_commands")
 
 
-def plain_help(cmd: click.Command, ctx: click.Context) -> str:
-    """Click's plain-text help for ``cmd`` (no rich boxes, fixed width: stable across terminals)."""
-    formatter = ctx.make_formatter()
-    base = click.Group if isinstance(cmd, click.Group) else click.Command
-    base.format_help(cmd, ctx, formatter)
-    return formatter.getvalue().rstrip() + "\n"
-
-
-def render_reference(app: typer.Typer | None = None) -> str:
-    """Return the Markdown CLI reference for ``app`` (default: the ``indexctl`` app)."""
+def root_context(app: typer.Typer | None = None) -> tuple[Any, Context]:
+    """The Click command behind ``app`` (default: ``indexctl``) and its root context."""
     if app is None:
         from python_ext.cli import app as default_app
 
         app = default_app
     root = typer.main.get_command(app)
-    ctx = click.Context(root, info_name="indexctl", terminal_width=WIDTH, max_content_width=WIDTH)
+    return root, Context(root, info_name="indexctl", terminal_width=WIDTH, max_content_width=WIDTH)
+
+
+def iter_commands(cmd: Any, ctx: Context) -> Iterator[tuple[str, Any, Context]]:
+    """Yield ``(full name, command, context)`` for ``cmd`` and every sub-command, sorted."""
+    yield ctx.command_path, cmd, ctx
+    if is_group(cmd):
+        for name in sorted(cmd.list_commands(ctx)):
+            sub = cmd.get_command(ctx, name)
+            if sub is None or sub.hidden:
+                continue
+            sub_ctx = Context(
+                sub, info_name=name, parent=ctx, terminal_width=WIDTH, max_content_width=WIDTH
+            )
+            yield from iter_commands(sub, sub_ctx)
+
+
+def plain_help(cmd: Any, ctx: Context) -> str:
+    """Plain-text help for ``cmd`` (no rich boxes, fixed width: stable across terminals)."""
+    saved = getattr(cmd, "rich_markup_mode", None)
+    cmd.rich_markup_mode = None  # Typer falls back to Click's plain formatter
+    try:
+        return cmd.get_help(ctx).rstrip() + "\n"
+    finally:
+        cmd.rich_markup_mode = saved
+
+
+def render_reference(app: typer.Typer | None = None) -> str:
+    """Return the Markdown CLI reference for ``app`` (default: the ``indexctl`` app)."""
+    root, ctx = root_context(app)
     parts = [
         "# indexctl CLI reference\n",
         "Generated from each command's `--help` by `python -m python_ext.cli._reference --write`;",
