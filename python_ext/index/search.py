@@ -103,26 +103,27 @@ def hydrate_chunks(data_root: DataRoot, ids: list[int]) -> dict[int, dict[str, A
 
 
 def _hydrate_from_catalog(data_root: DataRoot, ids: list[int]) -> dict[int, dict[str, Any]] | None:
-    """Rows from the catalog's hydration API, or None when it (or the database) is absent."""
+    """Rows from the catalog (``python_ext.catalog.hydrate.hydrate``), or None to fall back.
+
+    Falls back when the catalog database does not exist, cannot be read, or lacks some of the
+    ids (a catalog refreshed before the chunks changed).
+    """
     if not data_root.db_path.is_file():
         return None
+    import duckdb
+
+    from python_ext.catalog.hydrate import hydrate
+    from python_ext.errors import CatalogError
+
     try:
-        from python_ext.catalog import hydrate
-    except ImportError:
+        rows = hydrate(ids, db_path=data_root.db_path)
+    except (CatalogError, duckdb.Error):
         return None
-    fn = getattr(hydrate, "hydrate_chunks", None)
-    if fn is None:
-        return None
-    try:
-        rows = fn(data_root, ids)
-    except Exception:
-        return None
-    out: dict[int, dict[str, Any]] = {}
-    for row in rows.values() if isinstance(rows, dict) else rows:
-        r = row if isinstance(row, dict) else dict(row)
-        cid = int(r.get("chunk_id", r.get("id")))
-        out[cid] = {key: r.get(key) for key in ("uri", "start_line", "end_line", "preview")}
-    return out if len(out) == len(set(ids)) else None
+    out = {
+        int(r["chunk_id"]): {key: r.get(key) for key in ("uri", "start_line", "end_line", "preview")}
+        for r in rows
+    }
+    return out if set(out) >= set(ids) else None
 
 
 def search_text(

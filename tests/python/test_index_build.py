@@ -87,6 +87,16 @@ def test_search_text_returns_hydrated_chunks(code_root: DataRoot) -> None:
     assert hits[0].preview and len(hits[0].preview) <= 240
 
 
+def test_search_falls_back_to_parquet_without_a_catalog(code_root: DataRoot) -> None:
+    import duckdb
+
+    build_index(code_root, factory="Flat", gpu="off")
+    code_root.db_path.parent.mkdir(parents=True)
+    duckdb.connect(str(code_root.db_path)).close()  # a database that is not a catalog
+    hits = search_text(code_root, "atomic_symlink os.replace fsync tmp", k=2)
+    assert hits[0].uri == "python_ext/atomic.py" and hits[0].start_line >= 1
+
+
 def test_auto_factory_rules() -> None:
     assert choose_factory(5_000, 384).factory == "Flat"
     assert choose_factory(100_000, 384).factory == "IVF2048,Flat"
