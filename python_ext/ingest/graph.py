@@ -48,9 +48,12 @@ from python_ext.contracts import SYMBOL_EDGE_KINDS, SYMBOL_EDGES_SCHEMA
 from python_ext.errors import InputError
 from python_ext.ingest.languages import parser_for
 from python_ext.ingest.modules import (
+    _IMPORT_KINDS,
     JS_FAMILY,
     ModuleFacts,
     SourceFile,
+    find_groups,
+    innermost,
     language_family,
     raw_imports,
     syntax_spec,
@@ -222,6 +225,16 @@ def _call_target(node: Any, lang: str) -> tuple[str, str] | None:
     return None
 
 
+#: Call-site node types per language family.
+_CALL_KINDS: dict[str, tuple[str, ...]] = {
+    "python": ("call",),
+    "javascript": ("call_expression", "new_expression"),
+    "go": ("call_expression",),
+    "rust": ("call_expression",),
+    "java": ("method_invocation", "object_creation_expression"),
+}
+
+
 @dataclass
 class _Def:
     qualified: str
@@ -255,10 +268,11 @@ def tree_sitter_edges(
     module_map = module_facts.module_map
     edges: Counter[EdgeKey] = Counter()
     uris: dict[str, str] = {}
-    defs_by_file: dict[str, dict[tuple[int, int, str], _Def]] = {}
+    defs_by_file: dict[str, list[_Def]] = {}
     by_qualified: dict[str, _Def] = {}
     by_name: dict[tuple[str, str], list[_Def]] = defaultdict(list)  # (family, name) → defs
     trees: dict[str, Any] = {}
+    nodes_by_file: dict[str, dict[str, list[Any]]] = {}
     file_symbol: dict[str, str] = {}
     for f in files:
         spec = syntax_spec(f.lang)
@@ -270,22 +284,38 @@ def tree_sitter_edges(
         file_symbol[f.uri] = module_prefix(f.uri, f.lang, root) or f.uri
         uris.setdefault(file_symbol[f.uri], f.uri)
         qualified_at = dict(definition_symbols(tree, f.uri, f.lang))
-        found: dict[tuple[int, int, str], _Def] = {}
-        stack: list[tuple[Any, str, str]] = [(root, file_symbol[f.uri], "")]
-        while stack:
-            node, parent, cls = stack.pop()
-            kind = "function" if node.type in spec.functions else "class" if node.type in spec.classes else ""
-            name_node = _name_node(node) if kind else None
+        found: list[_Def] = []
+        open_defs: list[_Def] = []  # enclosing definitions (nesting sweep in source order)
+        groups = find_groups(
+            f.lang,
+            root,
+            {
+                "defs": spec.functions | spec.classes,
+                "calls": _CALL_KINDS.get(language_family(f.lang) or "", ()),
+                "imports": _IMPORT_KINDS.get(language_family(f.lang) or "", ()),
+            },
+        )
+        nodes_by_file[f.uri] = groups
+        for node in groups["defs"]:
+            name_node = _name_node(node)
             qualified = qualified_at.get(name_node.start_byte) if name_node is not None else None
-            if kind and qualified:
-                d = _Def(qualified, _text(name_node), kind, f.uri, node, parent, cls)
-                found[(node.start_byte, node.end_byte, node.type)] = d
-                by_qualified.setdefault(qualified, d)
-                by_name[(language_family(f.lang) or f.lang, d.name)].append(d)
-                uris.setdefault(qualified, f.uri)
-                edges[(parent, qualified, "defines")] += 1
-                parent, cls = qualified, (qualified if kind == "class" else cls)
-            stack.extend((child, parent, cls) for child in reversed(node.children))
+            if not qualified:
+                continue
+            while open_defs and open_defs[-1].node.end_byte <= node.start_byte:
+                open_defs.pop()
+            outer = open_defs[-1] if open_defs else None
+            kind = "class" if node.type in spec.classes else "function"
+            parent = outer.qualified if outer else file_symbol[f.uri]
+            cls = (
+                "" if outer is None else (outer.qualified if outer.kind == "class" else outer.class_qualified)
+            )
+            d = _Def(qualified, _text(name_node), kind, f.uri, node, parent, cls)
+            found.append(d)
+            open_defs.append(d)
+            by_qualified.setdefault(qualified, d)
+            by_name[(language_family(f.lang) or f.lang, d.name)].append(d)
+            uris.setdefault(qualified, f.uri)
+            edges[(parent, qualified, "defines")] += 1
         defs_by_file[f.uri] = found
 
     # module id → the module-level symbol of the file that stands for it
@@ -303,7 +333,7 @@ def tree_sitter_edges(
         family = language_family(f.lang) or f.lang
         bindings: dict[str, str] = {}  # local name → symbol (python imports)
         imported = dict(module_facts.file_imports.get(f.uri, []))
-        for target, names, _level in raw_imports(f, root):
+        for target, names, _level in raw_imports(f, root, nodes_by_file[f.uri]["imports"]):
             target_module = imported.get(target)
             target_symbol = module_symbol.get(target_module or "", "")
             if not target_symbol:
@@ -322,26 +352,33 @@ def tree_sitter_edges(
                 edges[(own, target_symbol, "imports")] += 1
 
         resolve = _NameResolver(own, ".", bindings, by_qualified, by_name, family).resolve
-        file_defs = defs_by_file.get(f.uri, {})
-        stack = [(root, own, "")]
-        while stack:
-            node, scope, cls = stack.pop()
-            d = file_defs.get((node.start_byte, node.end_byte, node.type))
-            if d is not None:
-                scope = d.qualified
-                if d.kind == "class":
-                    cls = d.qualified
-                    for base in _bases(node, f.lang):
-                        receiver, _, name = base.rpartition(".")
-                        target = resolve(receiver, name, "")
-                        if target and target != d.qualified:
-                            edges[(d.qualified, target, "inherits")] += 1
+        file_defs = defs_by_file.get(f.uri, [])
+        for d in file_defs:
+            if d.kind == "class":
+                for base in _bases(d.node, f.lang):
+                    receiver, _, name = base.rpartition(".")
+                    target = resolve(receiver, name, "")
+                    if target and target != d.qualified:
+                        edges[(d.qualified, target, "inherits")] += 1
+        calls = nodes_by_file[f.uri]["calls"]
+        scopes = innermost(
+            [(d.node.start_byte, d.node.end_byte, i) for i, d in enumerate(file_defs)],
+            [c.start_byte for c in calls],
+        )
+        for node, scope_index in zip(calls, scopes, strict=True):
             call = _call_target(node, f.lang)
-            if call is not None:
-                target = resolve(call[0], call[1].split("<")[0], cls)
-                if target and target != scope:
-                    edges[(scope, target, "calls")] += 1
-            stack.extend((child, scope, cls) for child in reversed(node.children))
+            if call is None:
+                continue
+            scope_def = file_defs[scope_index] if scope_index >= 0 else None
+            scope = scope_def.qualified if scope_def else own
+            cls = (
+                ""
+                if scope_def is None
+                else (scope_def.qualified if scope_def.kind == "class" else scope_def.class_qualified)
+            )
+            target = resolve(call[0], call[1].split("<")[0], cls)
+            if target and target != scope:
+                edges[(scope, target, "calls")] += 1
     return edges, uris
 
 

@@ -40,6 +40,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -53,12 +54,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import tree_sitter
 
 from python_ext.atomic import atomic_write_json, atomic_write_parquet
 from python_ext.config import DataRoot
 from python_ext.contracts import MODULES_SCHEMA
 from python_ext.errors import InputError, RepositoryNotFoundError
-from python_ext.ingest.languages import detect_language, is_tree_sitter_language, parser_for
+from python_ext.ingest.languages import detect_language, is_tree_sitter_language, language_for, parser_for
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 ROOT_MODULE_ID = "(root)"
@@ -399,11 +401,83 @@ _SPECS["typescript"] = _SPECS["tsx"] = SyntaxSpec(
     _SPECS["javascript"].comments,
 )
 _BOOL_TOKENS = {"&&", "||", "and", "or", "??"}
+#: Anonymous function nodes: complexity units, but not definitions for doc coverage.
+_ANONYMOUS = frozenset(
+    {"lambda", "arrow_function", "closure_expression", "func_literal", "lambda_expression",
+     "function_expression", "function"}
+)  # fmt: skip
+#: Node types that can hold an import, per language family.
+_IMPORT_KINDS: dict[str, tuple[str, ...]] = {
+    "python": ("import_statement", "import_from_statement"),
+    "javascript": ("import_statement", "export_statement", "call_expression"),
+    "go": ("import_spec",),
+    "rust": ("use_declaration", "mod_item"),
+    "java": ("import_declaration",),
+}
 
 
 def syntax_spec(lang: str) -> SyntaxSpec | None:
     """The :class:`SyntaxSpec` for a syntax-tree language (None for text languages)."""
     return _SPECS.get(lang)
+
+
+@functools.cache
+def _groups_query(lang: str, groups: tuple[tuple[str, tuple[str, ...]], ...]) -> tree_sitter.Query | None:
+    language = language_for(lang)
+    patterns = [
+        f"({kind}) @{name}"
+        for name, kinds in groups
+        for kind in kinds
+        if language.id_for_node_kind(kind, True)
+    ]
+    return tree_sitter.Query(language, "\n".join(patterns)) if patterns else None
+
+
+def find_groups(lang: str, root: Any, groups: dict[str, Iterable[str]]) -> dict[str, list[Any]]:
+    """Nodes of several groups of node types in ONE tree-sitter query run (no Python tree
+    walk): ``{group: nodes sorted by position}``. Types a grammar lacks are ignored."""
+    key = tuple((name, tuple(sorted(kinds))) for name, kinds in sorted(groups.items()))
+    query = _groups_query(lang, key)
+    found = tree_sitter.QueryCursor(query).captures(root) if query is not None else {}
+    return {name: sorted(found.get(name, []), key=lambda n: (n.start_byte, -n.end_byte)) for name in groups}
+
+
+def find_nodes(lang: str, root: Any, kinds: Iterable[str]) -> list[Any]:
+    """Every node of the given types under ``root``, sorted by position."""
+    return find_groups(lang, root, {"n": kinds})["n"]
+
+
+def metric_groups(lang: str) -> dict[str, Iterable[str]]:
+    """The node-type groups :func:`file_metrics` and :func:`raw_imports` need."""
+    spec = _SPECS[lang]
+    return {
+        "functions": spec.functions,
+        "classes": spec.classes,
+        "decisions": spec.decisions,
+        "booleans": spec.boolean_ops,
+        "imports": _IMPORT_KINDS.get(language_family(lang) or "", ()),
+    }
+
+
+def innermost(intervals: list[tuple[int, int, int]], points: list[int]) -> list[int]:
+    """For each point, the id of the innermost interval ``(start, end, id)`` containing it
+    (``start <= p < end``; intervals nest, as syntax nodes do), or -1."""
+    intervals = sorted(intervals, key=lambda iv: (iv[0], -iv[1]))
+    order = sorted(range(len(points)), key=points.__getitem__)
+    result = [-1] * len(points)
+    stack: list[tuple[int, int, int]] = []
+    j = 0
+    for idx in order:
+        p = points[idx]
+        while j < len(intervals) and intervals[j][0] <= p:
+            while stack and stack[-1][1] <= intervals[j][0]:
+                stack.pop()
+            stack.append(intervals[j])
+            j += 1
+        while stack and stack[-1][1] <= p:
+            stack.pop()
+        result[idx] = stack[-1][2] if stack else -1
+    return result
 
 
 def parse(file: SourceFile) -> Any | None:
@@ -452,8 +526,13 @@ def _documented(node: Any, file: SourceFile, spec: SyntaxSpec) -> bool:
     return prev is not None and prev.type in spec.comments and prev.end_point[0] >= target.start_point[0] - 1
 
 
-def file_metrics(file: SourceFile, root: Any | None = None) -> FileMetrics | None:
-    """Cyclomatic complexity per function and documented/total definitions of one file."""
+def file_metrics(
+    file: SourceFile, root: Any | None = None, groups: dict[str, list[Any]] | None = None
+) -> FileMetrics | None:
+    """Cyclomatic complexity per function and documented/total definitions of one file.
+
+    :param groups: the file's :func:`metric_groups` nodes when already found.
+    """
     spec = syntax_spec(file.lang)
     if spec is None:
         return None
@@ -461,29 +540,26 @@ def file_metrics(file: SourceFile, root: Any | None = None) -> FileMetrics | Non
     if root is None:
         return None
     metrics = FileMetrics()
-    # iterative walk: (node, index of the function unit it belongs to; -1 = top level)
-    counts: list[int] = []
-    stack: list[tuple[Any, int]] = [(root, -1)]
-    top = 1
-    while stack:
-        node, unit = stack.pop()
-        node_type = node.type
-        if node_type in spec.functions:
-            counts.append(1)
-            unit = len(counts) - 1
-            if node_type not in ("lambda", "arrow_function", "closure_expression", "func_literal",
-                                 "lambda_expression", "function_expression", "function"):  # fmt: skip
-                metrics.definitions += 1
-                metrics.documented += _documented(node, file, spec)
-        elif node_type in spec.classes:
+    groups = groups if groups is not None else find_groups(file.lang, root, metric_groups(file.lang))
+    functions = groups["functions"]
+    for node in functions:
+        if node.type not in _ANONYMOUS:
             metrics.definitions += 1
             metrics.documented += _documented(node, file, spec)
-        elif _is_decision(node, spec):
-            if unit >= 0:
-                counts[unit] += 1
-            else:
-                top += 1
-        stack.extend((child, unit) for child in node.children)
+    for node in groups["classes"]:
+        metrics.definitions += 1
+        metrics.documented += _documented(node, file, spec)
+    decisions = groups["decisions"] + [n for n in groups["booleans"] if _is_decision(n, spec)]
+    owners = innermost(
+        [(f.start_byte, f.end_byte, i) for i, f in enumerate(functions)], [d.start_byte for d in decisions]
+    )
+    counts = [1] * len(functions)
+    top = 1
+    for owner in owners:
+        if owner >= 0:
+            counts[owner] += 1
+        else:
+            top += 1
     metrics.complexities = counts
     metrics.toplevel_complexity = top
     return metrics
@@ -500,27 +576,30 @@ def _string_value(node: Any) -> str:
     return _text(node).strip("'\"`")
 
 
-def raw_imports(file: SourceFile, root: Any) -> list[tuple[str, list[str], int]]:
+def raw_imports(
+    file: SourceFile, root: Any, nodes: list[Any] | None = None
+) -> list[tuple[str, list[str], int]]:
     """Import statements of a file as ``(target, imported names, relative level)`` tuples.
 
     Python: ``from a.b import c`` → ``("a.b", ["c"], 0)``; ``from ..x import y`` → ``("x", ["y"], 2)``;
     ``import a.b`` → ``("a.b", [], 0)``. JS/TS: the module specifier (``import``, ``export … from``,
     ``require()``). Go: the import path. Rust: the ``use`` path and ``mod x;`` declarations
     (``("mod", ["x"], 0)``). Java: the imported name.
+
+    :param nodes: the file's candidate import nodes when already found (``imports`` group).
     """
     out: list[tuple[str, list[str], int]] = []
     lang = file.lang
-    stack = [root]
-    while stack:
-        node = stack.pop()
+    if nodes is None:
+        nodes = find_nodes(lang, root, _IMPORT_KINDS.get(language_family(lang) or "", ()))
+    for node in nodes:
         t = node.type
         if lang == "python":
             if t == "import_statement":
                 for child in node.children_by_field_name("name"):
                     name = child.child_by_field_name("name") if child.type == "aliased_import" else child
                     out.append((_text(name), [], 0))
-                continue
-            if t == "import_from_statement":
+            elif t == "import_from_statement":
                 module = node.child_by_field_name("module_name")
                 level, target = 0, _text(module)
                 if module is not None and module.type == "relative_import":
@@ -533,7 +612,6 @@ def raw_imports(file: SourceFile, root: Any) -> list[tuple[str, list[str], int]]
                     name = child.child_by_field_name("name") if child.type == "aliased_import" else child
                     names.append(_text(name))
                 out.append((target, names, level))
-                continue
         elif lang in JS_FAMILY:
             if t in ("import_statement", "export_statement"):
                 source = node.child_by_field_name("source")
@@ -547,23 +625,16 @@ def raw_imports(file: SourceFile, root: Any) -> list[tuple[str, list[str], int]]
                     if first.type == "string":
                         out.append((_string_value(first), [], 0))
         elif lang == "go":
-            if t == "import_spec":
-                out.append((_string_value(node.child_by_field_name("path")), [], 0))
-                continue
+            out.append((_string_value(node.child_by_field_name("path")), [], 0))
         elif lang == "rust":
             if t == "use_declaration":
-                arg = node.child_by_field_name("argument")
-                out.append((_text(arg), [], 0))
-                continue
-            if t == "mod_item" and node.child_by_field_name("body") is None:
+                out.append((_text(node.child_by_field_name("argument")), [], 0))
+            elif node.child_by_field_name("body") is None:  # `mod x;`
                 out.append(("mod", [_text(node.child_by_field_name("name"))], 0))
-                continue
-        elif lang == "java" and t == "import_declaration":
+        elif lang == "java":
             named = [c for c in node.named_children if c.type in ("scoped_identifier", "identifier")]
             if named:
                 out.append((_text(named[0]), [], 0))
-            continue
-        stack.extend(reversed(node.children))
     return out
 
 
@@ -735,14 +806,15 @@ def compute_modules(
                     if root is not None:
                         trees[f.uri] = root
                 if root is not None:
-                    metrics = file_metrics(f, root)
+                    groups = find_groups(f.lang, root, metric_groups(f.lang))
+                    metrics = file_metrics(f, root, groups)
                     if metrics is not None:
                         complexities.extend(metrics.complexities)
                         tops.append(metrics.toplevel_complexity)
                         definitions += metrics.definitions
                         documented += metrics.documented
                     resolved = []
-                    for target, names, level in raw_imports(f, root):
+                    for target, names, level in raw_imports(f, root, groups["imports"]):
                         for imported in resolver.resolve(f, target, names, level):
                             resolved.append((target, imported.module_id))
                             if imported.module_id != module.module_id:
