@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         print_error(exc)
         return exc.exit_code
     except Exception as exc:
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+            # a click-style usage error raised from command code (plain click or Typer's copy)
+            exc.show()
+            return exc.exit_code
         if os.environ.get("INDEXCTL_DEBUG"):
             raise
         print(f"Error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
