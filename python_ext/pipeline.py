@@ -40,20 +40,22 @@ EMBEDDERS = ("minilm", "hashing")
 #: Queries an analyst can paste into ``duckdb data/db/codeintel.duckdb``.
 EXAMPLE_SQL = (
     (
-        "Which channel contributes most to the fused (RRF) ranking?",
-        "select source, round(avg(share_of_fused), 3) as avg_share, sum(hits) as hits\n"
-        "from v_rrf_contrib_by_channel group by source order by avg_share desc;",
+        "How good is each channel, run after run?",
+        "select run_id, channel, round(recall_at_k, 3) as recall, round(mrr_at_k, 3) as mrr,\n"
+        "       round(queries_per_s) as qps\n"
+        "from v_eval_metrics_by_run order by run_sequence desc, channel limit 8;",
     ),
     (
-        "Largest modules by size, with complexity and centrality",
-        "select module_id, size_loc, round(cyclomatic, 1) as cyclomatic, round(centrality, 4) as centrality\n"
-        "from v_module_coverage join v_chunk_modules using (module_id)\n"
-        "group by all order by size_loc desc limit 10;",
+        "Which channel carries the fused (RRF) ranking, and how often does it hit a positive?",
+        "select channel, round(avg(share_of_fused_score), 3) as avg_share,\n"
+        "       sum(count_relevant_hits) as relevant_hits\n"
+        "from v_rrf_contrib_by_channel group by channel order by avg_share desc;",
     ),
     (
-        "Where is a symbol defined, and in which chunk?",
-        "select symbol, uri, start_line, chunk_id from v_scip_defs\n"
-        "where symbol ilike '%run_eval%' limit 10;",
+        "Which modules do evaluation hits land in (and how central are they)?",
+        "select module_id, count_chunks, count_eval_hits, count_eval_relevant_hits,\n"
+        "       round(centrality, 4) as centrality\n"
+        "from v_module_coverage order by count_eval_hits desc nulls last limit 10;",
     ),
 )
 

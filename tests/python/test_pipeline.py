@@ -13,9 +13,13 @@ from python_ext.pipeline import STAGES, default_repository, run_pipeline
 
 
 def test_pipeline_runs_every_stage_and_is_rerunnable(tiny_repo: Path, data_root: DataRoot) -> None:
-    first = run_pipeline(tiny_repo, data_root, embedder="hashing", scip=False, catalog=False, k=5)
+    first = run_pipeline(tiny_repo, data_root, embedder="hashing", scip=False, catalog=True, k=5)
     assert [s.name for s in first.stages] == list(STAGES)
-    assert [s.name for s in first.stages if s.skipped] == ["catalog refresh"]
+    assert [s.name for s in first.stages if s.skipped] == []
+    refresh = first.stages[-1].summary
+    assert refresh["tests_failed"] == 0 and refresh["swapped"] is True
+    assert first.catalog_path == data_root.db_path and data_root.db_path.exists()
+    _check_catalog_against_pool(data_root, first)
     assert first.embedding_kind == "lexical" and first.embedder.startswith("hashing")
     assert first.counts["chunks"] > 20 and first.counts["files"] >= 15
     assert first.counts["queries"] == first.counts["queries_docstring"] + first.counts["queries_name"]
@@ -26,6 +30,7 @@ def test_pipeline_runs_every_stage_and_is_rerunnable(tiny_repo: Path, data_root:
     assert ingest["chunks_added"] == first.counts["chunks"]
 
     second = run_pipeline(tiny_repo, data_root, embedder="hashing", scip=False, catalog=False, k=5)
+    assert second.examples == [] and second.stages[-1].skipped == "--no-catalog"
     ingest2 = second.stages[0].summary
     assert ingest2["chunks_unchanged"] == second.counts["chunks"] and ingest2["embedded"] == 0
     skipped = {s.name: s.skipped for s in second.stages}
@@ -34,6 +39,54 @@ def test_pipeline_runs_every_stage_and_is_rerunnable(tiny_repo: Path, data_root:
     assert len(read_runs(data_root)) == 2
     doc = second.to_dict()
     assert doc["stages"][1]["skipped"] and doc["counts"] == second.counts
+
+
+def _check_catalog_against_pool(data_root: DataRoot, result) -> None:
+    """v_rrf_contrib_by_channel, recomputed by hand from the pool of the same run."""
+    import duckdb
+
+    from python_ext.evaluate.fusion import rrf_fuse
+    from python_ext.evaluate.pools import read_pool
+    from python_ext.evaluate.queries import read_queries
+
+    run_id = read_runs(data_root).column("run_id").to_pylist()[-1]
+    pool = read_pool(data_root, run_id).to_pylist()
+    positives = {q.query_id: set(q.positives) for q in read_queries(data_root)}
+    query_id = sorted(positives)[0]
+    rows = {}
+    for r in pool:
+        if r["query_id"] == query_id:
+            rows.setdefault(r["source"], []).append((r["rank"], r["chunk_id"]))
+    with duckdb.connect(str(data_root.db_path), read_only=True) as con:
+        mart = con.execute(
+            "select channel, count_hits, count_relevant_hits, rrf_contribution, fused_score_total, "
+            "share_of_fused_score, rrf_k0 from v_rrf_contrib_by_channel where run_id = ? and query_id = ? "
+            "order by channel",
+            [run_id, query_id],
+        ).fetchall()
+        # the three example queries of the summary run against the real catalog
+        for example in result.examples:
+            assert con.execute(example["sql"]).fetchall(), example["question"]
+    # flat is the oracle and hybrid the output of RRF: only faiss and bm25 feed the fusion
+    assert [m[0] for m in mart] == ["bm25", "faiss"]
+    total = 0.0
+    for channel, hits, relevant, contribution, _fused, _share, k0 in mart:
+        ranked = sorted(rows[channel])
+        assert k0 == 60 and hits == len(ranked)
+        assert relevant == sum(1 for _, cid in ranked if cid in positives[query_id])
+        assert contribution == pytest.approx(sum(1 / (60 + rank) for rank, _ in ranked))
+        total += contribution
+    assert len(result.examples) == 3
+    for channel, *_rest, fused_total, share, _k0 in mart:
+        assert fused_total == pytest.approx(total)
+        assert share == pytest.approx(next(m[3] for m in mart if m[0] == channel) / total)
+    # and the fused total is the sum of the RRF scores of every fused chunk (the hybrid channel)
+    fused = rrf_fuse({c: [cid for _, cid in sorted(rows[c])] for c in ("faiss", "bm25")}, k0=60)
+    assert sum(score for _, score in fused) == pytest.approx(total)
+    hybrid = sorted(rows["hybrid"])
+    assert [cid for _, cid in hybrid] == [cid for cid, _ in fused[: len(hybrid)]]
+    # by hand: faiss always returns k=5 hits, ranks 1..5 contribute 1/61 + 1/62 + 1/63 + 1/64 + 1/65
+    assert next(m[1:4:2] for m in mart if m[0] == "faiss") == (5, pytest.approx(0.0794051061386466))
 
 
 def test_default_repository_is_this_checkout(repo_root: Path) -> None:
