@@ -65,6 +65,10 @@ ROLE_PRECEDENCE: tuple[str, ...] = ("def", "import", "write", "read", "forward_d
 # --- symbol helpers -------------------------------------------------------------------------
 
 
+#: role_bits → role name, filled as bit combinations are met.
+_ROLE_NAMES: dict[int, str] = {}
+
+
 def role_name(bits: int) -> str:
     """Primary role name of a ``symbol_roles`` bitset (``ref`` when no role bit is set)."""
     for name in ROLE_PRECEDENCE:
@@ -209,10 +213,19 @@ def to_code_points(line: str, offset: int, encoding: int) -> int:
 
 
 class SourceLines:
-    """The lines of one document's source text, for character-offset conversion."""
+    """The lines of one document's source text, for character-offset conversion.
+
+    ``nonascii`` holds the (0-based) numbers of the lines with non-ASCII text: only their
+    offsets need converting.
+    """
 
     def __init__(self, text: str) -> None:
         self.lines = text.split("\n")
+        self.nonascii = (
+            frozenset()
+            if text.isascii()
+            else frozenset(i for i, line in enumerate(self.lines) if not line.isascii())
+        )
 
     def line(self, number: int) -> str:
         return self.lines[number] if 0 <= number < len(self.lines) else ""
@@ -312,6 +325,8 @@ def occurrence_rows(
     defs: list[tuple[str, int, int]] = []
     seen: set[tuple[str, int, int, int, int, int]] = set()
     encoding = doc.position_encoding
+    nonascii = source.nonascii if source is not None else frozenset()
+    roles = _ROLE_NAMES
     for i, occ in enumerate(doc.occurrences):
         if not occ.symbol:
             continue
@@ -327,17 +342,22 @@ def occurrence_rows(
         else:
             check_range(r, index, doc, i)
             raise AssertionError("unreachable")
-        if source is not None:
-            start_char = to_code_points(source.line(start_line), start_char, encoding)
-            end_char = to_code_points(source.line(end_line), end_char, encoding)
-        symbol = scoped_symbol(occ.symbol, uri) if occ.symbol.startswith("local ") else occ.symbol
+        if nonascii and (start_line in nonascii or end_line in nonascii):
+            start_char = to_code_points(source.line(start_line), start_char, encoding)  # type: ignore[union-attr]
+            end_char = to_code_points(source.line(end_line), end_char, encoding)  # type: ignore[union-attr]
+        symbol = occ.symbol
+        if symbol.startswith("local "):
+            symbol = scoped_symbol(symbol, uri)
         bits = occ.roles
         key = (symbol, bits, start_line, start_char, end_line, end_char)
         if key in seen:
             continue  # an exact duplicate carries nothing new (and would break the row key)
         seen.add(key)
         symbol_col.append(symbol)
-        role_col.append(role_name(bits) if bits else "ref")
+        role = roles.get(bits)
+        if role is None:
+            role = roles[bits] = role_name(bits)
+        role_col.append(role)
         bits_col.append(bits)
         sl_col.append(start_line + 1)
         sc_col.append(start_char)
