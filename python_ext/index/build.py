@@ -234,13 +234,13 @@ def build_index(
     try:
         try:
             inner, gpu_trained = _train(choice, scan.d, mcode, scan.sample, device, progress)
-            _v._pause_point("after_train")
+            _v.pause_point("after_train")
             index, gpu_added = _add(inner, scan.ids, scan.files, scan.d, device, batch_rows, progress)
         except RuntimeError as exc:
             raise IndexBuildError(
                 f"FAISS failed to build {choice.factory}: {exc}", hint="try --factory auto"
             ) from exc
-        _v._pause_point("after_add")
+        _v.pause_point("after_add")
         operating_point = default_operating_point(index)
         apply_operating_point(index, operating_point)
         built_at = dt.datetime.now(dt.UTC)
@@ -277,12 +277,12 @@ def build_index(
             "tuning": None,
         }
         _v.write_manifest(staging, manifest)
-        _v._pause_point("after_write")
+        _v.pause_point("after_write")
         _v.commit_staging(data_root, staging, version)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _v._pause_point("after_commit")
+    _v.pause_point("after_commit")
     if publish:
         _v.publish(data_root, version)
     return BuildResult(version, manifest, publish, choice.reason)

@@ -261,7 +261,7 @@ def publish(data_root: DataRoot, version: str) -> dict[str, Any]:
         )
     previous = read_current(data_root)
     atomic_write_text(data_root.current_file, version + "\n")
-    _pause_point("after_flip")
+    pause_point("after_flip")
     atomic_symlink(f"versions/{version}", data_root.current_link)
     return {"published": version, "previous": previous}
 
@@ -331,7 +331,7 @@ def _owner_alive(path: Path) -> bool:
 PAUSE_ENV = "INDEXCTL_PAUSE_AT"
 
 
-def _pause_point(step: str) -> None:
+def pause_point(step: str) -> None:
     """Crash-test hook: with ``INDEXCTL_PAUSE_AT=<step>`` announce the step on stderr and wait.
 
     The kill-mid-build tests use it to SIGKILL a real build at a known step. It does nothing
