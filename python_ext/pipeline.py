@@ -2,10 +2,10 @@
 
 Stages, in order, each one library call of its own area:
 
-1. ``ingest`` — :func:`python_ext.ingest.pipeline.ingest_repository` with the hooks of
-   :class:`python_ext.ingest.facts.FactsBuilder`: chunks + embeddings (incremental: only new
-   content is embedded), modules, symbol graph and — when ``scip-python`` is available and
-   ``scip`` is on — SCIP occurrences and symbols (``chunks.symbols`` then holds SCIP symbols);
+1. ``ingest`` — :func:`python_ext.ingest.facts.ingest_with_facts` (what ``indexctl ingest``
+   does): chunks + embeddings (incremental: only new content is embedded), modules, symbol
+   graph and — when ``scip-python`` is available and ``scip`` is on — SCIP occurrences and
+   symbols (``chunks.symbols`` then holds SCIP symbols);
 2. ``index build`` — :func:`python_ext.index.build.build_index`, skipped when the published
    version was built from exactly the current chunks (same ``chunks_fingerprint``);
 3. ``index tune`` — :func:`python_ext.index.tune.tune_index` (operating point at recall@k ≥
@@ -224,8 +224,7 @@ def run_pipeline(
         )
     stages: list[StageResult] = []
 
-    from python_ext.ingest.facts import FactsBuilder
-    from python_ext.ingest.pipeline import ingest_repository
+    from python_ext.ingest.facts import ingest_with_facts
 
     run_scip = False
     if scip:
@@ -234,15 +233,7 @@ def run_pipeline(
             progress.log(f"[yellow]SCIP skipped: {why}[/]")
 
     def _ingest() -> Any:
-        facts = FactsBuilder(repo_path, data_root, run_scip=run_scip, progress=progress)
-        return ingest_repository(
-            repo_path,
-            data_root,
-            embedder=chosen,
-            symbol_resolver=facts.symbol_resolver,
-            after_write=facts.after_write,
-            progress=progress,
-        )
+        return ingest_with_facts(repo_path, data_root, run_scip=run_scip, embedder=chosen, progress=progress)
 
     stage, ingest = _timed("ingest", _ingest, progress)
     stage.summary["scip"] = run_scip
