@@ -56,18 +56,25 @@ def ensure_scip_python() -> Path:
         return find_scip_python()
 
 
+# The fixtures are imported into several test modules, which gives each module its own copy of
+# the fixture; the results are therefore kept under the session's base temp directory and made
+# only once per test session.
+
+
 @pytest.fixture(scope="session")
 def pkgdemo_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private copy of the pkgdemo fixture package."""
-    dest = tmp_path_factory.mktemp("pkgdemo-src") / "pkgdemo"
-    shutil.copytree(PKGDEMO, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    """A private copy of the pkgdemo fixture package (one per test session)."""
+    dest = tmp_path_factory.getbasetemp() / "pkgdemo-src" / "pkgdemo"
+    if not dest.is_dir():
+        shutil.copytree(PKGDEMO, dest, ignore=shutil.ignore_patterns("__pycache__"))
     return dest
 
 
 @pytest.fixture(scope="session")
 def pkgdemo_index(pkgdemo_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real index.scip written by scip-python over pkgdemo during this test session."""
-    ensure_scip_python()
-    out = tmp_path_factory.mktemp("pkgdemo-index") / "index.scip"
-    run_scip_python(pkgdemo_repo, out, project_name="pkgdemo")
+    """A real index.scip written by scip-python over pkgdemo, once per test session."""
+    out = tmp_path_factory.getbasetemp() / "pkgdemo-index" / "index.scip"
+    if not out.is_file():
+        ensure_scip_python()
+        run_scip_python(pkgdemo_repo, out, project_name="pkgdemo")
     return out

@@ -102,7 +102,10 @@ def test_graph_from_scip_only(run_cli, pkgdemo_index: Path, tmp_path: Path) -> N
     assert summary["source"] == "scip" and summary["by_kind"]["inherits"] == 1
 
 
-def test_facts_command_runs_everything(run_cli, pkgdemo_repo: Path, tmp_path: Path) -> None:
+def test_facts_command_runs_everything(
+    run_cli, pkgdemo_repo: Path, pkgdemo_index: Path, tmp_path: Path
+) -> None:
+    """``--run-scip`` (pkgdemo_index makes sure scip-python is installed first)."""
     out = tmp_path / "data"
     result = run_cli("facts", pkgdemo_repo, "--run-scip", "--out", out, "--json")
     assert result.exit_code == 0, result.stderr
