@@ -186,3 +186,18 @@ def test_rejected_ingest_with_run_scip_writes_nothing(run_cli, pkgdemo_repo: Pat
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == "Error: unknown embedder 'bert'"
     assert not out.exists()
+
+
+def test_scip_index_with_a_missing_executable(
+    run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CODEINTEL_SCIP_PYTHON", str(tmp_path / "no-scip-python"))
+    result = run_cli("scip", "index", PKGDEMO, "--output", tmp_path / "i.scip")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert (
+        lines[0]
+        == f"Error: $CODEINTEL_SCIP_PYTHON points at {tmp_path / 'no-scip-python'}, which does not exist"
+    )
+    assert lines[1].startswith("Hint: run `bash scripts/bootstrap.sh` (or `npm install --prefix .cache/node ")
+    assert not (tmp_path / "i.scip").exists()
