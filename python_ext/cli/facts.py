@@ -116,17 +116,15 @@ def modules_cmd(
     Example: indexctl modules tests/python/fixtures/tiny_repo --out data
     """
     from python_ext.cli._output import print_summary, reporter
-    from python_ext.errors import ConfigError
-    from python_ext.ingest.modules import convert_modules_jsonl, extract_modules
+    from python_ext.ingest.modules import modules_facts
 
-    root = resolve_data_root(data_root)
-    if (repo is None) == (from_jsonl is None):
-        raise ConfigError("pass exactly one of REPO and --from-jsonl FILE", hint="indexctl modules REPO")
-    if from_jsonl is not None:
-        result = convert_modules_jsonl(from_jsonl, root, force=force)
-    else:
-        assert repo is not None
-        result = extract_modules(repo, root, progress=reporter(quiet or as_json))
+    result = modules_facts(
+        resolve_data_root(data_root),
+        repo=repo,
+        from_jsonl=from_jsonl,
+        force=force,
+        progress=reporter(quiet or as_json),
+    )
     print_summary(result.to_dict(), as_json=as_json, title="modules")
 
 

@@ -59,7 +59,7 @@ import tree_sitter
 from python_ext.atomic import atomic_write_json, atomic_write_parquet
 from python_ext.config import DataRoot
 from python_ext.contracts import MODULES_SCHEMA
-from python_ext.errors import InputError, RepositoryNotFoundError
+from python_ext.errors import ConfigError, InputError, RepositoryNotFoundError
 from python_ext.ingest.languages import detect_language, is_tree_sitter_language, language_for, parser_for
 from python_ext.progress import NULL_PROGRESS, Reporter
 
@@ -1004,3 +1004,25 @@ def convert_modules_jsonl(
         source=str(path),
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def modules_facts(
+    data_root: DataRoot,
+    *,
+    repo: str | os.PathLike[str] | None = None,
+    from_jsonl: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    progress: Reporter = NULL_PROGRESS,
+) -> ModulesResult:
+    """Write ``modules.parquet`` from exactly one source: a repository (:func:`extract_modules`)
+    or a ``modules.jsonl`` file (:func:`convert_modules_jsonl`; ``force`` converts it even when
+    unchanged).
+
+    :raises ConfigError: both or neither of ``repo`` and ``from_jsonl`` given.
+    """
+    if (repo is None) == (from_jsonl is None):
+        raise ConfigError("pass exactly one of REPO and --from-jsonl FILE", hint="indexctl modules REPO")
+    if from_jsonl is not None:
+        return convert_modules_jsonl(from_jsonl, data_root, force=force)
+    assert repo is not None
+    return extract_modules(repo, data_root, progress=progress)
