@@ -70,6 +70,7 @@ from python_ext.ingest.scip_import import (
 )
 
 EdgeKey = tuple[str, str, str]  # (src, dst, edge)
+_GRAPH_HINT = 'expected {"edges": [{"src": …, "dst": …, "edge": "calls", "weight": 1}]} (see docs/facts.md)'
 
 
 def edges_table(edges: Counter[EdgeKey], uris: dict[str, str]) -> pa.Table:
@@ -489,35 +490,37 @@ def convert_symbol_graph_json(path: str | os.PathLike[str], data_root: DataRoot)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-            hint='expected {"edges": [{"src": …, "dst": …, "edge": "calls", "weight": 1}]}',
+            hint=_GRAPH_HINT,
         ) from exc
     key = "edges" if isinstance(data, dict) and "edges" in data else "links"
     items = data.get(key) if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise InputError(
             f"{path}: expected an object with an `edges` (or node-link `links`) list",
-            hint='expected {"edges": [{"src": …, "dst": …, "edge": "calls", "weight": 1}]}',
+            hint=_GRAPH_HINT,
         )
     edges: Counter[EdgeKey] = Counter()
     uris: dict[str, str] = {}
     for i, item in enumerate(items):
         where = f"{key}[{i}]"
         if not isinstance(item, dict):
-            raise InputError(f"{path}: {where}: expected an object")
+            raise InputError(f"{path}: {where}: expected an object", hint=_GRAPH_HINT)
         src = item.get("src", item.get("src_symbol", item.get("source")))
         dst = item.get("dst", item.get("dst_symbol", item.get("target")))
         edge = item.get("edge", item.get("kind"))
         weight = item.get("weight", 1)
         for name, value in (("src", src), ("dst", dst), ("edge", edge)):
             if not isinstance(value, str) or not value:
-                raise InputError(f"{path}: {where}.{name}: missing or not a string")
+                raise InputError(f"{path}: {where}.{name}: missing or not a string", hint=_GRAPH_HINT)
         if edge not in SYMBOL_EDGE_KINDS:
             raise InputError(
                 f"{path}: {where}.edge: unknown edge kind {edge!r}",
                 hint=f"edge kinds: {', '.join(SYMBOL_EDGE_KINDS)}",
             )
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-            raise InputError(f"{path}: {where}.weight: expected a non-negative number, got {weight!r}")
+            raise InputError(
+                f"{path}: {where}.weight: expected a non-negative number, got {weight!r}", hint=_GRAPH_HINT
+            )
         edges[(src, dst, edge)] += weight
         for sym, uri_key in ((src, "src_uri"), (dst, "dst_uri")):
             if isinstance(item.get(uri_key), str):

@@ -901,6 +901,10 @@ def extract_modules(
 # --- modules.jsonl input ----------------------------------------------------------------------
 
 _JSONL_REQUIRED = ("module_id", "uri_prefix")
+_JSONL_HINT = (
+    'one object a line, e.g. {"module_id": "pkg.mod", "uri_prefix": "pkg/mod.py", "language": "python", '
+    '"size_loc": 10} (see docs/facts.md)'
+)
 _JSONL_DEFAULTS: dict[str, Any] = {
     "language": "text",
     "size_loc": 0,
@@ -973,18 +977,26 @@ def convert_modules_jsonl(
                 )
             for key in _JSONL_REQUIRED:
                 if not isinstance(obj.get(key), str):
-                    raise InputError(f"{path}:{lineno}: field {key} is missing or not a string")
+                    raise InputError(
+                        f"{path}:{lineno}: field {key} is missing or not a string", hint=_JSONL_HINT
+                    )
             row = {**_JSONL_DEFAULTS, **obj}
             for key, typ in fields.items():
                 value = row[key]
                 if pa.types.is_integer(typ) and (isinstance(value, bool) or not isinstance(value, int)):
-                    raise InputError(f"{path}:{lineno}: field {key} must be an integer, got {value!r}")
+                    raise InputError(
+                        f"{path}:{lineno}: field {key} must be an integer, got {value!r}", hint=_JSONL_HINT
+                    )
                 if pa.types.is_floating(typ) and (
                     isinstance(value, bool) or not isinstance(value, (int, float))
                 ):
-                    raise InputError(f"{path}:{lineno}: field {key} must be a number, got {value!r}")
+                    raise InputError(
+                        f"{path}:{lineno}: field {key} must be a number, got {value!r}", hint=_JSONL_HINT
+                    )
                 if pa.types.is_string(typ) and not isinstance(value, str):
-                    raise InputError(f"{path}:{lineno}: field {key} must be a string, got {value!r}")
+                    raise InputError(
+                        f"{path}:{lineno}: field {key} must be a string, got {value!r}", hint=_JSONL_HINT
+                    )
             for key, seen in (("module_id", seen_ids), ("uri_prefix", seen_prefixes)):
                 if row[key] in seen:
                     raise InputError(
