@@ -28,6 +28,8 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".tmp-{target.name}.", dir=target.parent)
+    # mkstemp creates 0600; published files get the usual mode (0666 less the umask)
+    os.fchmod(fd, 0o666 & ~_current_umask())
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -82,6 +84,12 @@ def atomic_symlink(target: str | os.PathLike[str], link: str | os.PathLike[str])
     os.replace(tmp, link)
     _fsync_dir(link.parent)
     return link
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_file(path: Path) -> None:
