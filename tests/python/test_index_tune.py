@@ -186,3 +186,36 @@ def test_minilm_round_trip_on_real_code(data_root: DataRoot) -> None:
     assert result.target_met
     hits = search_text(data_root, "write a file atomically with a temporary file and rename", k=5)
     assert "python_ext/atomic.py" in [h.uri for h in hits]
+
+
+def test_tune_uses_eval_queries_when_present(data_root: DataRoot) -> None:
+    """Evaluation queries (text) are embedded with the corpus's embedder and used as held-out
+    queries; without the file, --queries eval is refused."""
+    import pyarrow as pa
+
+    from python_ext.atomic import atomic_write_parquet
+    from python_ext.contracts import EVAL_QUERIES_SCHEMA
+    from python_ext.errors import ConfigError
+    from python_ext.ingest.embed import HashingEmbedder
+
+    write_code_chunks(data_root, HashingEmbedder())
+    build_index(data_root, factory="IVF32,Flat", gpu="off")
+    with pytest.raises(ConfigError) as err:
+        tune_index(data_root, queries="eval", gpu="off")
+    assert err.value.message == f"--queries eval: no usable evaluation queries at {data_root.queries_path}"
+    texts = ["parse an email header", "asyncio event loop run until complete", "json decode error position",
+             "logging handler emit record", "http client request headers"] * 8  # fmt: skip
+    table = pa.table(
+        {
+            "query_id": [f"q{i}" for i in range(len(texts))],
+            "text": texts,
+            "positives": [[1] for _ in texts],
+            "origin": ["user"] * len(texts),
+            "meta": [None] * len(texts),
+        },
+        schema=EVAL_QUERIES_SCHEMA,
+    )
+    atomic_write_parquet(data_root.queries_path, table)
+    result = tune_index(data_root, target_recall=0.9, k=10, gpu="off")
+    assert result.summary["query_source"] == "eval_queries" and result.summary["n_queries"] == len(texts)
+    assert result.target_met
