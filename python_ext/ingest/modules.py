@@ -179,16 +179,23 @@ class ModuleMap:
         return module
 
 
-def _python_names(files: dict[str, SourceFile]) -> dict[str, str]:
-    """Map each Python uri to its dotted module name (packages by their ``__init__.py``)."""
+def _python_names(files: dict[str, SourceFile], root_name: str = "") -> dict[str, str]:
+    """Map each Python uri to its dotted module name (packages by their ``__init__.py``).
+
+    When the repository root itself holds ``__init__.py`` (the repository *is* a package, e.g.
+    an installed ``site-packages/networkx``), names start with ``root_name``.
+    """
     py = [u for u, f in files.items() if f.lang == "python"]
     inits = {posixpath.dirname(u) for u in py if posixpath.basename(u) == "__init__.py"}
+    root_is_package = "" in inits and bool(root_name)
 
     def package_chain(directory: str) -> list[str]:
         parts: list[str] = []
         while directory and directory in inits:
             parts.insert(0, posixpath.basename(directory))
             directory = posixpath.dirname(directory)
+        if root_is_package and not directory:
+            parts.insert(0, root_name)
         return parts
 
     names: dict[str, str] = {}
@@ -256,7 +263,8 @@ def build_modules(files: Iterable[SourceFile], repo: Path | None = None) -> Modu
         modules[prefix] = module
         return module
 
-    py_names = _python_names(by_uri)
+    root_package = repo.name if repo is not None and "__init__.py" in by_uri else ""
+    py_names = _python_names(by_uri, root_package)
     go_mod = _go_module_path(by_uri, repo)
     java_packages: dict[str, str] = {}
     for uri in sorted(by_uri):
@@ -264,10 +272,16 @@ def build_modules(files: Iterable[SourceFile], repo: Path | None = None) -> Modu
         directory, base = posixpath.split(uri)
         if f.lang == "python":
             name = py_names[uri]
+            # also resolvable without the root package name (how tools rooted inside it import)
+            aliases = (
+                [name, name.split(".", 1)[1]]
+                if root_package and name.startswith(root_package + ".")
+                else [name]
+            )
             if base == "__init__.py":
-                add(name, f"{directory}/" if directory else "", "python", [name])
+                add(name, f"{directory}/" if directory else "", "python", aliases)
             else:
-                add(name, uri, "python", [name])
+                add(name, uri, "python", aliases)
         elif f.lang in JS_FAMILY:
             stem = uri.rsplit(".", 1)[0]
             if posixpath.basename(stem) == "index" and directory:

@@ -230,3 +230,30 @@ def test_modules_jsonl_errors(tmp_path: Path, data_root: DataRoot, lines: list[s
         convert_modules_jsonl(src, data_root)
     assert info.value.message == message.format(path=src)
     assert not data_root.modules_path.exists()
+
+
+def test_repository_that_is_itself_a_package(tmp_path: Path) -> None:
+    """An installed package folder (``site-packages/mypkg``) is indexed as the package ``mypkg``."""
+    root = tmp_path / "mypkg"
+    files = _write(
+        root,
+        {
+            "__init__.py": "from mypkg.core import run\n",
+            "core.py": "def run():\n    return 1\n",
+            "cli.py": "import mypkg\nfrom . import core\n",
+            "util/__init__.py": "from core import run\n",  # how a tool rooted inside mypkg sees it
+        },
+    )
+    facts = compute_modules(files, root)
+    assert {r["module_id"]: r["uri_prefix"] for r in facts.rows} == {
+        "mypkg": "",
+        "mypkg.cli": "cli.py",
+        "mypkg.core": "core.py",
+        "mypkg.util": "util/",
+    }
+    assert set(facts.edges) == {
+        ("mypkg", "mypkg.core"),
+        ("mypkg.cli", "mypkg"),
+        ("mypkg.cli", "mypkg.core"),
+        ("mypkg.util", "mypkg.core"),
+    }
