@@ -112,10 +112,12 @@ def to_gpu(index: faiss.Index, device: int = 0) -> faiss.Index | None:
 
 
 def to_cpu(index: faiss.Index) -> faiss.Index:
-    """Copy a GPU index back to the CPU (a no-op for CPU indexes)."""
-    if type(index).__name__.startswith("Gpu"):
-        return faiss.index_gpu_to_cpu(index)
-    return index
+    """Copy an index made by :func:`to_gpu` back to the CPU (``index_gpu_to_cpu``).
+
+    GPU indexes cannot be serialized: every GPU-built index goes through here before
+    ``faiss.write_index``.
+    """
+    return faiss.index_gpu_to_cpu(index)
 
 
 def attach_gpu_clustering(index: faiss.Index, d: int, metric: int) -> faiss.Index | None:
