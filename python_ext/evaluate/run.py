@@ -7,8 +7,7 @@ Steps (:func:`run_eval`):
    the queries are stale: regenerate them);
 2. build two corpus views — *plain* (chunks as ingested) for ``name``/``user`` queries and
    *masked* (docstring spans removed, masked chunks re-embedded with the corpus's own
-   embedder; the vectors are cached in ``eval/cache/masked-<model>.parquet`` by the xxh64 of
-   the masked text, so a re-run embeds nothing new) for ``docstring`` queries — and run
+   embedder) for ``docstring`` queries — and run
    each channel on each view:
    ``faiss`` (the published index at its operating point, or a masked copy of it), ``flat``
    (exact search over the same vectors), ``bm25``; external channels come from
@@ -16,6 +15,9 @@ Steps (:func:`run_eval`):
 3. ``hybrid`` = RRF (k0, default 60) over the top-k lists of every other selected channel
    except the ``flat`` oracle — exactly the pool rows of that run, so the catalog mart
    ``v_rrf_contrib_by_channel`` recomputes the same fused scores from the pool;
+   Query texts and masked chunk texts are embedded through :func:`embed_cached`
+   (``eval/cache/<queries|masked>-<model>.parquet``, keyed by the xxh64 of the text), so a
+   re-run embeds only what is new;
 4. metrics per channel (recall@k, MRR@k, nDCG@k, ANN-vs-oracle overlap@k for ``faiss`` and
    ``flat`` when ``flat`` ran, batched queries/s), the pool Parquet and a runs.parquet row;
    pools of earlier runs that name chunks or queries that no longer exist are moved to
@@ -32,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -59,6 +62,8 @@ from python_ext.evaluate.runfiles import BUILTIN_CHANNELS, read_imported_run
 from python_ext.ids import content_hash
 from python_ext.ingest.embed import Embedder, embedder_from_info
 from python_ext.progress import NULL_PROGRESS, Reporter
+
+K = TypeVar("K")
 
 DEFAULT_CHANNELS = ("faiss", "flat", "bm25", "hybrid")
 DENSE = ("faiss", "flat")
@@ -199,21 +204,37 @@ def _check_idmap(version: str, row_ids: np.ndarray, chunk_ids: np.ndarray) -> No
         )
 
 
+def cache_path(data_root: DataRoot, kind: str, model: str) -> Path:
+    """Embedding cache of the evaluation: ``eval/cache/<kind>-<model>.parquet``.
+
+    :param kind: ``masked`` (masked chunk texts) or ``queries`` (query texts).
+    """
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in model)
+    return data_root.eval_dir / "cache" / f"{kind}-{safe}.parquet"
+
+
 def masked_cache_path(data_root: DataRoot, model: str) -> Path:
     """Cache of re-embedded masked chunk texts: ``eval/cache/masked-<model>.parquet``."""
-    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in model)
-    return data_root.eval_dir / "cache" / f"masked-{safe}.parquet"
+    return cache_path(data_root, "masked", model)
 
 
-def _embed_masked(
+def embed_cached(
     data_root: DataRoot,
+    kind: str,
     info: EmbeddingInfo,
     embedder: Embedder,
-    masked_contents: dict[int, str],
-    progress: Reporter,
-) -> dict[int, np.ndarray]:
-    """Embed the masked chunk texts, reusing vectors cached by (model, xxh64 of the text)."""
-    path = masked_cache_path(data_root, info.model)
+    texts: dict[K, str],
+    progress: Reporter = NULL_PROGRESS,
+) -> dict[K, np.ndarray]:
+    """Embed ``texts`` with the corpus embedder, reusing vectors cached by xxh64 of the text.
+
+    The cache (:func:`cache_path`) afterwards holds exactly the vectors of ``texts``; an
+    unreadable cache only costs re-embedding.
+
+    :param kind: cache name (``masked`` or ``queries``).
+    :param texts: key → text; the result has the same keys.
+    """
+    path = cache_path(data_root, kind, info.model)
     cached: dict[str, np.ndarray] = {}
     if path.exists():
         try:
@@ -221,17 +242,17 @@ def _embed_masked(
             vecs = chunkstore.embeddings_to_numpy(table.column("embedding"), info.dim)
             cached = dict(zip(table.column("content_hash").to_pylist(), vecs, strict=True))
         except (OSError, pa.ArrowException, ValueError, IndexctlError):
-            cached = {}  # an unreadable cache only costs re-embedding
-    hashes = {cid: content_hash(text) for cid, text in masked_contents.items()}
-    todo = sorted({h: cid for cid, h in hashes.items() if h not in cached}.items())
+            cached = {}
+    hashes = {key: content_hash(text) for key, text in texts.items()}
+    todo = sorted({h: key for key, h in hashes.items() if h not in cached}.items())
     if todo:
-        with progress.task("re-embedding masked chunks", total=len(todo)) as advance:
-            vecs = np.asarray(embedder.embed([masked_contents[cid] for _, cid in todo]), dtype=np.float32)
+        with progress.task(f"embedding {kind} texts", total=len(todo)) as advance:
+            vecs = np.asarray(embedder.embed([texts[key] for _, key in todo]), dtype=np.float32)
             advance(len(todo))
         cached.update({h: v for (h, _), v in zip(todo, vecs, strict=True)})
     keep = sorted(set(hashes.values()))
-    matrix = np.stack([cached[h] for h in keep]).astype(np.float32)
-    if todo or len(keep) != len(cached):
+    if keep and (todo or len(keep) != len(cached)):
+        matrix = np.stack([cached[h] for h in keep]).astype(np.float32)
         flat = pa.array(matrix.reshape(-1), pa.float32())
         table = pa.table(
             {
@@ -240,7 +261,7 @@ def _embed_masked(
             }
         )
         atomic_write_parquet(path, table.replace_schema_metadata(info.to_metadata()))
-    return {cid: cached[h] for cid, h in hashes.items()}
+    return {key: cached[h] for key, h in hashes.items()}
 
 
 def run_eval(
@@ -315,15 +336,14 @@ def run_eval(
         embedder = embedder_from_info(info)
         vectors = chunkstore.embeddings_to_numpy(chunks.column("embedding"), info.dim)
         t0 = time.perf_counter()
-        with progress.task("embedding queries", total=1) as advance:
-            qvecs = np.asarray(embedder.embed([q.text for q in queries]), dtype=np.float32)
-            advance(1)
+        qvec_of = embed_cached(
+            data_root, "queries", info, embedder, {q.query_id: q.text for q in queries}, progress
+        )
         timings["embed_queries_s"] = time.perf_counter() - t0
-        qvec_of = {q.query_id: qvecs[i] for i, q in enumerate(queries)}
         replacements: dict[int, np.ndarray] = {}
         if masked_contents and views["masked"]:
             t0 = time.perf_counter()
-            replacements = _embed_masked(data_root, info, embedder, masked_contents, progress)
+            replacements = embed_cached(data_root, "masked", info, embedder, masked_contents, progress)
             timings["embed_masked_s"] = time.perf_counter() - t0
         metric = None
         loaded = None

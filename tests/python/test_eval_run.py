@@ -16,7 +16,7 @@ from python_ext.errors import ConfigError, EvalInputError, IndexMismatchError
 from python_ext.evaluate.fusion import rrf_fuse
 from python_ext.evaluate.pools import read_pool, read_runs
 from python_ext.evaluate.queries import build_queries, read_queries
-from python_ext.evaluate.run import masked_cache_path, run_eval
+from python_ext.evaluate.run import cache_path, masked_cache_path, run_eval
 from python_ext.evaluate.runfiles import import_run
 
 
@@ -62,9 +62,12 @@ def test_run_writes_pool_and_runs_with_consistent_metrics(evaluated: DataRoot) -
     # masked chunks were re-embedded once and cached by the hash of the masked text
     cache = masked_cache_path(evaluated, result.embedding["model"])
     assert pq.read_metadata(cache).num_rows == result.masked_chunks
-    before = cache.stat().st_mtime_ns
-    run_eval(evaluated, k=5, channels="flat", write=False)
-    assert cache.stat().st_mtime_ns == before
+    queries_cache = cache_path(evaluated, "queries", result.embedding["model"])
+    assert pq.read_metadata(queries_cache).num_rows == len({q.text for q in read_queries(evaluated)})
+    before = (cache.stat().st_mtime_ns, queries_cache.stat().st_mtime_ns)
+    again = run_eval(evaluated, k=5, channels="flat", write=False)
+    assert (cache.stat().st_mtime_ns, queries_cache.stat().st_mtime_ns) == before
+    assert again.metrics[0].recall_at_k == pytest.approx(metrics["flat"].recall_at_k)
 
     runs = read_runs(evaluated).to_pylist()
     assert [r["run_id"] for r in runs] == [result.run_id]
