@@ -16,6 +16,8 @@ What it measures (each approach runs in its own fresh subprocess, so peak RSS is
   whole file for the naive peer). The JSON file is produced once from the binary index.
 * ``facts`` — :func:`python_ext.ingest.facts.extract_facts` over the package with the index
   (SCIP import + modules + symbol graph), and without SCIP (tree-sitter only).
+* ``x N`` — the binary index concatenated N times (``--scale``, default 4): protobuf merges
+  concatenated messages, so it is a valid index N times larger; streaming memory stays flat.
 * ``ingest-scip`` — the whole ``indexctl ingest --scip`` (hashing embedder): chunks + every fact,
   and how many definition occurrences fall inside a chunk of their file.
 
@@ -181,6 +183,13 @@ def main() -> None:
     parser.add_argument("--repo", type=Path, help="the indexed sources (with --index)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--skip-json", action="store_true", help="do not benchmark the JSON form")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=4,
+        help="also import the index concatenated N times (a valid, N-times larger index) to show that "
+        "streaming memory stays flat (default 4; 0 = skip)",
+    )
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(_worker(args.worker, str(args.index), str(args.repo))))
@@ -200,6 +209,19 @@ def main() -> None:
         print(f"json: {json_index} ({json_index.stat().st_size / 1e6:.1f} MB)")
         runs += [_run_worker(a, json_index, repo) for a in ("stream-json", "full-json")]
     runs += [_run_worker(a, index, repo) for a in ("facts-scip", "facts-tree-sitter", "ingest-scip")]
+    if args.scale > 1:
+        # concatenated protobuf messages merge: N copies form one valid index with N x the documents
+        scaled = OUT / f"{index.stem}_x{args.scale}.scip"
+        if not scaled.is_file() or scaled.stat().st_size != index.stat().st_size * args.scale:
+            data = index.read_bytes()
+            with open(scaled, "wb") as fh:
+                for _ in range(args.scale):
+                    fh.write(data)
+        print(f"scaled: {scaled} ({scaled.stat().st_size / 1e6:.1f} MB)")
+        for approach in ("stream-binary", "full-binary"):
+            run = _run_worker(approach, scaled, repo)
+            run["approach"] = f"{approach} x{args.scale}"
+            runs.append(run)
     base = baseline["max_rss_mb"]
     print(f"\nbaseline RSS (interpreter + imports): {base} MB\n")
     print(f"{'approach':<20}{'seconds':>10}{'occurrences':>14}{'occ/s':>12}{'peak RSS-base MB':>19}")
@@ -217,6 +239,13 @@ def main() -> None:
         print(
             f"ingest --scip: {ingest['chunks']} chunks; definition occurrences inside a chunk of their "
             f"file: {ingest['defs_in_a_chunk']}"
+        )
+    if args.scale > 1:
+        (ts, ms), (tf, mf) = by[f"stream-binary x{args.scale}"], by[f"full-binary x{args.scale}"]
+        print(
+            f"binary x{args.scale}: streaming / full-load time ratio {ts / tf:.2f}x; full-load uses "
+            f"{mf / max(ms, 0.1):.1f}x the memory (streaming: {ms:.0f} MB at x{args.scale} vs "
+            f"{by['stream-binary'][1]:.0f} MB at x1)"
         )
     for fmt in ("binary", "json"):
         if f"stream-{fmt}" in by:
