@@ -200,7 +200,11 @@ def attach_failing_rows(run: DbtRun, db_path: Path, limit: int = 5) -> None:
     :param db_path: the database the run wrote.
     :param limit: rows kept per test.
     """
-    failed = [n for n in run.failed_nodes if n.resource_type == "test" and n.relation_name]
+    failed = [
+        n
+        for n in run.nodes
+        if n.resource_type == "test" and n.relation_name and (n.failed or n.status == "warn")
+    ]
     if not failed or not Path(db_path).exists():
         return
     import duckdb
@@ -228,7 +232,8 @@ def describe_failures(run: DbtRun, max_nodes: int = 12) -> str:
         if node.failing_rows:
             line += " " + "; ".join(_row_text(r) for r in node.failing_rows)
         elif node.message and node.status != "fail":
-            line += f": {node.message.strip().splitlines()[0]}"
+            detail = [ln.strip() for ln in node.message.strip().splitlines() if ln.strip()]
+            line += ": " + " | ".join(detail[:4])
         lines.append(line)
     rest = len(run.failed_nodes) - max_nodes
     if rest > 0:

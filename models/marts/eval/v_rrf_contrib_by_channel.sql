@@ -23,11 +23,12 @@ queries as (
 
 fusion_inputs as (
 
-    -- fused channels (hybrid) are outputs of RRF, not inputs to it
+    -- the hybrid channel fuses the RRF input channels only: fused channels are its output
+    -- and the exact flat oracle is a reference (seeds/channels.csv is_rrf_input)
     select pools.*
     from pools
     inner join channels on pools.channel = channels.channel
-    where not channels.is_fused
+    where channels.is_rrf_input
 
 ),
 

@@ -10,13 +10,13 @@ renamed as (
 
     select
         ---------- ids
-        trim(cast(content as varchar)) as version,
+        trim(cast(content as varchar), ' ' || chr(9) || chr(10) || chr(13)) as version,
 
         ---------- timestamps
         cast(last_modified as timestamp with time zone) as published_at
 
     from source
-    where trim(cast(content as varchar)) <> ''
+    where trim(cast(content as varchar), ' ' || chr(9) || chr(10) || chr(13)) <> ''
 
 )
 

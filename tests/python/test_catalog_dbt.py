@@ -1,0 +1,340 @@
+"""The dbt catalog on fixture data roots: full build, optional sources, corrupted inputs,
+faiss_idmap_mat no-op refresh, atomic swap under a reader, any-cwd opening."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from python_ext.catalog.dbt_runner import attach_failing_rows, run_dbt
+from python_ext.catalog.hydrate import close_connections
+from python_ext.catalog.refresh import refresh_catalog
+from python_ext.config import DataRoot
+from python_ext.errors import CatalogError
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+import catalog_data
+
+MARTS = [
+    "v_chunks",
+    "v_chunk_min",
+    "v_faiss_join",
+    "v_chunk_symbols",
+    "v_chunk_modules",
+    "v_scip_defs",
+    "v_symbol_neighbors",
+    "v_module_coverage",
+    "faiss_idmap_mat",
+    "v_rrf_contrib_by_channel",
+    "v_index_versions",
+    "v_tuning_frontier",
+    "v_eval_metrics_by_run",
+    "v_eval_run_comparison",
+    "v_eval_hits_by_module",
+]
+
+
+def _q(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory):
+    """A fixture data root (every source present) refreshed once for the module."""
+    root = DataRoot(tmp_path_factory.mktemp("catalog") / "data")
+    planted = catalog_data.write_data_root(root.root)
+    result = refresh_catalog(root, db_path=root.db_path)
+    catalog_data._SHARED.setdefault("full", (root.root, planted))
+    yield root, planted, result
+    close_connections()
+
+
+def test_full_build_passes_every_model_and_test(built) -> None:
+    root, planted, result = built
+    assert result.swapped and result.tests_failed == 0
+    assert result.models >= 30, result.to_dict()
+    assert result.tests_passed >= 100
+    assert result.faiss_idmap_mat == "rebuilt"
+    tables = {r[0] for r in _q(root.db_path, "select table_name from information_schema.tables")}
+    assert set(MARTS) <= tables
+    assert _q(root.db_path, "select count(*) from v_chunks")[0][0] == len(planted.chunk_ids)
+    # embedding cast to FLOAT[d] with d from the Parquet metadata
+    assert (
+        _q(
+            root.db_path,
+            "select data_type from information_schema.columns "
+            "where table_name = 'v_chunks' and column_name = 'embedding'",
+        )[0][0]
+        == "FLOAT[8]"
+    )
+    # faiss_idmap_mat is a table with indexes on chunk_id and faiss_id
+    idx = _q(root.db_path, "select sql from duckdb_indexes() where table_name = 'faiss_idmap_mat'")
+    assert sorted("chunk_id" in s[0] for s in idx) == [False, True]
+    assert any("(faiss_id)" in s[0] for s in idx)
+
+
+def test_longest_prefix_module_one_row_per_chunk(built) -> None:
+    root, _, _ = built
+    rows = dict(_q(root.db_path, "select uri, any_value(module_id) from v_chunk_modules group by uri"))
+    assert rows == {
+        "app.py": "app",
+        "pkg/core.py": "pkg",
+        "pkg/sub/util.py": "pkg.sub",  # nested prefix wins over pkg/
+        "pkg/subway/road.go": "pkg.subway",  # 'pkg/sub' is not a segment prefix of pkg/subway
+        "docs/guide.md": None,
+    }
+    assert _q(root.db_path, "select count(*), count(distinct chunk_id) from v_chunk_modules")[0] == (12, 12)
+    cov = {
+        r[0]: r[1:]
+        for r in _q(
+            root.db_path,
+            "select module_id, count_chunks, count_chunks_indexed, "
+            "count_eval_hits, count_eval_relevant_hits, count_eval_positives "
+            "from v_module_coverage",
+        )
+    }
+    # pkg.sub holds ids[6], ids[7] (both positives of q2, both hit in run r2)
+    assert cov["pkg.sub"] == (2, 2, 2, 2, 2)
+    assert cov["pkg"] == (3, 3, 2, 1, 1)
+
+
+def test_rrf_contributions_hand_checked(built) -> None:
+    root, _, _ = built
+    rows = {
+        (r[0], r[1]): r[2:]
+        for r in _q(
+            root.db_path,
+            "select query_id, channel, count_hits, rrf_contribution, share_of_fused_score "
+            "from v_rrf_contrib_by_channel where run_id = 'r1'",
+        )
+    }
+    # q1: faiss ranks 1,2; bm25 ranks 1,2,3; hybrid is not an RRF input
+    faiss = 1 / 61 + 1 / 62
+    bm25 = 1 / 61 + 1 / 62 + 1 / 63
+    assert set(rows) == {("q1", "faiss"), ("q1", "bm25"), ("q2", "faiss"), ("q2", "bm25")}
+    assert rows[("q1", "faiss")][0] == 2
+    assert rows[("q1", "faiss")][1] == pytest.approx(faiss)
+    assert rows[("q1", "bm25")][1] == pytest.approx(bm25)
+    assert rows[("q1", "faiss")][2] == pytest.approx(faiss / (faiss + bm25))
+    reg = _q(root.db_path, "select run_id, channel from v_eval_run_comparison where is_regression")
+    assert reg == [("r2", "faiss")]  # faiss recall 0.75 -> 0.5
+
+
+def test_index_version_marts(built) -> None:
+    root, _, _ = built
+    rows = _q(
+        root.db_path,
+        "select version, is_published, is_idmap_verified, ntotal from v_index_versions order by version",
+    )
+    assert rows == [("v0000", False, None, 3), ("v0001", True, True, 12)]
+    chosen = _q(root.db_path, "select operating_point from v_tuning_frontier where is_chosen")
+    assert chosen == [("nprobe=2",)]
+
+
+def test_unchanged_idmap_refresh_is_a_noop(built) -> None:
+    root, _, _ = built
+    con = duckdb.connect(str(root.db_path))
+    con.execute("comment on table faiss_idmap_mat is 'marker: built by the first refresh'")
+    con.close()
+    before = _q(root.db_path, "select max(source_checksum) from faiss_idmap_mat")[0][0]
+    result = refresh_catalog(root, db_path=root.db_path)
+    assert result.faiss_idmap_mat == "unchanged"
+    # the very same table survived the refresh (a rebuilt table would have lost the comment)
+    comment = _q(root.db_path, "select comment from duckdb_tables() where table_name = 'faiss_idmap_mat'")
+    assert comment == [("marker: built by the first refresh",)]
+    assert _q(root.db_path, "select max(source_checksum) from faiss_idmap_mat")[0][0] == before
+
+
+READER = textwrap.dedent(
+    """
+    import duckdb, sys
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    for line in sys.stdin:
+        print(con.execute(line).fetchall()[0][0], flush=True)
+    """
+)
+
+
+def test_atomic_refresh_while_a_reader_holds_the_catalog(built) -> None:
+    root, _, _ = built
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(root.db_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ask = "select count(*) from v_eval_metrics_by_run\n"
+        reader.stdin.write(ask)
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "6"
+        # a third run, and a reshuffled id map (changed checksum -> faiss_idmap_mat rebuilt)
+        runs = pq.read_table(root.runs_path).to_pylist()
+        runs.append(dict(runs[-1], run_id="r3"))
+        pq.write_table(
+            pq.read_table(root.runs_path).from_pylist(runs, schema=pq.read_schema(root.runs_path)),
+            root.runs_path,
+        )
+        idmap_path = root.versions_dir / catalog_data.VERSION / "faiss_idmap.parquet"
+        idmap = pq.read_table(idmap_path).to_pylist()
+        rows = [dict(r, faiss_row=i) for i, r in enumerate(reversed(idmap))]
+        pq.write_table(
+            pq.read_table(idmap_path).from_pylist(rows, schema=pq.read_schema(idmap_path)), idmap_path
+        )
+
+        result = refresh_catalog(root, db_path=root.db_path)
+        assert result.faiss_idmap_mat == "rebuilt"
+        # the reader still sees its consistent old catalog ...
+        reader.stdin.write(ask)
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "6"
+    finally:
+        reader.stdin.close()
+        reader.wait(timeout=30)
+    # ... new readers see the new one, with the new id map order
+    assert _q(root.db_path, "select count(*) from v_eval_metrics_by_run")[0][0] == 9
+    first = _q(root.db_path, "select chunk_id from faiss_idmap_mat where faiss_row = 0")[0][0]
+    assert first == idmap[-1]["chunk_id"]
+    assert not Path(str(root.db_path) + ".wal").exists()
+
+
+def test_failed_build_never_replaces_the_catalog(built, tmp_path: Path) -> None:
+    root, planted, _ = built
+    stamp = root.db_path.stat().st_mtime_ns
+    dup = root.chunks_dir / "part-dup.parquet"
+    shutil.copyfile(root.chunks_dir / "part-0000.parquet", dup)
+    try:
+        with pytest.raises(CatalogError) as info:
+            refresh_catalog(root, db_path=root.db_path)
+    finally:
+        dup.unlink()
+    message = info.value.message
+    assert message.startswith(f"dbt build failed; the catalog at {root.db_path} was not replaced:")
+    assert "unique_stg_chunks_chunk_id: fail" in message
+    assert f"unique_field={planted.chunk_ids[0]}" in message
+    assert root.db_path.stat().st_mtime_ns == stamp
+    assert (root.db_path.parent / "failed" / root.db_path.name).exists()
+    assert "failed/codeintel.duckdb" in info.value.hint
+
+
+def test_catalog_opens_from_any_directory_without_the_data_root(built, tmp_path: Path) -> None:
+    root, _, _ = built
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    copy = elsewhere / "codeintel.duckdb"
+    shutil.copyfile(root.db_path, copy)
+    script = "import duckdb, sys, json\ncon = duckdb.connect('codeintel.duckdb', read_only=True)\n" + (
+        "print(json.dumps({m: con.execute(f'select count(*) from main.{m}').fetchone()[0] for m in "
+        + json.dumps(MARTS)
+        + "}))"
+    )
+    # the copy lives away from the data root, is opened with a relative path from its own folder
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "CODEINTEL_DATA_ROOT": str(tmp_path / "nowhere")},
+    )
+    counts = json.loads(out.stdout)
+    assert counts["v_chunks"] == 12 and counts["faiss_idmap_mat"] == 12
+    assert counts["v_rrf_contrib_by_channel"] > 0
+    views = _q(copy, "select sql from duckdb_views() where not internal")
+    assert views and not any("read_parquet" in v[0] or "read_json" in v[0] for v in views)
+
+
+def test_only_chunks_data_root_builds_with_empty_optional_marts(tmp_path: Path) -> None:
+    root = DataRoot(tmp_path / "data")
+    catalog_data.write_data_root(root.root, only_chunks=True)
+    result = refresh_catalog(root, db_path=root.db_path)
+    assert result.tests_failed == 0 and result.faiss_idmap_mat == "rebuilt"
+    assert _q(root.db_path, "select count(*) from v_chunks")[0][0] == 12
+    for mart in (
+        "faiss_idmap_mat",
+        "v_faiss_join",
+        "v_scip_defs",
+        "v_rrf_contrib_by_channel",
+        "v_index_versions",
+        "v_eval_metrics_by_run",
+        "v_module_coverage",
+    ):
+        assert _q(root.db_path, f"select count(*) from {mart}")[0][0] == 0, mart
+    # typed, not just empty: the id map keeps its contract types
+    types = dict(
+        _q(
+            root.db_path,
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = 'faiss_idmap_mat'",
+        )
+    )
+    assert types["faiss_id"] == "BIGINT" and types["built_at"] == "TIMESTAMP"
+    assert _q(root.db_path, "select count(*) from v_chunk_modules where module_id is null")[0][0] == 12
+
+
+def test_empty_chunks_file_builds(tmp_path: Path) -> None:
+    root = DataRoot(tmp_path / "data")
+    catalog_data.write_data_root(root.root, empty_chunks=True)
+    refresh_catalog(root, db_path=root.db_path)
+    assert _q(root.db_path, "select count(*) from v_chunks")[0][0] == 0
+    assert (
+        _q(
+            root.db_path,
+            "select data_type from information_schema.columns "
+            "where table_name = 'v_chunks' and column_name = 'embedding'",
+        )[0][0]
+        == "FLOAT[8]"
+    )
+
+
+def test_missing_chunks_is_a_clear_error(tmp_path: Path) -> None:
+    root = DataRoot(tmp_path / "data")
+    with pytest.raises(CatalogError) as info:
+        refresh_catalog(root, db_path=root.db_path)
+    assert info.value.message == f"no chunks Parquet under {root.chunks_dir}"
+    assert not root.db_path.exists()
+
+
+#: corruption -> (failing test name prefix, text that must appear in its stored failing rows)
+EXPECTED_FAILURES = {
+    "duplicate_chunk": ("unique_stg_chunks_chunk_id", "{duplicate_chunk}"),
+    "bad_range": ("stg_chunks_lines_ordered", "{bad_range}"),
+    "mixed_dim": ("single_embedding_dim_stg_chunks", "{mixed_dim}"),
+    "idmap_unknown_chunk": ("relationships_stg_faiss_idmap_chunk_id", "{idmap_unknown_chunk}"),
+    "idmap_faiss_id_mismatch": ("expression_is_true_stg_faiss_idmap_faiss_id", "{idmap_faiss_id_mismatch}"),
+    "idmap_missing_chunk": ("chunks_covered_by_faiss_idmap", "{idmap_missing_chunk}"),
+    "def_outside_chunk": ("stg_scip_occurrences_defs_inside_chunks", "{def_outside_chunk}"),
+    "ambiguous_module": ("one_module_per_chunk_v_chunk_modules", "{ambiguous_module0}"),
+    "unknown_channel": ("accepted_values_from_seed_stg_eval_pools_channel", "{unknown_channel}"),
+    "unknown_role": ("accepted_values_from_seed_stg_scip_occurrences_role", "{unknown_role}"),
+    "pool_unknown_chunk": ("relationships_stg_eval_pools_chunk_id", "{pool_unknown_chunk}"),
+}
+
+
+def test_each_corruption_fails_its_test_and_names_the_key(tmp_path: Path) -> None:
+    root = DataRoot(tmp_path / "data")
+    planted = catalog_data.write_data_root(root.root, corrupt=set(catalog_data.CORRUPTIONS))
+    db = tmp_path / "db" / "codeintel.duckdb"
+    run = run_dbt(["build"], data_root=root.root, db_path=db, extra_vars={"test_severity": "warn"})
+    attach_failing_rows(run, db, limit=50)
+    warned = {n.name: n for n in run.nodes if n.status == "warn"}
+    keys = dict(planted.bad)
+    keys["ambiguous_module0"] = planted.bad["ambiguous_module"][0]
+    for corruption, (test_prefix, needle) in EXPECTED_FAILURES.items():
+        matches = [n for name, n in warned.items() if name.startswith(test_prefix)]
+        assert matches, f"{corruption}: no failing test starting with {test_prefix}; warned: {sorted(warned)}"
+        text = json.dumps([r for n in matches for r in n.failing_rows], default=str)
+        assert needle.format(**keys) in text, f"{corruption}: {needle.format(**keys)} not in {text}"
