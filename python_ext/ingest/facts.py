@@ -135,7 +135,7 @@ class FactsBuilder:
     :param data_root: the data root written to.
     :param scip: an existing SCIP index (binary or JSON) of the repository; optional.
     :param run_scip: run scip-python first (writes ``<data root>/scip/index.scip``); excludes
-        ``scip``.
+        ``scip``. Skipped (with a logged note) when the walk finds no Python file.
     :param languages: walk only these languages (as the ingest's ``--languages``); default all.
     :param max_file_bytes: walk limit per file (as the ingest's); default the walk's.
     :param progress: progress reporter.
@@ -179,7 +179,14 @@ class FactsBuilder:
         """Run (if asked) and import the SCIP index; build the definition index. Idempotent."""
         if self.scip_result is not None or (self.scip is None and not self.run_scip):
             return self.scip_result
-        walked = {f.uri for f in self._walk()}  # validates the walk options before writing
+        files = self._walk()  # validates the walk options before anything is written
+        walked = {f.uri for f in files}
+        if self.run_scip and not any(f.lang == "python" for f in files):
+            self.progress.log(
+                f"--run-scip: no Python files under {self.repo}; SCIP skipped (scip-python is Python-only)"
+            )
+            self.run_scip = False
+            return None
         if self.run_scip:
             output = self.data_root.root / "scip" / "index.scip"
             self.scip_run = run_scip_python(self.repo, output, progress=self.progress)
@@ -215,8 +222,9 @@ class FactsBuilder:
 
     def _resolve(self, uri: str, start_line: int, end_line: int) -> list[str] | None:
         self.prepare_scip()
-        assert self.definitions is not None
-        return self.definitions.symbols_in(uri, start_line, end_line)
+        return (
+            self.definitions.symbols_in(uri, start_line, end_line) if self.definitions is not None else None
+        )
 
     def write_facts(self, files: Sequence[SourceFile] | None = None) -> FactsResult:
         """Write ``modules.parquet`` and ``symbol_edges.parquet`` (and the SCIP tables when a

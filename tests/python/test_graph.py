@@ -187,3 +187,13 @@ def test_extract_graph_flag_conflicts(tmp_path: Path, data_root: DataRoot) -> No
         extract_graph(TINY, data_root, from_json=tmp_path / "g.json")
     with pytest.raises(ConfigError, match="nothing to read"):
         extract_graph(None, data_root)
+
+
+def test_run_scip_without_python_files_skips_scip(tmp_path: Path, data_root: DataRoot) -> None:
+    repo = tmp_path / "jsonly"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "a.js").write_text("export function f() { return 1; }\n")
+    result = extract_facts(repo, data_root, run_scip=True)
+    assert result.scip is None and result.scip_run is None
+    assert result.modules["modules"] == 2  # src/a.js and the root module
+    assert pq.read_table(data_root.scip_occurrences_path).num_rows == 0
