@@ -11,6 +11,7 @@ Usage::
     python bench/eval.py                          # sympy from the venv, hashing embedder
     python bench/eval.py --embedder minilm        # the real MiniLM model (slow on 2 cores)
     python bench/eval.py /path/to/repo --data-root /tmp/bench-eval --max-per-origin 1000
+    python bench/eval.py --factory HNSW32        # an ANN index instead of auto (Flat below 50k)
 
 The default repository is the ``sympy`` package installed in the environment (1,500+ files of
 real Python with docstrings). The ``hashing`` embedder is LEXICAL (hashed identifier tokens):
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embedder", default="hashing", choices=("hashing", "minilm"))
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--max-per-origin", type=int, default=1000)
+    parser.add_argument("--factory", default="auto", help="FAISS factory for the index (default: auto)")
     args = parser.parse_args(argv)
 
     from python_ext.config import DataRoot
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     ingest = ingest_repository(repo, data_root, embedder=args.embedder)
     timings["ingest"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    build = build_index(data_root)
+    build = build_index(data_root, factory=args.factory)
     timings["index build"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     tune_index(data_root, k=args.k)
