@@ -9,7 +9,8 @@ Stages, in order, each one library call of its own area:
 2. ``index build`` — :func:`python_ext.index.build.build_index`, skipped when the published
    version was built from exactly the current chunks (same ``chunks_fingerprint``);
 3. ``index tune`` — :func:`python_ext.index.tune.tune_index` (operating point at recall@k ≥
-   0.95), skipped together with the build;
+   0.95) on *sampled* chunk vectors, never on the evaluation queries (the evaluation must not
+   tune on its own test set); skipped together with the build;
 4. ``eval queries`` — :func:`python_ext.evaluate.queries.build_queries`;
 5. ``eval run`` — :func:`python_ext.evaluate.run.run_eval` (faiss, flat, bm25, hybrid);
 6. ``catalog refresh`` — :func:`python_ext.catalog.refresh.refresh_catalog` (dbt build into a
@@ -250,7 +251,9 @@ def run_pipeline(
 
         stage, _ = _timed("index build", lambda: build_index(data_root, progress=progress), progress)
         stages.append(stage)
-        stage, _ = _timed("index tune", lambda: tune_index(data_root, k=k, progress=progress), progress)
+        stage, _ = _timed(
+            "index tune", lambda: tune_index(data_root, k=k, queries="sample", progress=progress), progress
+        )
         stages.append(stage)
 
     from python_ext.evaluate.queries import build_queries
