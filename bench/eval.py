@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     build = build_index(data_root, factory=args.factory)
     timings["index build"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    tune_index(data_root, k=args.k)
+    tune_index(data_root, k=args.k, queries="sample")
     timings["index tune"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     queries = build_queries(data_root, max_per_origin=args.max_per_origin)
