@@ -109,6 +109,9 @@ def run_cmd(
         f"wall: {result.wall_seconds:.2f}s",
         highlight=False,
     )
+    for origin, ms in result.by_origin.items():
+        cells = "  ".join(f"{m.source} R={m.recall_at_k:.3f} MRR={m.mrr_at_k:.3f}" for m in ms)
+        stdout.print(f"{origin} ({result.queries_by_origin.get(origin, 0)}): {cells}", highlight=False)
     stdout.print(f"pool: {result.pool_path}   runs: {result.runs_path}", highlight=False)
     if result.archived_pools:
         warn(
