@@ -103,7 +103,8 @@ class HashingEmbedder:
 
     Each sub-token (see :func:`identifier_tokens`) adds ``±(1 + log(tf))`` to one of ``dim``
     buckets chosen by its xxh64 hash (the hash's lowest bit picks the sign, which keeps
-    colliding tokens from piling up). A text without identifier characters falls back to its
+    colliding tokens from piling up; should the signs cancel every bucket, the tokens are
+    counted unsigned instead). A text without identifier characters falls back to its
     non-whitespace character trigrams, so only an empty text gives a zero vector. The result
     is the same on every machine and run (no Python ``hash()``).
 
@@ -143,6 +144,12 @@ class HashingEmbedder:
                 bucket, sign = _bucket(token, self.dim)
                 vec[bucket] += sign * (1.0 + np.log(tf))
             norm = float(np.linalg.norm(vec))
+            if norm == 0 and counts:
+                # every bucket cancelled (e.g. two tokens in one bucket with opposite signs):
+                # fall back to unsigned weights, so only an empty text gives a zero row
+                for token, tf in counts.items():
+                    vec[_bucket(token, self.dim)[0]] += 1.0 + np.log(tf)
+                norm = float(np.linalg.norm(vec))
             if norm > 0:
                 vec /= norm
         return out

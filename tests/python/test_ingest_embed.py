@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
@@ -134,3 +135,23 @@ def test_minilm_related_snippets_are_closer(minilm: MiniLMEmbedder) -> None:
     assert sim[1, 2] > sim[1, 3]
     assert minilm.embed([]).shape == (0, 384)
     assert get_embedder("all-MiniLM-L6-v2") is minilm
+
+
+def test_hashing_never_cancels_to_zero() -> None:
+    """Two tokens in one bucket with opposite signs must not give a zero vector."""
+    from python_ext.ingest.embed import _bucket
+
+    emb = HashingEmbedder(dim=8)
+    seen: dict[int, tuple[str, int]] = {}
+    pair = None
+    words = ("".join(w) for w in itertools.product("abcdefghij", repeat=4))
+    for token in words:  # single-part identifiers: one sub-token each
+        bucket, sign = _bucket(token, 8)
+        if bucket in seen and seen[bucket][1] == -sign:
+            pair = (seen[bucket][0], token)
+            break
+        seen.setdefault(bucket, (token, sign))
+    assert pair is not None
+    assert identifier_tokens(" ".join(pair)) == list(pair)
+    vec = emb.embed([" ".join(pair)])[0]
+    assert abs(float(np.linalg.norm(vec)) - 1.0) < 1e-5
