@@ -60,8 +60,23 @@ scip_defs as (
 
 ),
 
-matched as (
+matched_by_symbol as (
 
+    -- with SCIP at ingest, the chunker lists SCIP symbol strings
+    select
+        deduplicated.chunk_id,
+        deduplicated.symbol_name,
+        min(scip_defs.symbol) as scip_symbol,
+        min(scip_defs.kind) as scip_kind
+    from deduplicated
+    inner join scip_defs on deduplicated.symbol_name = scip_defs.symbol
+    group by deduplicated.chunk_id, deduplicated.symbol_name
+
+),
+
+matched_by_name as (
+
+    -- without it, names: match a definition with that display name inside the chunk's lines
     select
         deduplicated.chunk_id,
         deduplicated.symbol_name,
@@ -83,12 +98,15 @@ final as (
         deduplicated.symbol_name,
         cast(deduplicated.symbol_position as integer) as symbol_position,
         deduplicated.uri,
-        matched.scip_symbol,
-        matched.scip_kind
+        coalesce(matched_by_symbol.scip_symbol, matched_by_name.scip_symbol) as scip_symbol,
+        coalesce(matched_by_symbol.scip_kind, matched_by_name.scip_kind) as scip_kind
     from deduplicated
-    left join matched
-        on deduplicated.chunk_id = matched.chunk_id
-        and deduplicated.symbol_name = matched.symbol_name
+    left join matched_by_symbol
+        on deduplicated.chunk_id = matched_by_symbol.chunk_id
+        and deduplicated.symbol_name = matched_by_symbol.symbol_name
+    left join matched_by_name
+        on deduplicated.chunk_id = matched_by_name.chunk_id
+        and deduplicated.symbol_name = matched_by_name.symbol_name
 
 )
 
