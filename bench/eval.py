@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     timings["eval run"] = result.wall_seconds
 
     ing = ingest.to_dict() if hasattr(ingest, "to_dict") else {}
-    print(f"ingest:     {ing.get('files', '?')} files, {ing.get('chunks', '?')} chunks")
+    print(f"ingest:     {ing.get('files_ingested', '?')} files, {ing.get('chunks', '?')} chunks")
     print(
         f"index:      {build.manifest['factory']} ({build.reason}); "
         f"operating point {result.operating_point or '(exact)'}"
@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     for origin, ms in result.by_origin.items():
         print(
-            f"  {origin:9}" + "  ".join(f"{m.source} R={m.recall_at_k:.3f} MRR={m.mrr_at_k:.3f}" for m in ms)
+            f"  {origin:10} "
+            + "  ".join(f"{m.source} R={m.recall_at_k:.3f} MRR={m.mrr_at_k:.3f}" for m in ms)
         )
     print()
     print("stage seconds: " + ", ".join(f"{name} {secs:.1f}" for name, secs in timings.items()))

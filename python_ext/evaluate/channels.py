@@ -62,14 +62,23 @@ class Bm25Channel:
 
     :param ids: chunk ids, parallel to ``texts``.
     :param texts: the text each chunk is matched on (its content, masked where needed).
+    :param tokens: the chunks' tokens when already computed (then ``texts`` is not used).
     """
 
     name = "bm25"
 
-    def __init__(self, ids: Sequence[int], texts: Sequence[str]) -> None:
+    def __init__(
+        self,
+        ids: Sequence[int],
+        texts: Sequence[str] | None = None,
+        *,
+        tokens: Sequence[list[str]] | None = None,
+    ) -> None:
         self.ids = np.asarray(ids, dtype=np.int64)
+        if tokens is None:
+            tokens = [code_tokens(t) for t in texts or []]
         self.retriever = bm25s.BM25()
-        self.retriever.index([code_tokens(t) for t in texts], show_progress=False)
+        self.retriever.index(list(tokens), show_progress=False)
 
     def search(self, texts: Sequence[str], k: int) -> tuple[list[Ranked], float]:
         """Top ``k`` chunks per query text; ties broken by smaller chunk id."""

@@ -59,6 +59,7 @@ from python_ext.evaluate.fusion import DEFAULT_RRF_K0, rrf_fuse
 from python_ext.evaluate.metrics import ChannelMetrics, channel_metrics
 from python_ext.evaluate.queries import Query, read_queries
 from python_ext.evaluate.runfiles import BUILTIN_CHANNELS, read_imported_run
+from python_ext.evaluate.tokenize import code_tokens
 from python_ext.ids import content_hash
 from python_ext.ingest.embed import Embedder, embedder_from_info
 from python_ext.progress import NULL_PROGRESS, Reporter
@@ -393,17 +394,20 @@ def run_eval(
                 seconds["faiss"] += secs
 
     if "bm25" in needed:
+        t0 = time.perf_counter()
+        plain_tokens = [code_tokens(t) for t in contents]
+        timings["bm25_tokenize_s"] = time.perf_counter() - t0
         for view, vqueries in views.items():
             if not vqueries:
                 continue
-            texts = contents
+            tokens = plain_tokens
             if view == "masked" and masked_contents:
-                texts = [
-                    masked_contents.get(int(c), t) for c, t in zip(chunk_ids.tolist(), contents, strict=True)
-                ]
+                tokens = list(plain_tokens)
+                for cid, text in masked_contents.items():
+                    tokens[row_of[cid]] = code_tokens(text)
             t0 = time.perf_counter()
             with progress.task(f"bm25 index ({view})", total=1) as advance:
-                channel = Bm25Channel(chunk_ids, texts)
+                channel = Bm25Channel(chunk_ids, tokens=tokens)
                 advance(1)
             timings[f"bm25_index_{view}_s"] = time.perf_counter() - t0
             ranked, secs = channel.search([q.text for q in vqueries], k)

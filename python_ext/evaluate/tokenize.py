@@ -15,6 +15,7 @@ Source code and natural-language queries go through the same function, so that t
 
 from __future__ import annotations
 
+import functools
 import re
 
 _WORD_RUN = re.compile(r"[A-Za-z0-9_]+")
@@ -71,6 +72,16 @@ def split_identifier(identifier: str) -> list[str]:
     return parts
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _run_tokens(run: str) -> tuple[str, ...]:
+    """Tokens of one word run (cached: code repeats the same identifiers over and over)."""
+    parts = [p for p in split_identifier(run) if len(p) > 1 and p not in STOP_WORDS]
+    whole = run.strip("_").lower()
+    if len(parts) > 1 and whole not in STOP_WORDS:
+        parts.append(whole)
+    return tuple(parts)
+
+
 def code_tokens(text: str) -> list[str]:
     """Tokenize source code or a query into code-aware lowercased tokens.
 
@@ -78,13 +89,8 @@ def code_tokens(text: str) -> list[str]:
     :returns: tokens in order of appearance, duplicates kept (BM25 needs term frequencies).
     """
     tokens: list[str] = []
-    for match in _WORD_RUN.finditer(text):
-        run = match.group(0)
-        parts = [p for p in split_identifier(run) if len(p) > 1 and p not in STOP_WORDS]
-        tokens.extend(parts)
-        whole = run.strip("_").lower()
-        if len(parts) > 1 and whole not in STOP_WORDS:
-            tokens.append(whole)
+    for run in _WORD_RUN.findall(text):
+        tokens.extend(_run_tokens(run))
     return tokens
 
 
