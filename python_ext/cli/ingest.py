@@ -49,6 +49,14 @@ def ingest_cmd(
     chunk_budget: Annotated[
         int, typer.Option("--chunk-budget", min=1, help="Non-whitespace characters per chunk.")
     ] = 1200,
+    id_salt: Annotated[
+        str | None,
+        typer.Option(
+            "--id-salt",
+            help="Salt appended to every chunk-id key (only to get past a reported id collision).",
+            show_default=False,
+        ),
+    ] = None,
     precomputed: Annotated[
         Path | None,
         typer.Option(
@@ -103,32 +111,24 @@ def ingest_cmd(
         from python_ext.ingest.pipeline import import_precomputed
 
         summary = import_precomputed(precomputed, root, model=model, progress=progress)
-    elif facts:
-        from python_ext.ingest.facts import ingest_with_facts
-
-        summary = ingest_with_facts(
-            repo,
-            root,
-            scip=scip,
-            run_scip=run_scip,
-            embedder=embedder,
-            languages=languages,
-            max_file_bytes=max_file_bytes,
-            chunk_budget=chunk_budget,
-            progress=progress,
-        )
     else:
-        from python_ext.ingest.pipeline import ingest_repository
+        options = {
+            "embedder": embedder,
+            "languages": languages,
+            "max_file_bytes": max_file_bytes,
+            "chunk_budget": chunk_budget,
+            "id_salt": id_salt,
+        }
+        if facts:
+            from python_ext.ingest.facts import ingest_with_facts
 
-        summary = ingest_repository(
-            repo,
-            root,
-            embedder=embedder,
-            languages=languages,
-            max_file_bytes=max_file_bytes,
-            chunk_budget=chunk_budget,
-            progress=progress,
-        )
+            summary = ingest_with_facts(
+                repo, root, scip=scip, run_scip=run_scip, progress=progress, **options
+            )
+        else:
+            from python_ext.ingest.pipeline import ingest_repository
+
+            summary = ingest_repository(repo, root, progress=progress, **options)
     print_summary(summary.to_dict(), as_json=as_json, title="ingest")
 
 

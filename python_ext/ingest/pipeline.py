@@ -168,8 +168,8 @@ def check_id_collisions(table: pa.Table) -> None:
     raise IdCollisionError(
         f"chunk id collision: {uri[a]} bytes {sb[a]}-{eb[a]} and {uri[b]} bytes {sb[b]}-{eb[b]} "
         f"both have id {int(ids[a])}",
-        hint="re-run with a different id salt (ingest_repository(id_salt=...)); ids of the whole "
-        "corpus change with it",
+        hint="re-run with a different id salt (indexctl ingest --id-salt S, or id_salt=...); "
+        "ids of the whole corpus change with it",
     )
 
 
