@@ -56,6 +56,7 @@ class NodeResult:
     message: str | None
     failures: int | None
     relation_name: str | None
+    seconds: float = 0.0
     failing_rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -92,6 +93,11 @@ class DbtRun:
     @property
     def failed_nodes(self) -> list[NodeResult]:
         return [n for n in self.nodes if n.failed]
+
+    def slowest(self, n: int = 5) -> list[tuple[str, float]]:
+        """The ``n`` slowest nodes as (name, seconds)."""
+        ranked = sorted(self.nodes, key=lambda node: node.seconds, reverse=True)[:n]
+        return [(node.name, round(node.seconds, 2)) for node in ranked]
 
     def count(self, resource_type: str, status: str | None = None) -> int:
         """Number of nodes of ``resource_type`` (optionally with ``status``)."""
@@ -188,6 +194,7 @@ def _read_results(path: Path) -> list[NodeResult]:
                 message=result.get("message"),
                 failures=result.get("failures"),
                 relation_name=result.get("relation_name"),
+                seconds=float(result.get("execution_time") or 0.0),
             )
         )
     return nodes

@@ -5,8 +5,10 @@ refreshed. :func:`refresh_catalog` therefore never writes the live file:
 
 1. a private build directory is made next to the catalog (same file system, so the final
    rename is atomic), holding a file with the catalog's own name;
-2. the current catalog, if any, is copied there first, so that ``faiss_idmap_mat`` finds its
-   previous table and checksum and stays a no-op when the published id map is unchanged;
+2. the new file starts empty except for ``faiss_idmap_mat``, carried over from the current
+   catalog (bulk copy of its rows, checksum column and indexes), so the model finds its
+   previous table and checksum and is a no-op when the published id map is unchanged; every
+   other table is rebuilt, so the file never accumulates free blocks;
 3. ``dbt build`` runs against that copy; the result is checkpointed (no WAL left behind);
 4. only when every model and test passed, ``os.replace`` puts it at the catalog path. A reader
    holding the old file keeps reading the old, consistent catalog until it reopens.
@@ -50,7 +52,8 @@ class RefreshResult:
     warnings: int
     faiss_idmap_mat: str
     swapped: bool
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    warned_tests: list[str] = field(default_factory=list)
+    slowest: list[tuple[str, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,7 +66,8 @@ class RefreshResult:
             "warnings": self.warnings,
             "faiss_idmap_mat": self.faiss_idmap_mat,
             "swapped": self.swapped,
-            "failures": self.failures,
+            "warned_tests": self.warned_tests,
+            "slowest": [f"{name} {seconds:.2f}s" for name, seconds in self.slowest],
         }
 
 
@@ -142,9 +146,12 @@ def refresh_catalog(
     staged = build_dir / target.name
     try:
         with progress.task("catalog: dbt build", total=None):
+            carried = False
             if target.exists() and not full_refresh:
                 _settle_live_catalog(target)
-                shutil.copyfile(target, staged)
+                carried = _carry_over_idmap_mat(target, staged)
+            if carried:
+                progress.log("catalog: faiss_idmap_mat carried over from the current catalog")
             run = run_dbt(["build"], data_root=root.root, db_path=staged, extra_vars=extra_vars)
         if not run.ok:
             attach_failing_rows(run, staged)
@@ -169,7 +176,51 @@ def refresh_catalog(
         warnings=run.count("test", "warn"),
         faiss_idmap_mat=_idmap_status(run),
         swapped=True,
+        warned_tests=[n.name for n in run.nodes if n.status == "warn"],
+        slowest=run.slowest(),
     )
+
+
+#: Tables carried from the current catalog into a refresh (schema, name, indexed columns).
+CARRIED_TABLES = (("main", "faiss_idmap_mat", ("chunk_id", "faiss_id")),)
+
+
+def _carry_over_idmap_mat(current: Path, staged: Path) -> bool:
+    """Copy ``faiss_idmap_mat`` (rows, checksum, indexes) from ``current`` into ``staged``.
+
+    Returns False (and copies nothing) when the current catalog cannot be read or has no such
+    table; the model is then simply rebuilt.
+    """
+    import duckdb
+
+    con = duckdb.connect(str(staged))
+    try:
+        try:
+            con.execute("attach ? as previous (read_only)", [str(current)])
+        except duckdb.Error:
+            return False
+        carried = False
+        for schema, table, indexed in CARRIED_TABLES:
+            found = con.execute(
+                "select comment from duckdb_tables() where database_name = 'previous' "
+                "and schema_name = ? and table_name = ?",
+                [schema, table],
+            ).fetchall()
+            if not found:
+                continue
+            con.execute(f'create schema if not exists "{schema}"')
+            con.execute(f'create table "{schema}"."{table}" as select * from previous."{schema}"."{table}"')
+            for column in indexed:
+                con.execute(f'create index "{table}__{column}" on "{schema}"."{table}" ("{column}")')
+            if found[0][0]:
+                comment = str(found[0][0]).replace("'", "''")
+                con.execute(f"comment on table \"{schema}\".\"{table}\" is '{comment}'")
+            carried = True
+        con.execute("detach previous")
+        con.execute("checkpoint")
+        return carried
+    finally:
+        con.close()
 
 
 def _keep_failed(build_dir: Path, target: Path) -> Path:
@@ -234,6 +285,8 @@ def check_catalog(
         warnings=run.count("test", "warn"),
         faiss_idmap_mat="not run",
         swapped=False,
+        warned_tests=[n.name for n in run.nodes if n.status == "warn"],
+        slowest=run.slowest(),
     )
 
 

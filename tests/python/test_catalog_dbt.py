@@ -152,7 +152,7 @@ def test_unchanged_idmap_refresh_is_a_noop(built) -> None:
     before = _q(root.db_path, "select max(source_checksum) from faiss_idmap_mat")[0][0]
     result = refresh_catalog(root, db_path=root.db_path)
     assert result.faiss_idmap_mat == "unchanged"
-    # the very same table survived the refresh (a rebuilt table would have lost the comment)
+    # the table was carried over, not rebuilt by dbt (a rebuild would have lost the comment)
     comment = _q(root.db_path, "select comment from duckdb_tables() where table_name = 'faiss_idmap_mat'")
     assert comment == [("marker: built by the first refresh",)]
     assert _q(root.db_path, "select max(source_checksum) from faiss_idmap_mat")[0][0] == before

@@ -27,10 +27,6 @@ def test_refresh_test_docs(run_cli, tmp_path: Path) -> None:
     assert con.execute("select distinct rrf_k0 from v_rrf_contrib_by_channel").fetchall() == [(30,)]
     con.close()
 
-    res = run_cli("catalog", "test", "--data-root", root, "--json")
-    assert res.exit_code == 0, res.stderr
-    assert json.loads(res.stdout)["tests_passed"] > 100
-
     res = run_cli("catalog", "docs", "--data-root", root, "--site", tmp_path / "site", "--json")
     assert res.exit_code == 0, res.stderr
     site = json.loads(res.stdout)
