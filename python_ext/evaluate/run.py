@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+import faiss
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -61,6 +62,8 @@ from python_ext.evaluate.queries import Query, read_queries
 from python_ext.evaluate.runfiles import BUILTIN_CHANNELS, read_imported_run
 from python_ext.evaluate.tokenize import code_tokens
 from python_ext.ids import content_hash
+from python_ext.index.idmap import index_ids
+from python_ext.index.load import load_index
 from python_ext.ingest.embed import Embedder, embedder_from_info
 from python_ext.progress import NULL_PROGRESS, Reporter
 
@@ -331,6 +334,14 @@ def run_eval(
     index_version_used: str | None = None
     operating_point: str | None = None
     embedding: dict[str, object] | None = None
+    loaded = None
+    if "faiss" in needed:
+        # checked before any embedding work: a mismatched index fails fast
+        loaded = load_index(data_root, index_version)
+        index_version_used = loaded.version
+        operating_point = loaded.operating_point
+        row_ids = index_ids(loaded.index)
+        _check_idmap(loaded.version, row_ids, chunk_ids)
     if dense:
         info = chunkstore.corpus_info(data_root)
         embedding = {"model": info.model, "dim": info.dim, "normalized": info.normalized, "kind": info.kind}
@@ -346,24 +357,10 @@ def run_eval(
             t0 = time.perf_counter()
             replacements = embed_cached(data_root, "masked", info, embedder, masked_contents, progress)
             timings["embed_masked_s"] = time.perf_counter() - t0
-        metric = None
-        loaded = None
-        if "faiss" in needed:
-            import faiss
-
-            from python_ext.index.idmap import index_ids
-            from python_ext.index.load import load_index
-
-            loaded = load_index(data_root, index_version)
-            index_version_used = loaded.version
-            operating_point = loaded.operating_point
-            row_ids = index_ids(loaded.index)
-            _check_idmap(loaded.version, row_ids, chunk_ids)
+        if loaded is not None:
             metric = loaded.index.metric_type
             row_vectors = vectors[[row_of[int(c)] for c in row_ids.tolist()]]
         else:
-            import faiss
-
             metric = faiss.METRIC_INNER_PRODUCT if info.normalized else faiss.METRIC_L2
         for view, vqueries in views.items():
             if not vqueries:
