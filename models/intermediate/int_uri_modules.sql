@@ -1,3 +1,5 @@
+{{ config(indexes=[{'columns': ['uri']}]) }}
+
 -- One row per distinct file uri seen in chunks, symbol edges or SCIP symbols, with the module
 -- whose normalized uri_prefix is the longest path-segment prefix of the uri.
 

@@ -6,6 +6,10 @@ file is atomically replaced by ``indexctl catalog refresh``), looks the ids up t
 index on ``stg_chunks.chunk_id`` (via the public ``v_chunks`` mart), and never formats user
 input into SQL: ids, patterns and languages are all bound parameters.
 
+Lookups go to the tables behind the public marts (``v_chunks`` → ``stg_chunks``,
+``int_uri_modules``, ``int_chunk_symbols``, ``faiss_idmap_mat``), each with an ART index on its
+key, so every query is an index scan instead of a view evaluated over the whole catalog.
+
 Scope filters:
 
 * ``include`` / ``exclude``: glob patterns over the repository-relative ``uri`` with
@@ -173,58 +177,48 @@ def hydrate_report(
     try:
         likes_in, exact_in = _split_globs(include)
         likes_out, exact_out = _split_globs(exclude)
-        where, params = [], []
+        # The filters are computed as a column, not a WHERE clause: the lookup stays a pure
+        # ART-index scan on chunk_id, and one query tells filtered ids from missing ones.
+        keep, params = [], []
         if include and not exact_in:
-            where.append("(" + " or ".join("uri like ? escape '\\'" for _ in likes_in) + ")")
+            keep.append("(" + " or ".join("uri like ? escape '\\'" for _ in likes_in) + ")")
             params += likes_in
         if likes_out:
-            where.append("not (" + " or ".join("uri like ? escape '\\'" for _ in likes_out) + ")")
+            keep.append("not (" + " or ".join("uri like ? escape '\\'" for _ in likes_out) + ")")
             params += likes_out
         if languages:
             langs = [str(lang).lower() for lang in languages]
-            where.append("language in (" + ", ".join("?" for _ in langs) + ")")
+            keep.append("language in (" + ", ".join("?" for _ in langs) + ")")
             params += langs
+        keep_sql = " and ".join(keep) if keep else "true"
         cols = list(BASE_COLUMNS) + (["symbols"] if with_symbols else [])
         found: dict[int, dict[str, Any]] = {}
+        filtered_set: set[int] = set()
+        include_exact = [_normalize_glob(p) for p in include] if include and exact_in else []
+        exclude_exact = [_normalize_glob(p) for p in exact_out]
         for batch in _batches(wanted):
             sql = (
-                f"select {', '.join(cols)} from main.v_chunks where chunk_id in ("
-                + ", ".join("?" for _ in batch)
-                + ")"
-                + "".join(f" and {w}" for w in where)
+                f"select {', '.join(cols)}, ({keep_sql}) as is_kept from main.v_chunks "
+                "where chunk_id in (" + ", ".join("?" for _ in batch) + ")"
             )
-            cur = con.execute(sql, [*batch, *params])
+            cur = con.execute(sql, [*params, *batch])
             names = [d[0] for d in cur.description]
             for row in cur.fetchall():
                 record = dict(zip(names, row, strict=True))
-                found[record["chunk_id"]] = record
-        if include and exact_in:
-            patterns = [_normalize_glob(p) for p in include]
-            found = {
-                k: r for k, r in found.items() if any(fnmatch.fnmatchcase(r["uri"], p) for p in patterns)
-            }
-        if exact_out:
-            patterns = [_normalize_glob(p) for p in exact_out]
-            found = {
-                k: r for k, r in found.items() if not any(fnmatch.fnmatchcase(r["uri"], p) for p in patterns)
-            }
+                kept = record.pop("is_kept")
+                uri = record["uri"]
+                if kept and include_exact:
+                    kept = any(fnmatch.fnmatchcase(uri, p) for p in include_exact)
+                if kept and exclude_exact:
+                    kept = not any(fnmatch.fnmatchcase(uri, p) for p in exclude_exact)
+                if kept:
+                    found[record["chunk_id"]] = record
+                else:
+                    filtered_set.add(record["chunk_id"])
         if found and with_modules:
-            _join(
-                con, found, "main.v_chunk_modules", {"module_id": "module_id", "uri_prefix": "module_prefix"}
-            )
+            _add_modules(con, found)
         if found and with_symbols:
-            for record in found.values():
-                record["scip_symbols"] = []
-            scip_sql = (
-                "select chunk_id, symbol_name, scip_symbol, scip_kind from main.v_chunk_symbols "
-                "where scip_symbol is not null and chunk_id in "
-            )
-            for batch in _batches(list(found)):
-                cur = con.execute(
-                    scip_sql + "(" + ", ".join("?" for _ in batch) + ") order by symbol_position", batch
-                )
-                for chunk, name, symbol, kind in cur.fetchall():
-                    found[chunk]["scip_symbols"].append({"name": name, "symbol": symbol, "kind": kind})
+            _add_scip_symbols(con, found)
         if found and with_faiss_row:
             _join(
                 con,
@@ -233,20 +227,8 @@ def hydrate_report(
                 {"faiss_row": "faiss_row", "faiss_id": "faiss_id", "build_version": "build_version"},
             )
         rows = [found[i] for i in wanted if i in found]
-        absent = [i for i in wanted if i not in found]
-        missing, filtered = absent, []
-        if absent and (include or exclude or languages):
-            existing: set[int] = set()
-            for batch in _batches(absent):
-                cur = con.execute(
-                    "select chunk_id from main.v_chunk_min where chunk_id in ("
-                    + ", ".join("?" for _ in batch)
-                    + ")",
-                    batch,
-                )
-                existing.update(r[0] for r in cur.fetchall())
-            missing = [i for i in absent if i not in existing]
-            filtered = [i for i in absent if i in existing]
+        filtered = [i for i in wanted if i in filtered_set]
+        missing = [i for i in wanted if i not in found and i not in filtered_set]
         return Hydration(rows=rows, missing_ids=missing, filtered_ids=filtered)
     finally:
         con.close()
@@ -267,6 +249,43 @@ def _split_globs(patterns: Sequence[str] | None) -> tuple[list[str], list[str]]:
 def _batches(ids: list[int]) -> Iterable[list[int]]:
     for start in range(0, len(ids), _BATCH):
         yield ids[start : start + _BATCH]
+
+
+def _placeholders(n: int) -> str:
+    return "(" + ", ".join("?" for _ in range(n)) + ")"
+
+
+def _add_modules(con: Any, found: dict[int, dict[str, Any]]) -> None:
+    """Add ``module_id`` / ``module_prefix`` from the per-file module table (index on uri)."""
+    uris = sorted({r["uri"] for r in found.values()})
+    modules: dict[str, tuple[Any, Any]] = {}
+    for start in range(0, len(uris), _BATCH):
+        part = uris[start : start + _BATCH]
+        cur = con.execute(
+            "select files.uri, files.module_id, modules.uri_prefix from staging.int_uri_modules as files "
+            "left join staging.stg_modules as modules on files.module_id = modules.module_id "
+            f"where files.uri in {_placeholders(len(part))}",
+            part,
+        )
+        modules.update({uri: (module_id, prefix) for uri, module_id, prefix in cur.fetchall()})
+    for record in found.values():
+        record["module_id"], record["module_prefix"] = modules.get(record["uri"], (None, None))
+
+
+def _add_scip_symbols(con: Any, found: dict[int, dict[str, Any]]) -> None:
+    """Add ``scip_symbols``: the chunk's listed symbols resolved to SCIP definitions
+    (``int_chunk_symbols``, the table behind ``v_chunk_symbols``; index on chunk_id)."""
+    for record in found.values():
+        record["scip_symbols"] = []
+    for batch in _batches(list(found)):
+        cur = con.execute(
+            "select chunk_id, symbol_position, symbol_name, scip_symbol, scip_kind "
+            f"from staging.int_chunk_symbols where chunk_id in {_placeholders(len(batch))}",
+            batch,
+        )
+        for chunk, _, name, symbol, kind in sorted(cur.fetchall(), key=lambda r: (r[0], r[1])):
+            if symbol is not None:
+                found[chunk]["scip_symbols"].append({"name": name, "symbol": symbol, "kind": kind})
 
 
 def _join(con: Any, found: dict[int, dict[str, Any]], relation: str, columns: dict[str, str]) -> None:
