@@ -68,6 +68,7 @@ def main() -> None:
             f"{build_s:.1f} s; faiss_idmap_mat {result.faiss_idmap_mat}; "
             f"catalog {db.stat().st_size / 2**30:.2f} GiB"
         )
+        print(f"  slowest nodes: {', '.join(f'{n} {t:.1f}s' for n, t in result.slowest)}")
         con = duckdb.connect(str(db))
         con.execute("comment on table faiss_idmap_mat is 'bench marker'")
         con.close()
@@ -79,8 +80,10 @@ def main() -> None:
         ).fetchone()[0]
         print(
             f"unchanged-id-map refresh: {again_s:.1f} s; faiss_idmap_mat {again.faiss_idmap_mat}; "
-            f"table not rewritten: {kept == 'bench marker'}"
+            f"table carried over, not rebuilt: {kept == 'bench marker'}; "
+            f"catalog {db.stat().st_size / 2**30:.2f} GiB"
         )
+        print(f"  slowest nodes: {', '.join(f'{n} {t:.1f}s' for n, t in again.slowest)}")
         print(f"load average after builds: {os.getloadavg()[0]:.2f}")
 
     con = duckdb.connect(str(db), read_only=True)

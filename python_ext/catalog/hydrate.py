@@ -90,16 +90,18 @@ def _connection(db_path: Path) -> Any:
         # 200 ids out of 1M are far below DuckDB's default index-scan thresholds' spirit but
         # above their absolute count; let IN lists of search-sized batches use the ART index.
         con.execute("set index_scan_max_count = 4096")
-        has_view = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'main' and table_name = 'v_chunks'"
-        ).fetchone()[0]
-        if not has_view:
+        try:
+            # binds every table hydration reads, without running anything
+            con.execute(
+                "select 1 from main.v_chunks, staging.int_uri_modules, staging.int_chunk_symbols, "
+                "main.faiss_idmap_mat limit 0"
+            ).fetchall()
+        except duckdb.CatalogException as exc:
             con.close()
             raise CatalogError(
                 f"{db_path} is not a codeintel catalog (no main.v_chunks)",
                 hint="build it with `indexctl catalog refresh`",
-            )
+            ) from exc
         _CONNECTIONS[key] = (stamp, con)
         return con
 
