@@ -248,14 +248,14 @@ def run_dataset(name: str, root: DataRoot, xq: np.ndarray, args: argparse.Namesp
     h.add_items(x, ids, num_threads=threads)
     h_build = time.perf_counter() - t
     chosen_ef, h_recall = None, 0.0
-    for ef in (10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024):
-        h.set_ef(max(ef, k))
+    for ef in [*range(k, 64, 2), *range(64, 128, 8), *range(128, 1025, 32)]:
+        h.set_ef(ef)
         labels, _ = h.knn_query(xq, k=k, num_threads=threads)
         h_recall = recall_at_k(labels.astype("int64"), gt_ids)
         chosen_ef = ef
         if h_recall >= ours_recall:
             break
-    h.set_ef(max(chosen_ef, k))
+    h.set_ef(chosen_ef)
     qps_b, (labels, _) = timed_batch(lambda q: h.knn_query(q, k=k, num_threads=threads), xq)
     qps_s = timed_single(lambda q: h.knn_query(q, k=k, num_threads=1), single_q)
     with tempfile.NamedTemporaryFile(suffix=".bin") as tmp:
