@@ -6,15 +6,11 @@ The rules follow FAISS's own guidance ("Guidelines to choose an index" in the FA
 * **N < 1,000,000 → ``IVF{K},Flat``** with K the power of two nearest 8·√N (inside FAISS's
   4·√N–16·√N range) and at most N/39 (k-means wants ≥ 39 training points per centroid).
   Trained on a sample of ``min(N, 64·K)`` vectors.
-* **1,000,000 ≤ N < 10,000,000 → ``HNSW32,Flat``** when vectors + graph fit the memory
-  budget (default 16 GiB): FAISS's recommendation when memory is not a concern; no training,
-  recall tuned by ``efSearch``. (Measured in ``bench/ann.py``: at 1M it is faster than
-  ``IVF4096_HNSW32,Flat`` at the same recall.)
-* **Larger → ``IVF{K}_HNSW32,Flat``**, K the power of two nearest 4·√N: with thousands of
-  centroids an HNSW coarse quantizer finds the nprobe nearest lists fast; trained on
-  min(N, 64·K) (≥ 39·K) vectors.
-* **Raw vectors larger than the memory budget → ``IVF{K}_HNSW32,SQ8``**: 8-bit scalar
-  quantization stores each vector in d bytes (4× smaller than float32).
+* **N ≥ 1,000,000 → ``IVF{K}_HNSW32,Flat``**, K the power of two nearest 4·√N: with thousands
+  of centroids an HNSW coarse quantizer finds the nprobe nearest lists much faster than a flat
+  scan over the centroids.
+* **Raw vectors larger than the memory budget (default 16 GiB) → ``IVF{K}_HNSW32,SQ8``**:
+  8-bit scalar quantization stores each vector in d bytes (4× smaller than float32).
 
 Every index is wrapped in ``IndexIDMap2`` (``IDMap2,`` prefix) so searches return chunk ids.
 """
@@ -31,7 +27,6 @@ from python_ext.errors import ConfigError
 
 FLAT_MAX_N = 50_000
 IVF_FLAT_MAX_N = 1_000_000
-HNSW_MAX_N = 10_000_000
 MEMORY_BUDGET_BYTES = 16 * 1024**3
 METRICS = {"ip": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
 
@@ -84,29 +79,20 @@ def choose_factory(n: int, d: int, memory_budget: int = MEMORY_BUDGET_BYTES) -> 
             f"(~8*sqrt(N), within FAISS's 4-16*sqrt(N)), raw vectors kept, recall tuned by nprobe",
             min(n, 64 * k),
         )
-    hnsw_bytes = n * (4 * d + 2 * 32 * 4 + 16)
-    if n < HNSW_MAX_N and hnsw_bytes <= memory_budget:
-        return FactoryChoice(
-            "HNSW32,Flat",
-            f"{IVF_FLAT_MAX_N:,} <= N={n:,} < {HNSW_MAX_N:,} and vectors + graph "
-            f"({hnsw_bytes / 1024**3:.1f} GiB) fit the memory budget: HNSW graph (M=32), FAISS's "
-            "choice when memory is not a concern; no training, recall tuned by efSearch",
-            0,
-        )
     k = _pow2_near(4 * math.sqrt(n))
     train = min(n, max(39 * k, min(64 * k, 256_000)))
     if raw > memory_budget:
         return FactoryChoice(
             f"IVF{k}_HNSW32,SQ8",
             f"N={n:,}, d={d}: raw vectors ({raw / 1024**3:.1f} GiB) exceed the memory budget "
-            f"({memory_budget / 1024**3:.1f} GiB): IVF with K={k} lists, HNSW coarse quantizer, "
+            f"({memory_budget / 1024**3:.0f} GiB): IVF with K={k} lists, HNSW coarse quantizer, "
             "8-bit scalar quantization (4x smaller)",
             train,
         )
     return FactoryChoice(
         f"IVF{k}_HNSW32,Flat",
-        f"N={n:,}: an HNSW graph over every vector would be too large or too slow to build; "
-        f"inverted file with K={k} lists (~4*sqrt(N)) and an HNSW coarse quantizer, raw vectors kept",
+        f"N={n:,} >= {IVF_FLAT_MAX_N:,}: inverted file with K={k} lists (~4*sqrt(N)) and an HNSW "
+        "coarse quantizer (fast list selection with thousands of centroids), raw vectors kept",
         train,
     )
 

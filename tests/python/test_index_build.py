@@ -100,9 +100,7 @@ def test_search_falls_back_to_parquet_without_a_catalog(code_root: DataRoot) -> 
 def test_auto_factory_rules() -> None:
     assert choose_factory(5_000, 384).factory == "Flat"
     assert choose_factory(100_000, 384).factory == "IVF2048,Flat"
-    assert choose_factory(2_000_000, 128).factory == "HNSW32,Flat"
-    assert choose_factory(20_000_000, 64).factory == "IVF16384_HNSW32,Flat"
-    assert choose_factory(2_000_000, 128, memory_budget=1 << 30).factory == "IVF4096_HNSW32,Flat"
+    assert choose_factory(2_000_000, 128).factory == "IVF4096_HNSW32,Flat"
     assert choose_factory(2_000_000, 128, memory_budget=1 << 29).factory == "IVF4096_HNSW32,SQ8"
     small_ivf = choose_factory(60_000, 32)
     assert small_ivf.factory == "IVF1024,Flat" and "4-16*sqrt(N)" in small_ivf.reason
