@@ -1,4 +1,4 @@
-"""`indexctl catalog refresh|test|docs`: the dbt-built DuckDB catalog (registered by :func:`register`).
+"""`indexctl catalog refresh|test|docs|query`: the dbt-built DuckDB catalog (registered by :func:`register`).
 
 Each command parses flags, calls one function of :mod:`python_ext.catalog.refresh` and renders
 the result through :mod:`python_ext.cli._output`.
@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from python_ext.cli._options import DataRootOpt, JsonOpt, QuietOpt
+from python_ext.cli._options import DataRootOpt, JsonOpt, NlOpt, QuietOpt
 from python_ext.errors import ConfigError
 
 catalog_app = typer.Typer(
@@ -128,6 +128,34 @@ def docs_cmd(
     print_summary(
         {"site": str(site), "index": str(site / "index.html")}, as_json=as_json, title="catalog docs"
     )
+
+
+@catalog_app.command("query")
+def query_cmd(
+    sql: Annotated[str, typer.Argument(help="One SQL statement (the catalog is opened read-only).")],
+    data_root: DataRootOpt = None,
+    db: DbOpt = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", help="Value for a ? placeholder (repeatable, in order).", show_default=False
+        ),
+    ] = None,
+    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Print at most this many rows.")] = 1000,
+    as_json: JsonOpt = False,
+    as_nl: NlOpt = False,
+) -> None:
+    """Run read-only SQL against the catalog with the DuckDB that built it.
+
+    Example: indexctl catalog query "select channel, count(*) as n from v_rrf_contrib_by_channel group by 1"
+    """
+    from python_ext.catalog.query import query_catalog
+    from python_ext.cli._output import emit, warn
+
+    result = query_catalog(sql, data_root=data_root, db_path=db, params=param, max_rows=max_rows)
+    emit(result.records(), as_json=as_json, as_nl=as_nl, columns=result.columns)
+    if result.truncated:
+        warn(f"showing the first {max_rows} rows; raise --max-rows for more")
 
 
 def register(app: typer.Typer) -> None:
