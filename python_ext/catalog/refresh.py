@@ -181,6 +181,11 @@ def refresh_catalog(
     )
 
 
+#: DuckDB settings fixed when a catalog file is created; must equal ``config_options`` in
+#: ``profiles/profiles.yml`` (tests check). ``storage_compatibility_version`` keeps the file
+#: readable by DuckDB 1.4 LTS and 1.5 clients (the ``duckdb`` CLI on PyPI), not only by 2.x.
+CATALOG_DUCKDB_CONFIG = {"storage_compatibility_version": "v1.4.0"}
+
 #: Tables carried from the current catalog into a refresh (schema, name, indexed columns).
 CARRIED_TABLES = (("main", "faiss_idmap_mat", ("chunk_id", "faiss_id")),)
 
@@ -193,7 +198,7 @@ def _carry_over_idmap_mat(current: Path, staged: Path) -> bool:
     """
     import duckdb
 
-    con = duckdb.connect(str(staged))
+    con = duckdb.connect(str(staged), config=CATALOG_DUCKDB_CONFIG)
     try:
         try:
             con.execute("attach ? as previous (read_only)", [str(current)])

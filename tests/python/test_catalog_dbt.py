@@ -86,6 +86,14 @@ def test_full_build_passes_every_model_and_test(built) -> None:
     assert any("(faiss_id)" in s[0] for s in idx)
 
 
+def test_catalog_file_is_readable_by_duckdb_1_4_clients(built) -> None:
+    """The refreshed file keeps the storage version fixed in profiles.yml (not 2.x-only)."""
+    root, _, _ = built
+    sql = "select tags from duckdb_databases() where not internal and database_name <> 'temp'"
+    tags = _q(root.db_path, sql)
+    assert tags == [({"storage_version": "v1.4.0+"},)]
+
+
 def test_longest_prefix_module_one_row_per_chunk(built) -> None:
     root, _, _ = built
     rows = dict(_q(root.db_path, "select uri, any_value(module_id) from v_chunk_modules group by uri"))
