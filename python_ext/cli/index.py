@@ -65,9 +65,7 @@ def tune_cmd(
     k: Annotated[int, typer.Option("-k", "--k", help="Neighbours per query.")] = 10,
     factories: Annotated[
         list[str] | None,
-        typer.Option(
-            "--factories", help="Build and compare these factories (repeat, or separate with ';')."
-        ),
+        typer.Option("--factories", help="Build and compare these factories (repeat, or separate with ';')."),
     ] = None,
     version: VersionOpt = None,
     queries: Annotated[
