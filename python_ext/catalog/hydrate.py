@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from python_ext.catalog.hydration_index import HydrationIndex, catalog_stamp, open_hydration_index
 from python_ext.config import resolve_data_root
 from python_ext.errors import CatalogError, InputError
 
@@ -54,6 +55,7 @@ BASE_COLUMNS = (
 _BATCH = 1000
 _LOCK = threading.Lock()
 _CONNECTIONS: dict[str, tuple[tuple[int, int, int], Any]] = {}
+_SIDECARS: dict[str, HydrationIndex] = {}
 
 
 @dataclass
@@ -107,11 +109,30 @@ def _connection(db_path: Path) -> Any:
 
 
 def close_connections() -> None:
-    """Close every cached catalog connection (tests, long-running services)."""
+    """Close every cached catalog connection and hydration index (tests, services)."""
     with _LOCK:
         for _, con in _CONNECTIONS.values():
             con.close()
         _CONNECTIONS.clear()
+        _SIDECARS.clear()
+
+
+def _hydration_index(db_path: Path) -> HydrationIndex | None:
+    """The catalog's hydration index when it matches the file (cached), else None."""
+    key = str(db_path)
+    with _LOCK:
+        cached = _SIDECARS.get(key)
+        if cached is not None:
+            try:
+                if catalog_stamp(db_path) == cached.stamp:
+                    return cached
+            except FileNotFoundError:
+                pass
+            del _SIDECARS[key]
+        index = open_hydration_index(db_path)
+        if index is not None:
+            _SIDECARS[key] = index
+        return index
 
 
 def glob_to_like(pattern: str) -> str | None:
@@ -175,6 +196,10 @@ def hydrate_report(
     if not wanted:
         return Hydration(rows=[])
     path = Path(db_path).expanduser().resolve() if db_path else resolve_data_root().db_path
+    if not (with_modules or with_symbols or with_faiss_row):
+        index = _hydration_index(path)
+        if index is not None:
+            return _from_index(index, wanted, include, exclude, languages)
     con = _connection(path).cursor()
     try:
         likes_in, exact_in = _split_globs(include)
@@ -234,6 +259,34 @@ def hydrate_report(
         return Hydration(rows=rows, missing_ids=missing, filtered_ids=filtered)
     finally:
         con.close()
+
+
+def _from_index(
+    index: HydrationIndex,
+    wanted: list[int],
+    include: Sequence[str] | None,
+    exclude: Sequence[str] | None,
+    languages: Sequence[str] | None,
+) -> Hydration:
+    """Hydrate from the memory-mapped sidecar; same rows and filters as the SQL path."""
+    found = index.lookup(wanted)
+    include_globs = [_normalize_glob(p) for p in include or []]
+    exclude_globs = [_normalize_glob(p) for p in exclude or []]
+    langs = {str(lang).lower() for lang in languages} if languages else None
+    filtered_set: set[int] = set()
+    for chunk, record in found.items():
+        uri = record["uri"]
+        kept = (
+            (not include_globs or any(fnmatch.fnmatchcase(uri, p) for p in include_globs))
+            and not any(fnmatch.fnmatchcase(uri, p) for p in exclude_globs)
+            and (langs is None or record["language"] in langs)
+        )
+        if not kept:
+            filtered_set.add(chunk)
+    rows = [found[i] for i in wanted if i in found and i not in filtered_set]
+    filtered = [i for i in wanted if i in filtered_set]
+    missing = [i for i in wanted if i not in found]
+    return Hydration(rows=rows, missing_ids=missing, filtered_ids=filtered)
 
 
 def _split_globs(patterns: Sequence[str] | None) -> tuple[list[str], list[str]]:

@@ -34,6 +34,8 @@ from python_ext.catalog.dbt_runner import (
     describe_failures,
     run_dbt,
 )
+from python_ext.catalog.hydrate import BASE_COLUMNS
+from python_ext.catalog.hydration_index import write_hydration_index
 from python_ext.config import DataRoot, resolve_data_root
 from python_ext.errors import CatalogError, CheckFailedError
 from python_ext.progress import NULL_PROGRESS, Reporter
@@ -162,6 +164,10 @@ def refresh_catalog(
                 "(offending rows in its audit schema)",
             )
         _checkpoint(staged)
+        # the hydration sidecar is stamped with the staged file's identity, which the rename
+        # keeps; it goes in first, so until the swap it matches no catalog and is not used
+        with progress.task("catalog: hydration index", total=None):
+            write_hydration_index(staged, BASE_COLUMNS, published_as=target)
         _settle_live_catalog(target)
         os.replace(staged, target)
     finally:
@@ -219,7 +225,7 @@ def _carry_over_idmap_mat(current: Path, staged: Path) -> bool:
                 con.execute(f'create index "{table}__{column}" on "{schema}"."{table}" ("{column}")')
             if found[0][0]:
                 comment = str(found[0][0]).replace("'", "''")
-                con.execute(f"comment on table \"{schema}\".\"{table}\" is '{comment}'")
+                con.execute(f'comment on table "{schema}"."{table}" is \'{comment}\'')
             carried = True
         con.execute("detach previous")
         con.execute("checkpoint")

@@ -128,3 +128,60 @@ def test_connection_follows_an_atomic_swap(catalog, tmp_path: Path) -> None:
 
     os.replace(staged, copy)
     assert len(hydrate(planted.chunk_ids, db_path=copy)) == 11
+
+
+FILTERS = [
+    {},
+    {"include": ["pkg/"]},
+    {"include": ["pkg/*.py"]},
+    {"include": ["pkg/sub/*"], "exclude": ["*.go"]},
+    {"include": ["*/sub[wx]*/*"]},
+    {"exclude": ["[ad]*"]},
+    {"languages": ["GO", "markdown"]},
+    {"include": ["app.py", "*.md"], "languages": ["python"]},
+    {"include": ["pkg/%"]},
+]
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=[str(f) for f in FILTERS])
+def test_hydration_index_and_sql_give_the_same_answer(catalog, monkeypatch, filters) -> None:
+    """refresh writes the memory-mapped sidecar; it must agree with the SQL path exactly."""
+    import python_ext.catalog.hydrate as hydrate_module
+    from python_ext.catalog.hydration_index import sidecar_path
+
+    db, planted = catalog
+    assert sidecar_path(db).is_file()
+    assert hydrate_module._hydration_index(db) is not None
+    ids = [*planted.chunk_ids[::-1], 42, planted.chunk_ids[3]]
+    fast = hydrate_report(ids, db_path=db, **filters)
+    monkeypatch.setattr(hydrate_module, "_hydration_index", lambda path: None)
+    slow = hydrate_report(ids, db_path=db, **filters)
+    assert fast.to_dict() == slow.to_dict()
+
+
+def test_hydration_index_is_ignored_once_the_catalog_changes(catalog, tmp_path: Path) -> None:
+    import shutil
+
+    import python_ext.catalog.hydrate as hydrate_module
+    from python_ext.catalog.hydration_index import (
+        open_hydration_index,
+        sidecar_path,
+        write_hydration_index,
+    )
+
+    db, planted = catalog
+    copy = tmp_path / "codeintel.duckdb"
+    shutil.copy2(db, copy)
+    shutil.copy2(sidecar_path(db), sidecar_path(copy))
+    # the copied sidecar describes another file (other inode): not trusted
+    assert open_hydration_index(copy) is None
+    assert write_hydration_index(copy, BASE_COLUMNS) == sidecar_path(copy)
+    assert hydrate_module._hydration_index(copy) is not None
+    assert len(hydrate(planted.chunk_ids, db_path=copy)) == 12
+    # changed in place (as a plain `dbt build` would): the cached sidecar is dropped
+    con = duckdb.connect(str(copy))
+    con.execute("delete from staging.stg_chunks where chunk_id = ?", [planted.chunk_ids[0]])
+    con.close()
+    assert hydrate_module._hydration_index(copy) is None
+    report = hydrate_report(planted.chunk_ids, db_path=copy)
+    assert len(report.rows) == 11 and report.missing_ids == [planted.chunk_ids[0]]
