@@ -306,7 +306,7 @@ def _batches(ids: list[int]) -> Iterable[list[int]]:
         yield ids[start : start + _BATCH]
 
 
-def _placeholders(n: int) -> str:
+def _param_marks(n: int) -> str:
     return "(" + ", ".join("?" for _ in range(n)) + ")"
 
 
@@ -319,7 +319,7 @@ def _add_modules(con: Any, found: dict[int, dict[str, Any]]) -> None:
         cur = con.execute(
             "select files.uri, files.module_id, modules.uri_prefix from staging.int_uri_modules as files "
             "left join staging.stg_modules as modules on files.module_id = modules.module_id "
-            f"where files.uri in {_placeholders(len(part))}",
+            f"where files.uri in {_param_marks(len(part))}",
             part,
         )
         modules.update({uri: (module_id, prefix) for uri, module_id, prefix in cur.fetchall()})
@@ -335,7 +335,7 @@ def _add_scip_symbols(con: Any, found: dict[int, dict[str, Any]]) -> None:
     for batch in _batches(list(found)):
         cur = con.execute(
             "select chunk_id, symbol_position, symbol_name, scip_symbol, scip_kind "
-            f"from staging.int_chunk_symbols where chunk_id in {_placeholders(len(batch))}",
+            f"from staging.int_chunk_symbols where chunk_id in {_param_marks(len(batch))}",
             batch,
         )
         for chunk, _, name, symbol, kind in sorted(cur.fetchall(), key=lambda r: (r[0], r[1])):
@@ -348,8 +348,8 @@ def _join(con: Any, found: dict[int, dict[str, Any]], relation: str, columns: di
     found rows; None where the relation has no row for the chunk."""
     select = ", ".join(f"{src} as {dst}" for src, dst in columns.items())
     for batch in _batches(list(found)):
-        placeholders = ", ".join("?" for _ in batch)
-        sql = f"select chunk_id, {select} from {relation} where chunk_id in ({placeholders})"
+        marks = ", ".join("?" for _ in batch)
+        sql = f"select chunk_id, {select} from {relation} where chunk_id in ({marks})"
         cur = con.execute(sql, batch)
         for row in cur.fetchall():
             found[row[0]].update(zip(columns.values(), row[1:], strict=True))

@@ -42,10 +42,10 @@ def query_catalog(
     """Run one read-only SQL statement against the catalog and return its rows.
 
     :param sql: the statement (``select …``, ``describe v_chunks``, ``show tables``…); values
-        that come from users belong in ``params`` as ``?`` placeholders, never formatted in.
+        that come from users belong in ``params`` as ``?`` parameters, never formatted in.
     :param data_root: data root whose ``db/codeintel.duckdb`` to open (default as everywhere).
     :param db_path: catalog file; overrides ``data_root`` (default ``$CODEINTEL_DB_PATH``).
-    :param params: positional parameters bound to ``?`` placeholders.
+    :param params: positional parameters bound to ``?`` parameters.
     :param max_rows: keep at most this many rows (``None``: all); ``truncated`` says if cut.
     :raises CatalogError: when there is no catalog file.
     :raises InputError: when DuckDB rejects the statement (the message is DuckDB's).

@@ -138,7 +138,10 @@ def query_cmd(
     param: Annotated[
         list[str] | None,
         typer.Option(
-            "--param", "-p", help="Value for a ? placeholder (repeatable, in order).", show_default=False
+            "--param",
+            "-p",
+            help="Value bound to the next ? in SQL (repeatable, in order).",
+            show_default=False,
         ),
     ] = None,
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Print at most this many rows.")] = 1000,
