@@ -19,7 +19,6 @@ a hash of the corpus fingerprint, so names sort by creation time and never colli
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -30,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from python_ext.atomic import atomic_symlink, atomic_write_json, atomic_write_text
+from python_ext.atomic import atomic_symlink, atomic_write_json, atomic_write_text, fsync_dir
 from python_ext.config import DataRoot
 from python_ext.errors import ConfigError, IndexMismatchError, VersionNotFoundError
 
@@ -127,17 +126,8 @@ def commit_staging(data_root: DataRoot, staging: Path, version: str) -> Path:
     (staging / OWNER_FILE).unlink(missing_ok=True)
     final = data_root.version_dir(version)
     os.rename(staging, final)
-    _fsync_dir(data_root.versions_dir)
+    fsync_dir(data_root.versions_dir)
     return final
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def is_complete(path: Path) -> bool:

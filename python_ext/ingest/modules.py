@@ -59,8 +59,9 @@ import tree_sitter
 from python_ext.atomic import atomic_write_json, atomic_write_parquet
 from python_ext.config import DataRoot
 from python_ext.contracts import MODULES_SCHEMA
-from python_ext.errors import ConfigError, InputError, RepositoryNotFoundError
+from python_ext.errors import ConfigError, InputError
 from python_ext.ingest.languages import detect_language, is_tree_sitter_language, language_for, parser_for
+from python_ext.ingest.walk import resolve_repository
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 ROOT_MODULE_ID = "(root)"
@@ -104,21 +105,7 @@ def iter_repo_files(
         yield SourceFile(f.uri, f.lang, f.data.decode("utf-8"))
 
 
-def resolve_repo(repo: str | os.PathLike[str]) -> Path:
-    """The absolute repository root; the same errors (and wording) as the ingest walk.
-
-    :raises RepositoryNotFoundError: ``repo`` does not exist or is not a folder.
-    """
-    root = Path(repo).expanduser()
-    if not root.exists():
-        raise RepositoryNotFoundError(
-            f"repository not found: {root}", hint="pass the path of an existing repository folder"
-        )
-    if not root.is_dir():
-        raise RepositoryNotFoundError(
-            f"repository path is not a folder: {root}", hint="pass the repository's root folder"
-        )
-    return root.resolve()
+resolve_repo = resolve_repository  # the same check and wording as the ingest walk
 
 
 def load_files(repo: Path, uris: Iterable[str]) -> list[SourceFile]:

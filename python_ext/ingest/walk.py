@@ -235,6 +235,23 @@ def is_minified(uri: str, lang: str, data: bytes) -> bool:
     return len(data) / lines > 300
 
 
+def resolve_repository(repo: str | os.PathLike[str]) -> Path:
+    """The absolute root of ``repo``, checked to be an existing folder.
+
+    :raises RepositoryNotFoundError: ``repo`` does not exist or is not a folder.
+    """
+    root = Path(repo).expanduser()
+    if not root.exists():
+        raise RepositoryNotFoundError(
+            f"repository not found: {root}", hint="pass the path of an existing repository folder"
+        )
+    if not root.is_dir():
+        raise RepositoryNotFoundError(
+            f"repository path is not a folder: {root}", hint="pass the repository's root folder"
+        )
+    return root.resolve()
+
+
 def walk_repository(
     repo: str | os.PathLike[str],
     *,
@@ -250,16 +267,7 @@ def walk_repository(
     :param progress: reporter for the "walking" task.
     :raises RepositoryNotFoundError: when ``repo`` does not exist or is not a folder.
     """
-    root = Path(repo).expanduser()
-    if not root.exists():
-        raise RepositoryNotFoundError(
-            f"repository not found: {root}", hint="pass the path of an existing repository folder"
-        )
-    if not root.is_dir():
-        raise RepositoryNotFoundError(
-            f"repository path is not a folder: {root}", hint="pass the repository's root folder"
-        )
-    root = root.resolve()
+    root = resolve_repository(repo)
     wanted = normalize_languages(languages)
     result = WalkResult(root=root)
     stacks: dict[str, _IgnoreStack] = {"": _IgnoreStack().child("", root)}
