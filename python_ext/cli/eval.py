@@ -254,7 +254,12 @@ def _render_pipeline(result) -> None:
         title="retrieval metrics per channel",
     )
     if result.catalog_path:
-        stdout.print(f"\nTry the catalog:  duckdb {result.catalog_path}", highlight=False)
+        stdout.print(
+            f"\nTry the catalog:  duckdb -readonly {result.catalog_path}   (any DuckDB >= 1.4)\n"
+            f'              or:  indexctl catalog query "SQL" --db {result.catalog_path}',
+            highlight=False,
+            markup=False,
+        )
         for example in result.examples:
             stdout.print(f"\n-- {example['question']}\n{example['sql']}", highlight=False, markup=False)
 
