@@ -1,4 +1,4 @@
-"""The main job (``indexctl pipeline``, ``bash scripts/demo.sh``): a repository to a catalog.
+"""The main job (``indexctl pipeline``, ``bash ./scripts/demo.sh``): a repository to a catalog.
 
 Stages, in order, each one library call of its own area:
 
