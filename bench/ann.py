@@ -18,7 +18,7 @@ ratios codeintel / exact and codeintel / hnswlib.
 Datasets:
 
 (a) **real**: MiniLM (all-MiniLM-L6-v2, semantic, 384-d) embeddings of a real source tree,
-    ingested with ``python_ext.ingest.pipeline.ingest_repository`` (default: a slice of this
+    ingested with ``python_ext.ingest.chunk_ingest.ingest_repository`` (default: a slice of this
     interpreter's standard library; the embedding cache makes re-runs fast). Held-out queries
     are chunks of files excluded from the index, embedded with the same model.
 (b) **synthetic**: ``--synthetic-n`` (default 1,000,000) clustered unit vectors, d=64 (see
@@ -157,8 +157,8 @@ def write_vector_chunks(root: DataRoot, x: np.ndarray, model: str) -> np.ndarray
 
 def real_dataset(args: argparse.Namespace, workdir: Path) -> tuple[DataRoot, np.ndarray, str]:
     """MiniLM chunks of a real tree (indexed) + MiniLM chunks of held-out files (queries)."""
-    from python_ext.ingest.embed import get_embedder
-    from python_ext.ingest.pipeline import ingest_repository
+    from python_ext.embed import get_embedder
+    from python_ext.ingest.chunk_ingest import ingest_repository
 
     src = Path(args.real_repo or sysconfig.get_paths()["stdlib"])
     files = sorted(p for p in src.rglob("*.py") if "test" not in p.parts and "site-packages" not in p.parts)
@@ -174,9 +174,9 @@ def real_dataset(args: argparse.Namespace, workdir: Path) -> tuple[DataRoot, np.
     embedder = get_embedder("minilm")
     t = time.perf_counter()
     base_root = DataRoot(cache / "base")
-    ingest_repository(repo_base, base_root, embedder=embedder)
+    ingest_repository(base_root, repo_base, embedder=embedder)
     query_root = DataRoot(cache / "query")
-    ingest_repository(repo_query, query_root, embedder=embedder)
+    ingest_repository(query_root, repo_query, embedder=embedder)
     print(
         f"[real] ingest + MiniLM embedding of {len(files)} files: {time.perf_counter() - t:.1f} s", flush=True
     )

@@ -75,9 +75,11 @@ def main() -> None:
         t = time.perf_counter()
         again = refresh_catalog(root, db_path=db)
         again_s = time.perf_counter() - t
-        kept = duckdb.connect(str(db), read_only=True).execute(
-            "select comment from duckdb_tables() where table_name = 'faiss_idmap_mat'"
-        ).fetchone()[0]
+        kept = (
+            duckdb.connect(str(db), read_only=True)
+            .execute("select comment from duckdb_tables() where table_name = 'faiss_idmap_mat'")
+            .fetchone()[0]
+        )
         print(
             f"unchanged-id-map refresh: {again_s:.1f} s; faiss_idmap_mat {again.faiss_idmap_mat}; "
             f"table carried over, not rebuilt: {kept == 'bench marker'}; "

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from python_ext.evaluate.run import run_eval
     from python_ext.index.build import build_index
     from python_ext.index.tune import tune_index
-    from python_ext.ingest.pipeline import ingest_repository
+    from python_ext.ingest.chunk_ingest import ingest_repository
 
     repo = (args.repo or default_repo()).resolve()
     data_root = DataRoot(args.data_root)
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    ingest = ingest_repository(repo, data_root, embedder=args.embedder)
+    ingest = ingest_repository(data_root, repo, embedder=args.embedder)
     timings["ingest"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     build = build_index(data_root, factory=args.factory)

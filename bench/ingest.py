@@ -34,9 +34,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from python_ext.config import DataRoot
+from python_ext.embed import get_embedder
+from python_ext.ingest.chunk_ingest import ingest_repository
 from python_ext.ingest.chunker import chunk_file
-from python_ext.ingest.embed import get_embedder
-from python_ext.ingest.pipeline import ingest_repository
 from python_ext.ingest.walk import walk_repository
 
 
@@ -119,7 +119,7 @@ def bench_incremental(stdlib: Path, embedder: str, max_file_bytes: int, min_file
         model = get_embedder(embedder)  # load once, outside the timings
         model.embed(["warm up"])
         t = time.perf_counter()
-        full = ingest_repository(repo, root, embedder=model)
+        full = ingest_repository(root, repo, embedder=model)
         full_s = time.perf_counter() - t
         print(
             f"full: {full.files_ingested} files, {full.chunks} chunks, {full.embedded} embedded, "
@@ -129,7 +129,7 @@ def bench_incremental(stdlib: Path, embedder: str, max_file_bytes: int, min_file
         with edited.open("a", encoding="utf-8") as fh:
             fh.write("\n\ndef bench_added_function(values):\n    return sorted(set(values))\n")
         t = time.perf_counter()
-        inc = ingest_repository(repo, root, embedder=model)
+        inc = ingest_repository(root, repo, embedder=model)
         inc_s = time.perf_counter() - t
         print(
             f"incremental after editing {edited.relative_to(repo)}: {inc.files_chunked} file(s) re-chunked, "

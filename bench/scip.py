@@ -8,13 +8,13 @@ Usage::
 
 What it measures (each approach runs in its own fresh subprocess, so peak RSS is comparable):
 
-* ``stream-binary`` — :func:`python_ext.ingest.scip_import.import_scip` on ``index.scip``
+* ``stream-binary`` — :func:`python_ext.facts.scip.importer.import_scip` on ``index.scip``
   (field-by-field read, one document in memory, row-group writes).
 * ``full-binary`` — the naive peer: read the whole file, one ``Index.ParseFromString``, convert
   every document into one in-memory table, write it.
 * ``stream-json`` / ``full-json`` — the same for the ``scip print --json`` form (``json.load`` of the
   whole file for the naive peer). The JSON file is produced once from the binary index.
-* ``facts`` — :func:`python_ext.ingest.facts.extract_facts` over the package with the index
+* ``facts`` — :func:`python_ext.facts.builder.extract_facts` over the package with the index
   (SCIP import + modules + symbol graph), and without SCIP (tree-sitter only).
 * ``x N`` — the binary index concatenated N times (``--scale``, default 4): protobuf merges
   concatenated messages, so it is a valid index N times larger; streaming memory stays flat.
@@ -58,10 +58,10 @@ def _worker(approach: str, index: str, repo: str) -> dict:
 
     from python_ext.config import DataRoot
     from python_ext.contracts import SCIP_OCCURRENCES_SCHEMA
-    from python_ext.ingest.facts import extract_facts
-    from python_ext.ingest.scip_decode import Document, document_from_message, parse_scip_binary_full
-    from python_ext.ingest.scip_import import import_scip, occurrence_rows
-    from python_ext.ingest.scip_json import document_from_json
+    from python_ext.facts.builder import extract_facts
+    from python_ext.facts.scip.decode import Document, document_from_message, parse_scip_binary_full
+    from python_ext.facts.scip.importer import import_scip, occurrence_rows
+    from python_ext.facts.scip.json_reader import document_from_json
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-scip-"))
     root = DataRoot(tmp / "data")
@@ -72,7 +72,7 @@ def _worker(approach: str, index: str, repo: str) -> dict:
         if approach == "baseline":
             pass
         elif approach.startswith("stream-"):
-            occurrences = import_scip(index, root).occurrences
+            occurrences = import_scip(root, index).occurrences
         elif approach.startswith("full-"):
             if approach == "full-binary":
                 msg = parse_scip_binary_full(Path(index).read_bytes())
@@ -95,16 +95,16 @@ def _worker(approach: str, index: str, repo: str) -> dict:
             pq.write_table(table, root.scip_occurrences_path, compression="zstd")
             occurrences = table.num_rows
         elif approach == "facts-scip":
-            result = extract_facts(repo, root, scip=index)
+            result = extract_facts(root, repo, scip=index)
             occurrences = result.scip["occurrences"] if result.scip else 0
         elif approach == "facts-tree-sitter":
-            extract_facts(repo, root)
+            extract_facts(root, repo)
         elif approach == "ingest-scip":
             import duckdb
 
-            from python_ext.ingest.facts import ingest_with_facts
+            from python_ext.facts.builder import ingest_with_facts
 
-            summary = ingest_with_facts(repo, root, scip=index, embedder="hashing")
+            summary = ingest_with_facts(root, repo, scip=index, embedder="hashing")
             seconds = time.perf_counter() - started
             occurrences = summary.facts["scip"]["occurrences"]
             params = {
@@ -150,7 +150,7 @@ def _run_worker(approach: str, index: Path, repo: Path) -> dict:
 
 
 def _ensure_index(package: str) -> tuple[Path, Path, float | None]:
-    from python_ext.ingest.scip_index import run_scip_python
+    from python_ext.facts.scip.indexer import run_scip_python
 
     repo = _site_packages() / package
     if not repo.is_dir():
@@ -167,7 +167,7 @@ def _ensure_index(package: str) -> tuple[Path, Path, float | None]:
 def _ensure_json(index: Path) -> Path:
     from google.protobuf.json_format import MessageToDict
 
-    from python_ext.ingest.scip_decode import parse_scip_binary_full
+    from python_ext.facts.scip.decode import parse_scip_binary_full
 
     target = index.with_suffix(".scip.json")
     if not target.is_file() or target.stat().st_mtime < index.stat().st_mtime:

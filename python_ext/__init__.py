@@ -2,41 +2,77 @@
 
 The public API is re-exported here; the ``indexctl`` CLI is a thin layer on top of it (each
 command calls one of these functions). Heavy dependencies (FAISS, torch, dbt) load only when
-the function that needs them is first used, so ``import python_ext`` stays light.
+the function that needs them is first used, so ``import python_ext`` stays light; type
+checkers and IDEs see every name through the ``TYPE_CHECKING`` imports below.
 
-See ``docs/api.md`` for a tour.
+Conventions: a function that works on a data root takes it **first** (a
+:class:`~python_ext.config.DataRoot`, a path, or None for ``$CODEINTEL_DATA_ROOT``/``data``),
+and every result is a dataclass with ``to_dict()``. See ``docs/api.md`` for a tour.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from python_ext.config import DataRoot, resolve_data_root
 from python_ext.contracts import EmbeddingInfo, chunks_schema
 from python_ext.errors import IndexctlError
 from python_ext.ids import chunk_id, content_hash
 
+if TYPE_CHECKING:
+    from python_ext.catalog.hydrate import hydrate
+    from python_ext.catalog.query import query_catalog
+    from python_ext.catalog.refresh import check_catalog, generate_docs, refresh_catalog
+    from python_ext.chunkstore import corpus_info, iter_embedding_batches, read_chunks
+    from python_ext.embed import default_embedder, embedder_from_info, get_embedder
+    from python_ext.evaluate.fusion import rrf_fuse
+    from python_ext.evaluate.queries import build_queries
+    from python_ext.evaluate.run import list_runs, run_eval
+    from python_ext.evaluate.runfiles import import_run
+    from python_ext.facts.builder import extract_facts, extract_graph, ingest_with_facts
+    from python_ext.facts.graph import convert_symbol_graph_json
+    from python_ext.facts.modules import convert_modules_jsonl, extract_modules, modules_facts
+    from python_ext.facts.scip.importer import import_scip
+    from python_ext.facts.scip.indexer import run_scip_python
+    from python_ext.index.build import build_index
+    from python_ext.index.idmap import export_idmap
+    from python_ext.index.load import load_index
+    from python_ext.index.search import search_text
+    from python_ext.index.tune import tune_index
+    from python_ext.index.versions import describe, gc, list_versions, publish, rollback
+    from python_ext.ingest.chunk_ingest import ingest_repository
+    from python_ext.ingest.chunker import chunk_file
+    from python_ext.ingest.precomputed import import_precomputed
+    from python_ext.ingest.validate import chunk_parquet_files, validate_chunks
+    from python_ext.ingest.walk import walk_repository
+    from python_ext.repo_to_catalog import run_pipeline
+
 __version__ = "0.1.0"
 
 #: public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
     # ingest: chunks, embeddings, validation
-    "ingest_repository": "python_ext.ingest.pipeline",
-    "import_precomputed": "python_ext.ingest.pipeline",
+    "ingest_repository": "python_ext.ingest.chunk_ingest",
+    "import_precomputed": "python_ext.ingest.precomputed",
     "chunk_file": "python_ext.ingest.chunker",
     "walk_repository": "python_ext.ingest.walk",
-    "get_embedder": "python_ext.ingest.embed",
-    "embedder_from_info": "python_ext.ingest.embed",
     "validate_chunks": "python_ext.ingest.validate",
+    "chunk_parquet_files": "python_ext.ingest.validate",
+    # embedders
+    "get_embedder": "python_ext.embed",
+    "embedder_from_info": "python_ext.embed",
+    "default_embedder": "python_ext.embed",
     # code-intelligence facts
-    "ingest_with_facts": "python_ext.ingest.facts",
-    "extract_facts": "python_ext.ingest.facts",
-    "import_scip": "python_ext.ingest.scip_import",
-    "run_scip_python": "python_ext.ingest.scip_index",
-    "extract_modules": "python_ext.ingest.modules",
-    "convert_modules_jsonl": "python_ext.ingest.modules",
-    "convert_symbol_graph_json": "python_ext.ingest.graph",
+    "ingest_with_facts": "python_ext.facts.builder",
+    "extract_facts": "python_ext.facts.builder",
+    "extract_graph": "python_ext.facts.builder",
+    "import_scip": "python_ext.facts.scip.importer",
+    "run_scip_python": "python_ext.facts.scip.indexer",
+    "extract_modules": "python_ext.facts.modules",
+    "modules_facts": "python_ext.facts.modules",
+    "convert_modules_jsonl": "python_ext.facts.modules",
+    "convert_symbol_graph_json": "python_ext.facts.graph",
     # chunks dataset access
     "read_chunks": "python_ext.chunkstore",
     "iter_embedding_batches": "python_ext.chunkstore",
@@ -50,17 +86,22 @@ _LAZY: dict[str, str] = {
     "publish": "python_ext.index.versions",
     "rollback": "python_ext.index.versions",
     "list_versions": "python_ext.index.versions",
+    "describe": "python_ext.index.versions",
+    "gc": "python_ext.index.versions",
     # evaluation
     "build_queries": "python_ext.evaluate.queries",
     "run_eval": "python_ext.evaluate.run",
+    "list_runs": "python_ext.evaluate.run",
     "import_run": "python_ext.evaluate.runfiles",
     "rrf_fuse": "python_ext.evaluate.fusion",
     # catalog
     "refresh_catalog": "python_ext.catalog.refresh",
     "check_catalog": "python_ext.catalog.refresh",
+    "generate_docs": "python_ext.catalog.refresh",
+    "query_catalog": "python_ext.catalog.query",
     "hydrate": "python_ext.catalog.hydrate",
     # the whole job
-    "run_pipeline": "python_ext.pipeline",
+    "run_pipeline": "python_ext.repo_to_catalog",
 }
 
 __all__ = [
@@ -68,11 +109,52 @@ __all__ = [
     "EmbeddingInfo",
     "IndexctlError",
     "__version__",
+    "build_index",
+    "build_queries",
+    "check_catalog",
+    "chunk_file",
     "chunk_id",
+    "chunk_parquet_files",
     "chunks_schema",
     "content_hash",
+    "convert_modules_jsonl",
+    "convert_symbol_graph_json",
+    "corpus_info",
+    "default_embedder",
+    "describe",
+    "embedder_from_info",
+    "export_idmap",
+    "extract_facts",
+    "extract_graph",
+    "extract_modules",
+    "gc",
+    "generate_docs",
+    "get_embedder",
+    "hydrate",
+    "import_precomputed",
+    "import_run",
+    "import_scip",
+    "ingest_repository",
+    "ingest_with_facts",
+    "iter_embedding_batches",
+    "list_runs",
+    "list_versions",
+    "load_index",
+    "modules_facts",
+    "publish",
+    "query_catalog",
+    "read_chunks",
+    "refresh_catalog",
     "resolve_data_root",
-    *sorted(_LAZY),
+    "rollback",
+    "rrf_fuse",
+    "run_eval",
+    "run_pipeline",
+    "run_scip_python",
+    "search_text",
+    "tune_index",
+    "validate_chunks",
+    "walk_repository",
 ]
 
 

@@ -1,6 +1,6 @@
 """Reading (and atomically replacing) the chunks dataset of a data root.
 
-The chunks contract (SPEC §5) lives in ``<data root>/vectors/chunks/*.parquet``: one or more
+The chunks contract (docs/contracts.md#chunks) lives in ``<data root>/vectors/chunks/*.parquet``: one or more
 Parquet files that together hold one row per chunk. Temporary files (``.tmp-*``) and other dot
 files are never part of the dataset. All files of one dataset carry the same embedding
 metadata (model, dim, normalization, kind); :func:`corpus_info` checks that.
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_path
-from python_ext.config import DataRoot
+from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import EmbeddingInfo
 from python_ext.errors import ContractError, InputError
 
@@ -38,11 +37,9 @@ DEFAULT_ROWS_PER_FILE = 250_000
 #: File name pattern of the files written by ingest (``chunks-00000.parquet`` …).
 CHUNK_FILE_PATTERN = "chunks-{:05d}.parquet"
 
-DataRootLike = DataRoot | str | os.PathLike[str]
-
 
 def _root(data_root: DataRootLike) -> DataRoot:
-    return data_root if isinstance(data_root, DataRoot) else DataRoot(Path(data_root))
+    return resolve_data_root(data_root)
 
 
 def chunk_files(data_root: DataRootLike) -> list[Path]:
@@ -99,6 +96,18 @@ def corpus_info(data_root: DataRootLike) -> EmbeddingInfo:
                 hint="re-ingest into an empty --out directory so every file comes from one embedder",
             )
     return first
+
+
+def recorded_embedding(data_root: DataRootLike) -> EmbeddingInfo | None:
+    """The embedding metadata of the data root's first chunks file, or None when there is no
+    chunk set yet (or its metadata cannot be read). Cheap: reads one Parquet footer."""
+    files = chunk_files(data_root)
+    if not files:
+        return None
+    try:
+        return EmbeddingInfo.from_metadata(pq.read_schema(files[0]).metadata)
+    except (OSError, pa.ArrowException):
+        return None
 
 
 def read_chunks(data_root: DataRootLike, columns: Sequence[str] | None = None) -> pa.Table:

@@ -1,4 +1,4 @@
-"""Where things live: the data root of SPEC §3 and the catalog database path.
+"""Where things live: the data-root layout (docs/contracts.md, "Data root") and the catalog path.
 
 The data root defaults to ``data/`` (relative to the current directory) and can be moved with
 the ``CODEINTEL_DATA_ROOT`` environment variable or an explicit ``--data-root``/``--out`` flag.
@@ -16,11 +16,13 @@ from pathlib import Path
 DATA_ROOT_ENV = "CODEINTEL_DATA_ROOT"
 DB_PATH_ENV = "CODEINTEL_DB_PATH"
 DEFAULT_DATA_ROOT = "data"
+#: The checkout this package lives in (holds ``dbt_project.yml``, ``docs/``, ``.cache/node``).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
 class DataRoot:
-    """Typed accessors for every path of the data-root layout (SPEC §3).
+    """Typed accessors for every path of the data-root layout (docs/contracts.md, "Data root").
 
     :param root: the data root directory; made absolute on construction.
     """
@@ -105,7 +107,17 @@ class DataRoot:
         return Path(env).expanduser().resolve() if env else self.root / "db" / "codeintel.duckdb"
 
 
-def resolve_data_root(path: str | os.PathLike[str] | None = None) -> DataRoot:
-    """Return the data root: ``path`` if given, else ``$CODEINTEL_DATA_ROOT``, else ``data/``."""
+#: Anything :func:`resolve_data_root` accepts: a :class:`DataRoot`, a path, or None (the default).
+DataRootLike = DataRoot | str | os.PathLike[str] | None
+
+
+def resolve_data_root(path: DataRootLike = None) -> DataRoot:
+    """The one constructor of a :class:`DataRoot`, used once at every entry point.
+
+    :param path: a :class:`DataRoot` (returned as is), a path, or None for
+        ``$CODEINTEL_DATA_ROOT`` or else ``data/`` (relative to the current directory).
+    """
+    if isinstance(path, DataRoot):
+        return path
     chosen = path if path is not None else os.environ.get(DATA_ROOT_ENV, DEFAULT_DATA_ROOT)
     return DataRoot(Path(chosen))

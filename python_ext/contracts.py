@@ -1,8 +1,8 @@
-"""The Arrow schemas of every Parquet contract (SPEC §5), in one place.
+"""The Arrow schemas of every Parquet contract (docs/contracts.md), in one place.
 
 Every writer builds its tables with these schemas and every reader checks against them, so a
-contract changes in exactly one module. Positions follow SPEC §4: lines are 1-based inclusive,
-bytes and chars 0-based with an exclusive end.
+contract changes in exactly one module. Positions follow docs/contracts.md#conventions: lines
+are 1-based inclusive, bytes and chars 0-based with an exclusive end.
 
 Embedding metadata (model, dim, normalization, kind) travels in Parquet key-value metadata
 under the ``codeintel.embedding.*`` keys; :class:`EmbeddingInfo` reads and writes it.

@@ -1,4 +1,4 @@
-"""Chunk identity (SPEC §4): deterministic 64-bit chunk ids and content hashes.
+"""Chunk identity (docs/contracts.md#conventions): deterministic 64-bit chunk ids and content hashes.
 
 * ``chunk_id``: BLAKE2b with an 8-byte digest of ``uri|start_byte|end_byte`` (``|salt``
   appended when a salt is given), read as a big-endian unsigned integer and reduced to a

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from python_ext.config import PROJECT_ROOT
 from python_ext.errors import CatalogError
 
 PROJECT_DIR_ENV = "CODEINTEL_DBT_PROJECT_DIR"
@@ -35,7 +36,7 @@ def find_project_dir() -> Path:
     """
     env = os.environ.get(PROJECT_DIR_ENV)
     candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[2])
+    candidates.append(PROJECT_ROOT)
     for candidate in candidates:
         if (candidate / "dbt_project.yml").is_file():
             return candidate.resolve()
@@ -77,7 +78,7 @@ class NodeResult:
 
 
 @dataclass
-class DbtRun:
+class DbtRunResult:
     """Outcome of one dbt command."""
 
     command: list[str]
@@ -116,7 +117,7 @@ def run_dbt(
     project_dir: Path | None = None,
     extra_vars: dict[str, Any] | None = None,
     timeout: float | None = None,
-) -> DbtRun:
+) -> DbtRunResult:
     """Run ``dbt ARGS`` against ``db_path`` with sources read from ``data_root``.
 
     :param args: the dbt sub-command and its flags, e.g. ``["build"]``.
@@ -175,7 +176,7 @@ def run_dbt(
         raise CatalogError(f"could not start dbt: {exc}", hint="reinstall the package (dbt-duckdb)") from exc
     seconds = time.perf_counter() - start
     nodes = _read_results(results_file)
-    return DbtRun(cmd, proc.returncode, seconds, proc.stdout + proc.stderr, nodes)
+    return DbtRunResult(cmd, proc.returncode, seconds, proc.stdout + proc.stderr, nodes)
 
 
 def _read_results(path: Path) -> list[NodeResult]:
@@ -200,7 +201,7 @@ def _read_results(path: Path) -> list[NodeResult]:
     return nodes
 
 
-def attach_failing_rows(run: DbtRun, db_path: Path, limit: int = 5) -> None:
+def attach_failing_rows(run: DbtRunResult, db_path: Path, limit: int = 5) -> None:
     """Fill ``failing_rows`` of failed tests from the rows dbt stored in the audit schema.
 
     :param run: a finished dbt run whose failing tests stored their failures.
@@ -229,7 +230,7 @@ def attach_failing_rows(run: DbtRun, db_path: Path, limit: int = 5) -> None:
         con.close()
 
 
-def describe_failures(run: DbtRun, max_nodes: int = 12) -> str:
+def describe_failures(run: DbtRunResult, max_nodes: int = 12) -> str:
     """One line per failed node: its name, status, message and the offending rows' keys."""
     lines = []
     for node in run.failed_nodes[:max_nodes]:

@@ -66,9 +66,9 @@ def write_hydration_index(
     target = sidecar_path(published_as or db_path)
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        reader = con.sql(
-            f"select {', '.join(columns)} from main.v_chunks order by chunk_id"
-        ).to_arrow_reader(_BATCH_ROWS)
+        reader = con.sql(f"select {', '.join(columns)} from main.v_chunks order by chunk_id").to_arrow_reader(
+            _BATCH_ROWS
+        )
         schema = reader.schema.with_metadata(stamp)
         with (
             atomic_path(target) as tmp,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from python_ext.config import resolve_data_root
+from python_ext.config import DataRootLike, resolve_data_root
 from python_ext.errors import CatalogError, InputError
 
 
@@ -32,18 +32,18 @@ class QueryResult:
 
 
 def query_catalog(
+    data_root: DataRootLike,
     sql: str,
     *,
-    data_root: str | os.PathLike[str] | None = None,
     db_path: str | os.PathLike[str] | None = None,
     params: Sequence[Any] | None = None,
     max_rows: int | None = 1000,
 ) -> QueryResult:
     """Run one read-only SQL statement against the catalog and return its rows.
 
+    :param data_root: data root whose ``db/codeintel.duckdb`` to open (None: as everywhere).
     :param sql: the statement (``select …``, ``describe v_chunks``, ``show tables``…); values
         that come from users belong in ``params`` as ``?`` parameters, never formatted in.
-    :param data_root: data root whose ``db/codeintel.duckdb`` to open (default as everywhere).
     :param db_path: catalog file; overrides ``data_root`` (default ``$CODEINTEL_DB_PATH``).
     :param params: positional parameters bound to ``?`` parameters.
     :param max_rows: keep at most this many rows (``None``: all); ``truncated`` says if cut.

@@ -29,14 +29,14 @@ from typing import Any
 
 from python_ext.catalog.dbt_runner import (
     NOOP_MARKER,
-    DbtRun,
+    DbtRunResult,
     attach_failing_rows,
     describe_failures,
     run_dbt,
 )
 from python_ext.catalog.hydrate import BASE_COLUMNS
 from python_ext.catalog.hydration_index import write_hydration_index
-from python_ext.config import DataRoot, resolve_data_root
+from python_ext.config import DataRootLike, resolve_data_root
 from python_ext.errors import CatalogError, CheckFailedError
 from python_ext.progress import NULL_PROGRESS, Reporter
 
@@ -73,7 +73,7 @@ class RefreshResult:
         }
 
 
-def _idmap_status(run: DbtRun) -> str:
+def _idmap_status(run: DbtRunResult) -> str:
     for line in run.log.splitlines():
         if "faiss_idmap_mat:" in line:
             return "unchanged" if NOOP_MARKER in line else "rebuilt"
@@ -117,7 +117,7 @@ def _new_build_dir(db_path: Path) -> Path:
 
 
 def refresh_catalog(
-    data_root: DataRoot | str | os.PathLike[str] | None = None,
+    data_root: DataRootLike = None,
     *,
     db_path: str | os.PathLike[str] | None = None,
     full_refresh: bool = False,
@@ -136,7 +136,7 @@ def refresh_catalog(
     :raises CatalogError: when the build fails (the live catalog is left untouched; the
         message names each failing model/test and the offending keys).
     """
-    root = data_root if isinstance(data_root, DataRoot) else resolve_data_root(data_root)
+    root = resolve_data_root(data_root)
     target = Path(db_path).expanduser().resolve() if db_path else root.db_path
     if not root.chunks_dir.is_dir() or not any(root.chunks_dir.glob("*.parquet")):
         raise CatalogError(
@@ -248,7 +248,7 @@ def _keep_failed(build_dir: Path, target: Path) -> Path:
 
 
 def check_catalog(
-    data_root: DataRoot | str | os.PathLike[str] | None = None,
+    data_root: DataRootLike = None,
     *,
     db_path: str | os.PathLike[str] | None = None,
     extra_vars: dict[str, Any] | None = None,
@@ -265,7 +265,7 @@ def check_catalog(
     :raises CatalogError: when there is no catalog yet.
     :raises CheckFailedError: when tests fail; the message names each test and its offending keys.
     """
-    root = data_root if isinstance(data_root, DataRoot) else resolve_data_root(data_root)
+    root = resolve_data_root(data_root)
     target = Path(db_path).expanduser().resolve() if db_path else root.db_path
     if not target.exists():
         raise CatalogError(f"no catalog at {target}", hint="build it first with `indexctl catalog refresh`")
@@ -302,7 +302,7 @@ def check_catalog(
 
 
 def generate_docs(
-    data_root: DataRoot | str | os.PathLike[str] | None = None,
+    data_root: DataRootLike = None,
     *,
     db_path: str | os.PathLike[str] | None = None,
     out_dir: str | os.PathLike[str] | None = None,
@@ -314,7 +314,7 @@ def generate_docs(
     :param out_dir: where to put the static site (default ``<db dir>/docs``); replaced whole.
     :raises CatalogError: when there is no catalog yet or dbt fails.
     """
-    root = data_root if isinstance(data_root, DataRoot) else resolve_data_root(data_root)
+    root = resolve_data_root(data_root)
     target = Path(db_path).expanduser().resolve() if db_path else root.db_path
     if not target.exists():
         raise CatalogError(f"no catalog at {target}", hint="build it first with `indexctl catalog refresh`")

@@ -18,6 +18,7 @@ from python_ext.cli import eval as _eval
 from python_ext.cli import facts as _facts
 from python_ext.cli import index as _index
 from python_ext.cli import ingest as _ingest
+from python_ext.cli import pipeline as _pipeline
 from python_ext.errors import IndexctlError
 
 app = typer.Typer(
@@ -29,7 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_ingest, _facts, _index, _eval, _catalog):
+for _module in (_ingest, _facts, _index, _eval, _catalog, _pipeline):
     _module.register(app)
 
 

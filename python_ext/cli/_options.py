@@ -19,3 +19,12 @@ DataRootOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 NlOpt = Annotated[bool, typer.Option("--nl", help="Print newline-delimited JSON rows on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars on stderr.")]
+EmbedderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--embedder",
+        help="minilm (semantic all-MiniLM-L6-v2) or hashing (lexical, dependency-free). Default: the "
+        "embedder the data root was built with, else minilm when installed, else hashing.",
+        show_default=False,
+    ),
+]

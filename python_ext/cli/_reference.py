@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import typer
 from typer import Context
 
+from python_ext.config import PROJECT_ROOT
+
 WIDTH = 100
-REFERENCE_PATH = Path(__file__).resolve().parents[2] / "docs" / "cli-reference.md"
+REFERENCE_PATH = PROJECT_ROOT / "docs" / "cli-reference.md"
 
 
 def is_group(cmd: Any) -> bool:
@@ -41,9 +42,7 @@ def iter_commands(cmd: Any, ctx: Context) -> Iterator[tuple[str, Any, Context]]:
             sub = cmd.get_command(ctx, name)
             if sub is None or sub.hidden:
                 continue
-            sub_ctx = Context(
-                sub, info_name=name, parent=ctx, terminal_width=WIDTH, max_content_width=WIDTH
-            )
+            sub_ctx = Context(sub, info_name=name, parent=ctx, terminal_width=WIDTH, max_content_width=WIDTH)
             yield from iter_commands(sub, sub_ctx)
 
 

@@ -155,7 +155,7 @@ def query_cmd(
     from python_ext.catalog.query import query_catalog
     from python_ext.cli._output import emit, warn
 
-    result = query_catalog(sql, data_root=data_root, db_path=db, params=param, max_rows=max_rows)
+    result = query_catalog(data_root, sql, db_path=db, params=param, max_rows=max_rows)
     emit(result.records(), as_json=as_json, as_nl=as_nl, columns=result.columns)
     if result.truncated:
         warn(f"showing the first {max_rows} rows; raise --max-rows for more")

@@ -1,4 +1,4 @@
-"""`indexctl eval …` (queries, run, import-run, runs) and the top-level `indexctl pipeline`."""
+"""`indexctl eval …`: queries, run, import-run, runs."""
 
 from __future__ import annotations
 
@@ -171,100 +171,6 @@ def runs_cmd(data_root: DataRootOpt = None, as_json: JsonOpt = False, as_nl: NlO
     emit(rows, title="evaluation runs")
 
 
-def pipeline_cmd(
-    repo: Annotated[
-        Path | None,
-        typer.Argument(help="Repository to index (default: this project's own source tree)."),
-    ] = None,
-    data_root: DataRootOpt = None,
-    embedder: Annotated[
-        str | None, typer.Option("--embedder", help="minilm or hashing (default: minilm when installed).")
-    ] = None,
-    no_scip: Annotated[
-        bool, typer.Option("--no-scip", help="Skip SCIP (scip-python) even when available.")
-    ] = False,
-    k: Annotated[int, typer.Option("--k", "-k", min=1, help="Cut-off for tuning and evaluation.")] = 10,
-    max_per_origin: Annotated[
-        int | None, typer.Option("--max-per-origin", min=1, help="Cap generated queries per origin.")
-    ] = None,
-    no_catalog: Annotated[bool, typer.Option("--no-catalog", help="Skip the dbt catalog refresh.")] = False,
-    as_json: JsonOpt = False,
-    quiet: QuietOpt = False,
-) -> None:
-    """Run the whole pipeline: ingest, index build, tune, eval queries, eval run, catalog refresh.
-
-    Example: indexctl pipeline --data-root data --embedder minilm
-    """
-    from python_ext.cli._output import print_json, reporter
-    from python_ext.pipeline import run_pipeline
-
-    result = run_pipeline(
-        repo,
-        resolve_data_root(data_root),
-        embedder=embedder,
-        scip=not no_scip,
-        k=k,
-        max_per_origin=max_per_origin,
-        catalog=not no_catalog,
-        progress=reporter(quiet or as_json),
-    )
-    if as_json:
-        print_json(result.to_dict())
-    else:
-        _render_pipeline(result)
-
-
-def _render_pipeline(result) -> None:
-    """The human summary of ``indexctl pipeline`` (stages, counts, metrics, SQL to try)."""
-    from python_ext.cli._output import emit, print_summary, stdout
-
-    stdout.print(f"[bold]codeintel catalog — pipeline on {result.repo}[/]", highlight=False)
-    emit(
-        [{"stage": s.name, "seconds": f"{s.seconds:.2f}", "note": s.skipped or ""} for s in result.stages],
-        title="stages",
-    )
-    label = result.embedder + (
-        "  (LEXICAL hashing embedder, not semantic)" if result.embedding_kind == "lexical" else ""
-    )
-    print_summary(
-        {
-            "embedder": label,
-            **result.counts,
-            "index version": result.index_version or "-",
-            "operating point": result.operating_point or "(exact / defaults)",
-            "data root": str(result.data_root),
-            "catalog": str(result.catalog_path) if result.catalog_path else "(not refreshed)",
-            "wall seconds": f"{result.wall_seconds:.1f}",
-        },
-        title="summary",
-    )
-    k = result.k
-    emit(
-        [
-            {
-                "channel": m["source"],
-                f"recall@{k}": m["recall_at_k"],
-                f"mrr@{k}": m["mrr_at_k"],
-                f"ndcg@{k}": m["ndcg_at_k"],
-                f"overlap@{k}": m["oracle_overlap_at_k"],
-                "queries/s": round(m["queries_per_s"]) if m["queries_per_s"] else None,
-            }
-            for m in result.metrics
-        ],
-        title="retrieval metrics per channel",
-    )
-    if result.catalog_path:
-        stdout.print(
-            f"\nTry the catalog:  duckdb -readonly {result.catalog_path}   (any DuckDB >= 1.4)\n"
-            f'              or:  indexctl catalog query "SQL" --db {result.catalog_path}',
-            highlight=False,
-            markup=False,
-        )
-        for example in result.examples:
-            stdout.print(f"\n-- {example['question']}\n{example['sql']}", highlight=False, markup=False)
-
-
 def register(app: typer.Typer) -> None:
-    """Attach the ``eval`` group and the top-level ``pipeline`` command to the app."""
+    """Attach the ``eval`` group to the app."""
     app.add_typer(eval_app, name="eval")
-    app.command("pipeline")(pipeline_cmd)

@@ -52,10 +52,10 @@ def scip_import_cmd(
     Example: indexctl scip import index.scip --repo . --out data
     """
     from python_ext.cli._output import print_summary, reporter
-    from python_ext.ingest.scip_import import import_scip
+    from python_ext.facts.scip.importer import import_scip
 
     result = import_scip(
-        index, resolve_data_root(data_root), repo=repo, fmt=fmt, progress=reporter(quiet or as_json)
+        resolve_data_root(data_root), index, repo=repo, fmt=fmt, progress=reporter(quiet or as_json)
     )
     print_summary(result.to_dict(), as_json=as_json, title="scip import")
 
@@ -85,7 +85,7 @@ def scip_index_cmd(
     Example: indexctl scip index tests/python/fixtures/scip/pkgdemo --output /tmp/pkgdemo.scip
     """
     from python_ext.cli._output import print_summary, reporter
-    from python_ext.ingest.scip_index import run_scip_python
+    from python_ext.facts.scip.indexer import run_scip_python
 
     target = output if output is not None else resolve_data_root(data_root).root / "scip" / "index.scip"
     result = run_scip_python(
@@ -116,7 +116,7 @@ def modules_cmd(
     Example: indexctl modules tests/python/fixtures/tiny_repo --out data
     """
     from python_ext.cli._output import print_summary, reporter
-    from python_ext.ingest.modules import modules_facts
+    from python_ext.facts.modules import modules_facts
 
     result = modules_facts(
         resolve_data_root(data_root),
@@ -144,11 +144,11 @@ def graph_cmd(
     Example: indexctl graph tests/python/fixtures/tiny_repo --out data
     """
     from python_ext.cli._output import print_summary, reporter
-    from python_ext.ingest.facts import extract_graph
+    from python_ext.facts.builder import extract_graph
 
     result = extract_graph(
-        repo,
         resolve_data_root(data_root),
+        repo,
         scip=scip,
         from_json=from_json,
         progress=reporter(quiet or as_json),
@@ -171,10 +171,10 @@ def facts_cmd(
     Example: indexctl facts tests/python/fixtures/tiny_repo --run-scip --out data
     """
     from python_ext.cli._output import print_summary, reporter
-    from python_ext.ingest.facts import extract_facts
+    from python_ext.facts.builder import extract_facts
 
     result = extract_facts(
-        repo, resolve_data_root(data_root), scip=scip, run_scip=run_scip, progress=reporter(quiet or as_json)
+        resolve_data_root(data_root), repo, scip=scip, run_scip=run_scip, progress=reporter(quiet or as_json)
     )
     print_summary(result.to_dict(), as_json=as_json, title="facts")
 

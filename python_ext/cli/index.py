@@ -134,7 +134,9 @@ def publish_cmd(
     from python_ext.cli._output import print_summary
     from python_ext.index.versions import publish
 
-    print_summary(publish(resolve_data_root(data_root), version), as_json=as_json, title="index publish")
+    print_summary(
+        publish(resolve_data_root(data_root), version).to_dict(), as_json=as_json, title="index publish"
+    )
 
 
 @index_app.command("rollback")
@@ -146,7 +148,7 @@ def rollback_cmd(data_root: DataRootOpt = None, as_json: JsonOpt = False) -> Non
     from python_ext.cli._output import print_summary
     from python_ext.index.versions import rollback
 
-    print_summary(rollback(resolve_data_root(data_root)), as_json=as_json, title="index rollback")
+    print_summary(rollback(resolve_data_root(data_root)).to_dict(), as_json=as_json, title="index rollback")
 
 
 @index_app.command("gc")
@@ -164,7 +166,7 @@ def gc_cmd(
     from python_ext.cli._output import print_summary
     from python_ext.index.versions import gc
 
-    print_summary(gc(resolve_data_root(data_root), keep=keep), as_json=as_json, title="index gc")
+    print_summary(gc(resolve_data_root(data_root), keep=keep).to_dict(), as_json=as_json, title="index gc")
 
 
 @index_app.command("info")
@@ -176,7 +178,9 @@ def info_cmd(version: VersionOpt = None, data_root: DataRootOpt = None, as_json:
     from python_ext.cli._output import print_summary
     from python_ext.index.versions import describe
 
-    print_summary(describe(resolve_data_root(data_root), version), as_json=as_json, title="index info")
+    print_summary(
+        describe(resolve_data_root(data_root), version).to_dict(), as_json=as_json, title="index info"
+    )
 
 
 @index_app.command("export-idmap")
@@ -191,7 +195,9 @@ def export_idmap_cmd(
     from python_ext.index.idmap import export_idmap
 
     print_summary(
-        export_idmap(resolve_data_root(data_root), version), as_json=as_json, title="index export-idmap"
+        export_idmap(resolve_data_root(data_root), version).to_dict(),
+        as_json=as_json,
+        title="index export-idmap",
     )
 
 

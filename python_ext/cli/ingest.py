@@ -12,7 +12,7 @@ from typing import Annotated
 import click
 import typer
 
-from python_ext.cli._options import DataRootOpt, JsonOpt, QuietOpt
+from python_ext.cli._options import DataRootOpt, EmbedderOpt, JsonOpt, QuietOpt
 from python_ext.config import resolve_data_root
 
 #: ``indexctl validate …``: contract checks of Parquet inputs (other stages may add commands).
@@ -30,13 +30,7 @@ def ingest_cmd(
         typer.Argument(help="Repository folder to ingest (omit with --precomputed).", show_default=False),
     ] = None,
     data_root: DataRootOpt = None,
-    embedder: Annotated[
-        str,
-        typer.Option(
-            "--embedder",
-            help="hashing (lexical, dependency-free) or minilm (semantic all-MiniLM-L6-v2).",
-        ),
-    ] = "hashing",
+    embedder: EmbedderOpt = None,
     languages: Annotated[
         str | None,
         typer.Option(
@@ -108,9 +102,9 @@ def ingest_cmd(
     progress = reporter(quiet or as_json)
     root = resolve_data_root(data_root)
     if precomputed is not None:
-        from python_ext.ingest.pipeline import import_precomputed
+        from python_ext.ingest.precomputed import import_precomputed
 
-        summary = import_precomputed(precomputed, root, model=model, progress=progress)
+        summary = import_precomputed(root, precomputed, model=model, progress=progress)
     else:
         options = {
             "embedder": embedder,
@@ -120,15 +114,15 @@ def ingest_cmd(
             "id_salt": id_salt,
         }
         if facts:
-            from python_ext.ingest.facts import ingest_with_facts
+            from python_ext.facts.builder import ingest_with_facts
 
             summary = ingest_with_facts(
-                repo, root, scip=scip, run_scip=run_scip, progress=progress, **options
+                root, repo, scip=scip, run_scip=run_scip, progress=progress, **options
             )
         else:
-            from python_ext.ingest.pipeline import ingest_repository
+            from python_ext.ingest.chunk_ingest import ingest_repository
 
-            summary = ingest_repository(repo, root, progress=progress, **options)
+            summary = ingest_repository(root, repo, progress=progress, **options)
     print_summary(summary.to_dict(), as_json=as_json, title="ingest")
 
 

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 from python_ext import chunkstore
 from python_ext.atomic import atomic_write_parquet
-from python_ext.config import DataRoot
+from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import EVAL_QUERIES_SCHEMA
 from python_ext.errors import ContractError, EvalInputError
 from python_ext.evaluate.docstrings import SUPPORTED_LANGUAGES, find_definitions, first_sentence
@@ -348,7 +348,7 @@ def read_queries(data_root: DataRoot) -> list[Query]:
 
 
 @dataclass(frozen=True)
-class QueriesSummary:
+class QueriesResult:
     """What ``build_queries`` wrote."""
 
     path: Path
@@ -374,14 +374,14 @@ class QueriesSummary:
 
 
 def build_queries(
-    data_root: DataRoot,
+    data_root: DataRootLike,
     *,
     user_file: str | Path | None = None,
     origins: Iterable[str] = ("docstring", "name"),
     max_per_origin: int | None = None,
     use_scip: bool = True,
     progress: Reporter = NULL_PROGRESS,
-) -> QueriesSummary:
+) -> QueriesResult:
     """Generate (and/or load) the evaluation queries and write ``eval/queries.parquet``.
 
     :param data_root: the data root holding the chunks (and optionally SCIP facts).
@@ -392,6 +392,7 @@ def build_queries(
     :returns: counts of what was written. Replaces the previous queries file atomically.
     :raises EvalInputError: no query at all, or a malformed user file.
     """
+    data_root = resolve_data_root(data_root)
     chunks = chunkstore.read_chunks(data_root, columns=CHUNK_COLUMNS)
     scip_path = data_root.scip_occurrences_path
     scip = None
@@ -424,7 +425,7 @@ def build_queries(
     )
     path = atomic_write_parquet(data_root.queries_path, table)
     masked = {m["chunk_id"] for q in qs.queries for m in q.meta.get("masks", [])}
-    return QueriesSummary(
+    return QueriesResult(
         path=path,
         counts=qs.counts(),
         total=len(qs.queries),

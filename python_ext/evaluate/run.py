@@ -43,8 +43,9 @@ import pyarrow.parquet as pq
 
 from python_ext import chunkstore
 from python_ext.atomic import atomic_write_parquet
-from python_ext.config import DataRoot
+from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import EVAL_CHANNELS, EmbeddingInfo
+from python_ext.embed import Embedder, embedder_from_info
 from python_ext.errors import ConfigError, EvalInputError, IndexctlError, IndexMismatchError
 from python_ext.evaluate import pools
 from python_ext.evaluate.channels import (
@@ -64,7 +65,6 @@ from python_ext.evaluate.tokenize import code_tokens
 from python_ext.ids import content_hash
 from python_ext.index.idmap import index_ids
 from python_ext.index.load import load_index
-from python_ext.ingest.embed import Embedder, embedder_from_info
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 K = TypeVar("K")
@@ -269,7 +269,7 @@ def embed_cached(
 
 
 def run_eval(
-    data_root: DataRoot,
+    data_root: DataRootLike,
     *,
     k: int = 10,
     channels: str | Sequence[str] = DEFAULT_CHANNELS,
@@ -291,6 +291,7 @@ def run_eval(
     :raises EvalInputError: missing or stale queries, a missing imported run.
     :raises IndexMismatchError: the index's id map does not match the chunks.
     """
+    data_root = resolve_data_root(data_root)
     t_start = time.perf_counter()
     started_at = datetime.now(UTC)
     if k < 1:
@@ -488,8 +489,9 @@ def run_eval(
     return result
 
 
-def list_runs(data_root: DataRoot) -> list[dict[str, object]]:
+def list_runs(data_root: DataRootLike) -> list[dict[str, object]]:
     """Recorded runs, newest first, with their per-channel metrics flattened for display."""
+    data_root = resolve_data_root(data_root)
     table = pools.read_runs(data_root)
     rows = sorted(table.to_pylist(), key=lambda r: r["started_at"], reverse=True)
     out: list[dict[str, object]] = []

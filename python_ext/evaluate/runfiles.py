@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_write_parquet
-from python_ext.config import DataRoot
+from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import EVAL_CHANNELS
 from python_ext.errors import EvalInputError
 
@@ -68,7 +68,7 @@ class RunRow:
 
 
 @dataclass(frozen=True)
-class ImportSummary:
+class ImportRunResult:
     """What ``import_run`` stored."""
 
     source: str
@@ -334,14 +334,14 @@ def read_imported_run(data_root: DataRoot, source: str) -> dict[str, list[tuple[
 
 
 def import_run(
-    data_root: DataRoot,
+    data_root: DataRootLike,
     source: str,
     run_file: str | Path,
     *,
     fmt: str = "auto",
     known_chunks: set[int] | None = None,
     known_queries: set[str] | None = None,
-) -> ImportSummary:
+) -> ImportRunResult:
     """Validate an external run file and store it as channel ``source``.
 
     :param data_root: the data root whose chunks and queries the run must match.
@@ -352,6 +352,7 @@ def import_run(
     :param known_queries: every query id (default: read from ``eval/queries.parquet``).
     :returns: what was stored. Replaces a previous import of the same source (atomically).
     """
+    data_root = resolve_data_root(data_root)
     if source not in EXTERNAL_CHANNELS:
         raise EvalInputError(
             f"--source {source!r} is not an external channel",
@@ -381,7 +382,7 @@ def import_run(
     }
     out = imported_run_path(data_root, source)
     atomic_write_parquet(out, table.replace_schema_metadata(meta))
-    return ImportSummary(
+    return ImportRunResult(
         source=source,
         path=out,
         input_path=path,

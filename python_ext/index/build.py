@@ -26,7 +26,7 @@ import faiss
 import numpy as np
 
 from python_ext import chunkstore
-from python_ext.config import DataRoot
+from python_ext.config import DataRootLike, resolve_data_root
 from python_ext.errors import IndexBuildError, InputError
 from python_ext.index import versions as _v
 from python_ext.index.factory import FactoryChoice, choose_factory, explicit_factory, metric_code
@@ -183,7 +183,7 @@ def _enable_reconstruct(inner: faiss.Index) -> None:
 
 
 def build_index(
-    data_root: DataRoot,
+    data_root: DataRootLike,
     *,
     factory: str = "auto",
     metric: str = "ip",
@@ -206,6 +206,7 @@ def build_index(
     :raises ContractError: invalid vectors (mixed widths, NaN, norms, duplicate ids).
     :raises IndexBuildError: FAISS failed to train/add/write.
     """
+    data_root = resolve_data_root(data_root)
     started = time.perf_counter()
     mcode = metric_code(metric)
     device = resolve_device(gpu)

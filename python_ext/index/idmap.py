@@ -1,4 +1,4 @@
-"""The FAISS id map (SPEC §5 ``faiss_idmap``): export, sha256, and agreement checks.
+"""The FAISS id map (docs/contracts.md#faiss-idmap): export, sha256, and agreement checks.
 
 One row per vector stored in the index: ``faiss_row`` is the vector's position inside the
 index (0..ntotal-1, the order vectors were added), ``faiss_id`` the label FAISS returns from a
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import faiss
@@ -18,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_write_parquet
-from python_ext.config import DataRoot
+from python_ext.config import DataRootLike, resolve_data_root
 from python_ext.contracts import FAISS_IDMAP_SCHEMA
 from python_ext.errors import IndexMismatchError
 
@@ -112,16 +113,29 @@ def read_idmap(path: str | Path) -> pa.Table:
     return pq.read_table(path, schema=FAISS_IDMAP_SCHEMA)
 
 
-def export_idmap(data_root: DataRoot, version: str | None = None) -> dict[str, object]:
+@dataclass
+class IdmapExportResult:
+    """One re-exported id map: the version, the file, its rows and its sha256."""
+
+    version: str
+    path: str
+    rows: int
+    idmap_sha256: str
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def export_idmap(data_root: DataRootLike, version: str | None = None) -> IdmapExportResult:
     """Re-export ``faiss_idmap.parquet`` of a version from its index file; update version.json.
 
     The index file is checked against ``index_sha256`` first (the id map is derived from it);
     the new file's sha256 replaces ``idmap_sha256``. Both writes are atomic.
 
     :param version: the version (default: the published one).
-    :returns: ``{"version", "path", "rows", "idmap_sha256"}``.
     :raises IndexMismatchError: the index file does not match version.json.
     """
+    data_root = resolve_data_root(data_root)
     from python_ext.index import versions as _v
 
     name = version or _v.current_version(data_root)
@@ -147,9 +161,6 @@ def export_idmap(data_root: DataRoot, version: str | None = None) -> dict[str, o
     if sha != manifest.get("idmap_sha256"):
         manifest["idmap_sha256"] = sha
         _v.write_manifest(folder, manifest)
-    return {
-        "version": name,
-        "path": str(folder / _v.IDMAP_FILE),
-        "rows": int(index.ntotal),
-        "idmap_sha256": sha,
-    }
+    return IdmapExportResult(
+        version=name, path=str(folder / _v.IDMAP_FILE), rows=int(index.ntotal), idmap_sha256=sha
+    )

@@ -15,7 +15,7 @@ from typing import Any
 
 import faiss
 
-from python_ext.config import DataRoot
+from python_ext.config import DataRootLike, resolve_data_root
 from python_ext.errors import IndexMismatchError, OperatingPointError
 from python_ext.index import versions as _v
 from python_ext.index.idmap import check_idmap, file_sha256, read_idmap
@@ -94,7 +94,7 @@ def accepted_parameters(index: faiss.Index) -> list[str]:
 
 
 def load_index(
-    data_root: DataRoot,
+    data_root: DataRootLike,
     version: str | None = None,
     *,
     operating_point: str | None = None,
@@ -109,6 +109,7 @@ def load_index(
     :raises IndexMismatchError: a file's sha256 or the id map disagrees with version.json.
     :raises OperatingPointError: the operating point does not fit the index.
     """
+    data_root = resolve_data_root(data_root)
     name = version or _v.current_version(data_root)
     manifest = _v.read_manifest(data_root, name)
     path = data_root.version_dir(name)

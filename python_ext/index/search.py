@@ -17,7 +17,7 @@ import faiss
 import numpy as np
 
 from python_ext import chunkstore
-from python_ext.config import DataRoot
+from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import EmbeddingInfo
 from python_ext.errors import ConfigError, InputError
 from python_ext.index.load import LoadedIndex, load_index
@@ -60,7 +60,7 @@ def embed_query(manifest: dict[str, Any], texts: list[str]) -> np.ndarray:
     :raises ConfigError: the corpus was imported with precomputed vectors (no embedder here).
     :raises MissingDependencyError: the embedder's extra is not installed.
     """
-    from python_ext.ingest.embed import embedder_from_info
+    from python_ext.embed import embedder_from_info
 
     embedder = embedder_from_info(manifest_embedding_info(manifest))
     xq = np.ascontiguousarray(embedder.embed(texts), dtype="float32")
@@ -127,7 +127,7 @@ def _hydrate_from_catalog(data_root: DataRoot, ids: list[int]) -> dict[int, dict
 
 
 def search_text(
-    data_root: DataRoot,
+    data_root: DataRootLike,
     text: str,
     k: int = 10,
     *,
@@ -143,6 +143,7 @@ def search_text(
     :raises InputError: empty query or k < 1.
     :raises VersionNotFoundError: nothing is published.
     """
+    data_root = resolve_data_root(data_root)
     if not text.strip():
         raise InputError("the query text is empty", hint='pass a query, e.g. indexctl search "parse config"')
     if k < 1:

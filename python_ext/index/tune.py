@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from python_ext import chunkstore
 from python_ext.atomic import atomic_write_json, atomic_write_parquet
-from python_ext.config import DataRoot
+from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import TUNING_FRONTIER_SCHEMA, EmbeddingInfo
 from python_ext.errors import ConfigError, IndexctlError, IndexMismatchError
 from python_ext.index import versions as _v
@@ -148,7 +148,7 @@ def _eval_queries(data_root: DataRoot, manifest: dict[str, Any], progress: Repor
         return None
     import pyarrow.parquet as pq
 
-    from python_ext.ingest.embed import embedder_from_info
+    from python_ext.embed import embedder_from_info
 
     info = EmbeddingInfo(
         model=manifest["embedding_model"],
@@ -349,7 +349,7 @@ def _record(
 
 
 def tune_index(
-    data_root: DataRoot,
+    data_root: DataRootLike,
     *,
     factories: list[str] | None = None,
     version: str | None = None,
@@ -372,6 +372,7 @@ def tune_index(
     :param publish: publish the winner of a comparison (in-place tuning never changes CURRENT).
     Other parameters as :func:`tune_version`. Destructive: losing versions are deleted.
     """
+    data_root = resolve_data_root(data_root)
     common = {"target_recall": target_recall, "k": k, "n_queries": n_queries, "queries": queries}
     if not factories:
         return tune_version(data_root, version, gpu=gpu, seed=seed, progress=progress, **common)

@@ -1,6 +1,6 @@
 """Index versions on disk: create, list, publish (CURRENT flip), roll back, garbage-collect.
 
-Layout under the data root (SPEC §3)::
+Layout under the data root (docs/contracts.md#layout)::
 
     faiss/versions/<version>/   index.faiss, faiss_idmap.parquet, version.json
                                 (+ tuning.json, tuning_frontier.parquet once tuned)
@@ -25,12 +25,12 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from python_ext.atomic import atomic_symlink, atomic_write_json, atomic_write_text, fsync_dir
-from python_ext.config import DataRoot
+from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.errors import ConfigError, IndexMismatchError, VersionNotFoundError
 
 INDEX_FILE = "index.faiss"
@@ -211,8 +211,9 @@ def current_version(data_root: DataRoot) -> str:
     return name
 
 
-def list_versions(data_root: DataRoot) -> list[VersionEntry]:
+def list_versions(data_root: DataRootLike) -> list[VersionEntry]:
     """Every complete version, oldest first (staging and broken folders are skipped)."""
+    data_root = resolve_data_root(data_root)
     published = read_current(data_root)
     if published is not None:
         repair_link(data_root)
@@ -224,25 +225,62 @@ def list_versions(data_root: DataRoot) -> list[VersionEntry]:
     return out
 
 
-def describe(data_root: DataRoot, version: str | None = None) -> dict[str, Any]:
+@dataclass
+class VersionDetails:
+    """One version as ``indexctl index info`` shows it: its manifest and where it lives."""
+
+    manifest: dict[str, Any]
+    published: bool
+    path: str
+    files: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """version.json's keys plus ``published``, ``path`` and ``files``."""
+        return {**self.manifest, "published": self.published, "path": self.path, "files": self.files}
+
+
+@dataclass
+class PublishResult:
+    """What ``publish``/``rollback`` did: the version now published and the one before it."""
+
+    published: str
+    previous: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class GcResult:
+    """What ``gc`` removed and kept (the published version is always kept)."""
+
+    removed: list[str]
+    kept: list[str]
+    published: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def describe(data_root: DataRootLike, version: str | None = None) -> VersionDetails:
     """The manifest of ``version`` (default: the published one) plus where it lives.
 
-    :returns: version.json's keys plus ``published`` (bool), ``path`` and ``files``.
     :raises VersionNotFoundError: no such (or no published) version.
     """
+    data_root = resolve_data_root(data_root)
     name = version or current_version(data_root)
     manifest = read_manifest(data_root, name)
     folder = data_root.version_dir(name)
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    return {**manifest, "published": read_current(data_root) == name, "path": str(folder), "files": files}
+    return VersionDetails(manifest, read_current(data_root) == name, str(folder), files)
 
 
-def publish(data_root: DataRoot, version: str) -> dict[str, Any]:
+def publish(data_root: DataRootLike, version: str) -> PublishResult:
     """Make ``version`` the published one: flip CURRENT atomically, then the symlink.
 
-    :returns: ``{"published": version, "previous": old or None}``.
     :raises VersionNotFoundError: ``version`` is not a complete version folder.
     """
+    data_root = resolve_data_root(data_root)
     path = data_root.version_dir(version)
     if version.startswith(".") or "/" in version or not is_complete(path):
         raise VersionNotFoundError(
@@ -253,14 +291,15 @@ def publish(data_root: DataRoot, version: str) -> dict[str, Any]:
     atomic_write_text(data_root.current_file, version + "\n")
     pause_point("after_flip")
     atomic_symlink(f"versions/{version}", data_root.current_link)
-    return {"published": version, "previous": previous}
+    return PublishResult(published=version, previous=previous)
 
 
-def rollback(data_root: DataRoot) -> dict[str, Any]:
+def rollback(data_root: DataRootLike) -> PublishResult:
     """Publish the newest complete version older than the published one.
 
     :raises VersionNotFoundError: nothing is published, or no older version exists.
     """
+    data_root = resolve_data_root(data_root)
     current = current_version(data_root)
     older = [v.version for v in list_versions(data_root) if v.version < current]
     if not older:
@@ -271,15 +310,15 @@ def rollback(data_root: DataRoot) -> dict[str, Any]:
     return publish(data_root, older[-1])
 
 
-def gc(data_root: DataRoot, keep: int = 3) -> dict[str, Any]:
+def gc(data_root: DataRootLike, keep: int = 3) -> GcResult:
     """Delete old versions, keeping the ``keep`` newest and always the published one.
 
     Also removes staging folders left by killed builds (their owner process is gone) and
     folders that are incomplete. Destructive: deleted versions cannot be published again.
 
     :param keep: how many of the newest complete versions to keep (besides the published one).
-    :returns: ``{"removed": [...], "kept": [...], "published": name or None}``.
     """
+    data_root = resolve_data_root(data_root)
     if keep < 0:
         raise ConfigError(f"--keep must be >= 0 (got {keep})", hint="use --keep 3")
     published = read_current(data_root)
@@ -299,7 +338,7 @@ def gc(data_root: DataRoot, keep: int = 3) -> dict[str, Any]:
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path.name)
-    return {"removed": removed, "kept": sorted(keep_set), "published": published}
+    return GcResult(removed=removed, kept=sorted(keep_set), published=published)
 
 
 def _owner_alive(path: Path) -> bool:

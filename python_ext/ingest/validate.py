@@ -1,4 +1,6 @@
-"""Check chunks Parquet against the contract (SPEC §4/§5) and report every problem.
+"""Check chunks Parquet against its contract and report every problem.
+
+The contract is docs/contracts.md: its conventions and the chunks schema.
 
 :func:`validate_chunks` accepts one Parquet file, a folder of them, or a data root; it never
 stops at the first problem. Each :class:`Problem` names the file, the 0-based row (None for a

@@ -36,7 +36,7 @@ import pathspec
 import xxhash
 
 from python_ext.errors import ConfigError, RepositoryNotFoundError
-from python_ext.ingest.languages import ALL_LANGUAGES, detect_language
+from python_ext.lang.detect import ALL_LANGUAGES, detect_language
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 #: Default size limit per file (bytes).
@@ -124,7 +124,7 @@ class SourceFile:
 
     :param uri: repository-relative POSIX path (the ``uri`` column).
     :param path: absolute path on disk.
-    :param lang: language name (see :mod:`python_ext.ingest.languages`).
+    :param lang: language name (see :mod:`python_ext.lang.detect`).
     :param data: the file's bytes (valid UTF-8).
     :param file_hash: xxh64 hex of ``data``.
     """

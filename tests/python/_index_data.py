@@ -115,7 +115,7 @@ def write_code_chunks(
     data_root: DataRoot, embedder, roots: tuple[Path, ...] = REAL_CODE_ROOTS, window: int = 16
 ) -> int:
     """Embed real source code with ``embedder`` and write it as the chunk set; return the count."""
-    from python_ext.ingest.embed import embedding_info
+    from python_ext.embed import embedding_info
 
     wins = source_windows(roots, window)
     vectors = np.ascontiguousarray(embedder.embed([w[3] for w in wins]), dtype="float32")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from python_ext.errors import MissingDependencyError
-from python_ext.ingest.scip_index import PROJECT_ROOT, SCIP_PYTHON_PACKAGE, find_scip_python, run_scip_python
+from python_ext.facts.scip.indexer import PROJECT_ROOT, SCIP_PYTHON_PACKAGE, find_scip_python, run_scip_python
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "scip"
 PKGDEMO = FIXTURES / "pkgdemo"

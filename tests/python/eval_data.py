@@ -20,11 +20,11 @@ def build_tiny_data_root(tiny_repo: Path, target: DataRoot, *, index: bool = Tru
     if cached is None or not cached.exists():
         import tempfile
 
-        from python_ext.ingest.pipeline import ingest_repository
+        from python_ext.ingest.chunk_ingest import ingest_repository
 
         cached = Path(tempfile.mkdtemp(prefix="h5-eval-data-")) / "data"
         root = DataRoot(cached)
-        ingest_repository(tiny_repo, root, embedder="hashing")
+        ingest_repository(root, tiny_repo, embedder="hashing")
         if index:
             from python_ext.index.build import build_index
 

@@ -25,6 +25,7 @@ def db(tmp_path: Path) -> Path:
 
 def test_query_binds_parameters_and_truncates(db: Path) -> None:
     res = query_catalog(
+        None,
         "select chunk_id, uri from v_chunk_min where uri <> ? order by 1",
         db_path=db,
         params=["a0.py"],
@@ -32,14 +33,14 @@ def test_query_binds_parameters_and_truncates(db: Path) -> None:
     )
     assert res.columns == ["chunk_id", "uri"]
     assert res.rows == [(1, "a1.py"), (2, "a2.py"), (3, "a3.py")] and res.truncated
-    assert query_catalog("select 1 as x where false", db_path=db).records() == []
+    assert query_catalog(None, "select 1 as x where false", db_path=db).records() == []
 
 
 def test_query_is_read_only(db: Path) -> None:
     with pytest.raises(InputError) as info:
-        query_catalog("delete from v_chunk_min", db_path=db)
+        query_catalog(None, "delete from v_chunk_min", db_path=db)
     assert "read-only mode" in info.value.message  # DuckDB's own refusal, not our hint
-    assert query_catalog("select count(*) from v_chunk_min", db_path=db).rows == [(5,)]
+    assert query_catalog(None, "select count(*) from v_chunk_min", db_path=db).rows == [(5,)]
 
 
 def test_cli_query_json_nl_and_errors(run_cli, db: Path, tmp_path: Path) -> None:
@@ -66,4 +67,4 @@ def test_cli_query_json_nl_and_errors(run_cli, db: Path, tmp_path: Path) -> None
     res = run_cli("catalog", "query", "select 1", "--db", missing)
     assert res.exit_code == 1 and f"Error: no catalog at {missing}" in res.stderr
     with pytest.raises(CatalogError):
-        query_catalog("select 1", db_path=missing)
+        query_catalog(None, "select 1", db_path=missing)

@@ -58,7 +58,7 @@ def test_scip_index_runs_scip_python(
 
 
 def _documents(index: Path) -> list[tuple[str, list]]:
-    from python_ext.ingest.scip_decode import Document, iter_scip_binary
+    from python_ext.facts.scip.decode import Document, iter_scip_binary
 
     return [(d.relative_path, d.occurrences) for d in iter_scip_binary(index) if isinstance(d, Document)]
 
@@ -137,7 +137,9 @@ def test_ingest_with_scip_writes_every_fact(
     import duckdb
 
     out = tmp_path / "data"
-    result = run_cli("ingest", pkgdemo_repo, "--scip", pkgdemo_index, "--out", out, "--json", "-q")
+    result = run_cli(
+        "ingest", pkgdemo_repo, "--embedder", "hashing", "--scip", pkgdemo_index, "--out", out, "--json", "-q"
+    )
     assert result.exit_code == 0, result.stderr
     facts = json.loads(result.stdout)["facts"]
     assert facts["scip"]["documents"] == 4 and facts["graph"]["source"] == "scip+tree-sitter"
@@ -163,7 +165,7 @@ def test_ingest_with_scip_writes_every_fact(
 
 def test_ingest_without_scip_keeps_tree_sitter_symbols(run_cli, tmp_path: Path) -> None:
     out = tmp_path / "data"
-    result = run_cli("ingest", TINY, "--out", out, "--json", "-q")
+    result = run_cli("ingest", TINY, "--embedder", "hashing", "--out", out, "--json", "-q")
     assert result.exit_code == 0, result.stderr
     facts = json.loads(result.stdout)["facts"]
     assert facts["scip"] is None and facts["modules"]["modules"] == 17
@@ -175,7 +177,17 @@ def test_ingest_without_scip_keeps_tree_sitter_symbols(run_cli, tmp_path: Path) 
 
 
 def test_ingest_scip_needs_facts(run_cli, tmp_path: Path) -> None:
-    result = run_cli("ingest", TINY, "--scip", PKGDEMO_JSON, "--no-facts", "--out", tmp_path / "data")
+    result = run_cli(
+        "ingest",
+        TINY,
+        "--embedder",
+        "hashing",
+        "--scip",
+        PKGDEMO_JSON,
+        "--no-facts",
+        "--out",
+        tmp_path / "data",
+    )
     assert result.exit_code == 2
     assert "--scip/--run-scip need REPO and --facts" in result.stderr
 

@@ -20,7 +20,7 @@ def _flat(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def code_chunks_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from python_ext.ingest.embed import HashingEmbedder
+    from python_ext.embed import HashingEmbedder
 
     root = DataRoot(tmp_path_factory.mktemp("cli") / "data")
     write_code_chunks(root, HashingEmbedder())

@@ -12,7 +12,7 @@ import pytest
 
 from python_ext import chunkstore
 from python_ext.config import DataRoot
-from python_ext.ingest.pipeline import ingest_repository
+from python_ext.ingest.chunk_ingest import ingest_repository
 
 
 def _flat(text: str) -> str:
@@ -21,7 +21,7 @@ def _flat(text: str) -> str:
 
 def test_ingest_json_then_read_back(run_cli, tiny_repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "data"
-    result = run_cli("ingest", tiny_repo, "--out", out, "--json", "--quiet")
+    result = run_cli("ingest", tiny_repo, "--embedder", "hashing", "--out", out, "--json", "--quiet")
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["embedder"] == "hashing-v1-d256" and summary["embedding_kind"] == "lexical"
@@ -51,7 +51,17 @@ def test_ingest_json_then_read_back(run_cli, tiny_repo: Path, tmp_path: Path) ->
 
 def test_ingest_human_summary_and_filters(run_cli, tiny_repo: Path, tmp_path: Path) -> None:
     result = run_cli(
-        "ingest", tiny_repo, "--out", tmp_path / "d", "--languages", "python", "--chunk-budget", "300", "-q"
+        "ingest",
+        tiny_repo,
+        "--embedder",
+        "hashing",
+        "--out",
+        tmp_path / "d",
+        "--languages",
+        "python",
+        "--chunk-budget",
+        "300",
+        "-q",
     )
     assert result.exit_code == 0, result.stderr
     assert "files_ingested" in result.stdout and "language_filtered" in result.stdout
@@ -92,7 +102,7 @@ def test_ingest_conflicting_inputs(run_cli, tiny_repo: Path, tmp_path: Path) -> 
 
 def test_precomputed_import_via_cli(run_cli, tiny_repo: Path, tmp_path: Path) -> None:
     src = DataRoot(tmp_path / "src")
-    ingest_repository(tiny_repo, src)
+    ingest_repository(src, tiny_repo, embedder="hashing")
     table = chunkstore.read_chunks(src).drop_columns(["embedding"]).replace_schema_metadata(None)
     vectors = np.random.default_rng(3).normal(size=(table.num_rows, 2560)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -113,7 +123,7 @@ def test_precomputed_import_via_cli(run_cli, tiny_repo: Path, tmp_path: Path) ->
 
 def test_validate_reports_problems_with_exit_3(run_cli, tiny_repo: Path, tmp_path: Path) -> None:
     root = DataRoot(tmp_path / "d")
-    ingest_repository(tiny_repo, root)
+    ingest_repository(root, tiny_repo, embedder="hashing")
     table = chunkstore.read_chunks(root)
     rows = table.to_pylist()
     rows[1]["id"] = rows[0]["id"]

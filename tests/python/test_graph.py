@@ -14,10 +14,10 @@ from _scip_support import pkgdemo_index, pkgdemo_repo  # noqa: F401
 from python_ext.config import DataRoot
 from python_ext.contracts import SYMBOL_EDGES_SCHEMA
 from python_ext.errors import ConfigError, InputError
-from python_ext.ingest.facts import ScipDefinitionIndex, extract_facts, extract_graph
-from python_ext.ingest.graph import ScipEdgeCollector, convert_symbol_graph_json, tree_sitter_edges
-from python_ext.ingest.modules import compute_modules, iter_repo_files
-from python_ext.ingest.scip_import import import_scip
+from python_ext.facts.builder import ScipDefinitionIndex, extract_facts, extract_graph
+from python_ext.facts.graph import ScipEdgeCollector, convert_symbol_graph_json, tree_sitter_edges
+from python_ext.facts.modules import compute_modules, iter_repo_files
+from python_ext.facts.scip.importer import import_scip
 
 TINY = Path(__file__).resolve().parent / "fixtures" / "tiny_repo"
 PKG = "scip-python python pkgdemo 0 "
@@ -81,7 +81,7 @@ def test_tree_sitter_bases_imports_defines(tiny_edges) -> None:
 
 def test_scip_edges(pkgdemo_index: Path, pkgdemo_repo: Path, data_root: DataRoot) -> None:
     collector = ScipEdgeCollector()
-    import_scip(pkgdemo_index, data_root, repo=pkgdemo_repo, observers=[collector])
+    import_scip(data_root, pkgdemo_index, repo=pkgdemo_repo, observers=[collector])
     edges = collector.edges
     circle, shape = PKG + "`shapes.circle`/Circle#", PKG + "`shapes.base`/Shape#"
     assert edges[(circle, shape, "inherits")] == 1
@@ -100,7 +100,7 @@ def test_scip_edges(pkgdemo_index: Path, pkgdemo_repo: Path, data_root: DataRoot
 
 
 def test_definition_index_maps_symbols_to_lines(pkgdemo_index: Path, data_root: DataRoot) -> None:
-    import_scip(pkgdemo_index, data_root)
+    import_scip(data_root, pkgdemo_index)
     index = ScipDefinitionIndex.from_parquet(data_root.scip_occurrences_path)
     circle = index.symbols_in("shapes/circle.py", 8, 16)  # class Circle … area()
     assert circle is not None and circle[0] == PKG + "`shapes.circle`/Circle#"
@@ -113,7 +113,7 @@ def test_definition_index_maps_symbols_to_lines(pkgdemo_index: Path, data_root: 
 
 
 def test_extract_facts_with_scip(pkgdemo_index: Path, pkgdemo_repo: Path, data_root: DataRoot) -> None:
-    result = extract_facts(pkgdemo_repo, data_root, scip=pkgdemo_index)
+    result = extract_facts(data_root, pkgdemo_repo, scip=pkgdemo_index)
     assert result.scip is not None and result.scip["documents"] == 4
     assert result.graph["source"] == "scip+tree-sitter"
     for path in (data_root.modules_path, data_root.symbol_edges_path, data_root.scip_occurrences_path,
@@ -124,7 +124,7 @@ def test_extract_facts_with_scip(pkgdemo_index: Path, pkgdemo_repo: Path, data_r
 
 
 def test_extract_facts_without_scip_writes_empty_scip_tables(data_root: DataRoot) -> None:
-    result = extract_facts(TINY, data_root)
+    result = extract_facts(data_root, TINY)
     assert result.scip is None and result.graph["source"] == "tree-sitter"
     assert pq.read_table(data_root.scip_occurrences_path).num_rows == 0
     assert pq.read_table(data_root.symbol_edges_path).num_rows == result.graph["edges"] > 100
@@ -150,7 +150,7 @@ def test_symbol_graph_json_conversion(tmp_path: Path, data_root: DataRoot) -> No
             }
         )
     )
-    result = convert_symbol_graph_json(src, data_root)
+    result = convert_symbol_graph_json(data_root, src)
     assert result.edges == 2 and result.by_kind["calls"] == 1 and result.by_kind["inherits"] == 1
     rows = pq.read_table(data_root.symbol_edges_path).to_pylist()
     assert rows[1] == {"src_symbol": "a.f", "dst_symbol": "b.g", "edge": "calls", "weight": 3.0,
@@ -159,7 +159,7 @@ def test_symbol_graph_json_conversion(tmp_path: Path, data_root: DataRoot) -> No
     links.write_text(
         json.dumps({"nodes": [{"id": "x"}], "links": [{"source": "x", "target": "y", "edge": "imports"}]})
     )
-    assert convert_symbol_graph_json(links, data_root).by_kind["imports"] == 1
+    assert convert_symbol_graph_json(data_root, links).by_kind["imports"] == 1
 
 
 @pytest.mark.parametrize(
@@ -177,23 +177,23 @@ def test_symbol_graph_json_errors(tmp_path: Path, data_root: DataRoot, payload, 
     src = tmp_path / "g.json"
     src.write_text(json.dumps(payload))
     with pytest.raises(InputError) as info:
-        convert_symbol_graph_json(src, data_root)
+        convert_symbol_graph_json(data_root, src)
     assert info.value.message == message.format(path=src)
     assert not data_root.symbol_edges_path.exists()
 
 
 def test_extract_graph_flag_conflicts(tmp_path: Path, data_root: DataRoot) -> None:
     with pytest.raises(ConfigError, match="--from-json excludes REPO and --scip"):
-        extract_graph(TINY, data_root, from_json=tmp_path / "g.json")
+        extract_graph(data_root, TINY, from_json=tmp_path / "g.json")
     with pytest.raises(ConfigError, match="nothing to read"):
-        extract_graph(None, data_root)
+        extract_graph(data_root, None)
 
 
 def test_run_scip_without_python_files_skips_scip(tmp_path: Path, data_root: DataRoot) -> None:
     repo = tmp_path / "jsonly"
     (repo / "src").mkdir(parents=True)
     (repo / "src" / "a.js").write_text("export function f() { return 1; }\n")
-    result = extract_facts(repo, data_root, run_scip=True)
+    result = extract_facts(data_root, repo, run_scip=True)
     assert result.scip is None and result.scip_run is None
     assert result.modules["modules"] == 2  # src/a.js and the root module
     assert pq.read_table(data_root.scip_occurrences_path).num_rows == 0

@@ -28,7 +28,7 @@ from python_ext.index.versions import read_manifest
 @pytest.fixture(scope="module")
 def code_chunks_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Real code (python_ext + stdlib packages) embedded with the lexical hashing embedder."""
-    from python_ext.ingest.embed import HashingEmbedder
+    from python_ext.embed import HashingEmbedder
 
     root = DataRoot(tmp_path_factory.mktemp("code") / "data")
     n = write_code_chunks(root, HashingEmbedder())

@@ -176,8 +176,8 @@ def test_minilm_round_trip_on_real_code(data_root: DataRoot) -> None:
     pytest.importorskip("sentence_transformers")
     from _index_data import REPO_ROOT
 
+    from python_ext.embed import get_embedder
     from python_ext.index.search import search_text
-    from python_ext.ingest.embed import get_embedder
 
     roots = (REPO_ROOT / "python_ext" / "atomic.py", REPO_ROOT / "python_ext" / "index")
     n = write_code_chunks(data_root, get_embedder("minilm"), roots=roots, window=30)
@@ -195,8 +195,8 @@ def test_tune_uses_eval_queries_when_present(data_root: DataRoot) -> None:
 
     from python_ext.atomic import atomic_write_parquet
     from python_ext.contracts import EVAL_QUERIES_SCHEMA
+    from python_ext.embed import HashingEmbedder
     from python_ext.errors import ConfigError
-    from python_ext.ingest.embed import HashingEmbedder
 
     write_code_chunks(data_root, HashingEmbedder())
     build_index(data_root, factory="IVF32,Flat", gpu="off")

@@ -22,6 +22,8 @@ from python_ext.errors import ConfigError, VersionNotFoundError
 from python_ext.index.build import build_index
 from python_ext.index.load import load_index
 from python_ext.index.versions import (
+    GcResult,
+    PublishResult,
     current_version,
     gc,
     list_versions,
@@ -60,23 +62,23 @@ def test_publish_rollback_gc(data_root: DataRoot, three_versions: list[str]) -> 
     assert [v.version for v in list_versions(data_root)] == [v1, v2, v3]
     assert [v.published for v in list_versions(data_root)] == [False, False, True]
 
-    assert publish(data_root, v1) == {"published": v1, "previous": v3}
+    assert publish(data_root, v1) == PublishResult(published=v1, previous=v3)
     assert read_current(data_root) == v1 and _link(data_root) == f"versions/{v1}"
     assert load_index(data_root).version == v1
 
     publish(data_root, v3)
-    assert rollback(data_root) == {"published": v2, "previous": v3}
-    assert rollback(data_root) == {"published": v1, "previous": v2}
+    assert rollback(data_root) == PublishResult(published=v2, previous=v3)
+    assert rollback(data_root) == PublishResult(published=v1, previous=v2)
     with pytest.raises(VersionNotFoundError) as err:
         rollback(data_root)
     assert err.value.message == f"no version older than the published {v1} to roll back to"
 
     # gc keeps the N newest plus the published one, whatever its age
     out = gc(data_root, keep=1)
-    assert out == {"removed": [v2], "kept": sorted([v1, v3]), "published": v1}
+    assert out == GcResult(removed=[v2], kept=sorted([v1, v3]), published=v1)
     assert [v.version for v in list_versions(data_root)] == [v1, v3]
     out = gc(data_root, keep=0)
-    assert out["removed"] == [v3] and [v.version for v in list_versions(data_root)] == [v1]
+    assert out.removed == [v3] and [v.version for v in list_versions(data_root)] == [v1]
     assert load_index(data_root).version == v1
 
 
@@ -178,5 +180,5 @@ def test_kill_mid_build_leaves_current_complete(data_root: DataRoot, step: str) 
         assert complete == [good]
         leftovers = [n for n in names if n.startswith(".tmp-")]
         assert len(leftovers) == 1
-        assert gc(data_root, keep=5)["removed"] == leftovers
+        assert gc(data_root, keep=5).removed == leftovers
         assert [p.name for p in data_root.versions_dir.iterdir()] == [good]

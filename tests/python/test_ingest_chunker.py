@@ -12,8 +12,9 @@ from python_ext.ingest.chunker import (
     make_preview,
     non_whitespace_chars,
 )
-from python_ext.ingest.languages import TREE_SITTER_LANGUAGES, parser_for
 from python_ext.ingest.walk import SourceFile, walk_repository
+from python_ext.lang.detect import TREE_SITTER_LANGUAGES
+from python_ext.lang.parsers import parser_for
 
 BUDGETS = [60, 300, 1200]
 

@@ -11,12 +11,12 @@ import pytest
 from python_ext import chunkstore
 from python_ext.config import DataRoot
 from python_ext.errors import ContractError, InputError
-from python_ext.ingest.pipeline import ingest_repository
+from python_ext.ingest.chunk_ingest import ingest_repository
 
 
 @pytest.fixture
 def ingested(tiny_repo: Path, data_root: DataRoot) -> DataRoot:
-    ingest_repository(tiny_repo, data_root, embedder="hashing")
+    ingest_repository(data_root, tiny_repo, embedder="hashing")
     return data_root
 
 

@@ -9,10 +9,9 @@ import sys
 import numpy as np
 import pytest
 
+from python_ext import embed
 from python_ext.contracts import EmbeddingInfo
-from python_ext.errors import ConfigError, MissingDependencyError
-from python_ext.ingest import embed
-from python_ext.ingest.embed import (
+from python_ext.embed import (
     HashingEmbedder,
     MiniLMEmbedder,
     embedder_from_info,
@@ -20,6 +19,7 @@ from python_ext.ingest.embed import (
     get_embedder,
     identifier_tokens,
 )
+from python_ext.errors import ConfigError, MissingDependencyError
 
 
 def test_identifier_tokens_split_case_underscores_digits() -> None:
@@ -61,7 +61,7 @@ def test_hashing_is_deterministic_across_processes() -> None:
     here = HashingEmbedder().embed([text])[0]
     code = (
         "import sys, numpy as np\n"
-        "from python_ext.ingest.embed import HashingEmbedder\n"
+        "from python_ext.embed import HashingEmbedder\n"
         f"v = HashingEmbedder().embed([{text!r}])[0]\n"
         "sys.stdout.write(v.astype('<f4').tobytes().hex())\n"
     )
@@ -139,7 +139,7 @@ def test_minilm_related_snippets_are_closer(minilm: MiniLMEmbedder) -> None:
 
 def test_hashing_never_cancels_to_zero() -> None:
     """Two tokens in one bucket with opposite signs must not give a zero vector."""
-    from python_ext.ingest.embed import _bucket
+    from python_ext.embed.hashing import _bucket
 
     emb = HashingEmbedder(dim=8)
     seen: dict[int, tuple[str, int]] = {}

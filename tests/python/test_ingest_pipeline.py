@@ -17,10 +17,11 @@ import pytest
 from python_ext import chunkstore
 from python_ext.config import DataRoot
 from python_ext.contracts import EmbeddingInfo, chunks_schema
+from python_ext.embed import HashingEmbedder, embedder_from_info
 from python_ext.errors import ContractError, IdCollisionError, InputError, RepositoryNotFoundError
 from python_ext.ingest import chunker
-from python_ext.ingest.embed import HashingEmbedder, embedder_from_info
-from python_ext.ingest.pipeline import IngestContext, import_precomputed, ingest_repository
+from python_ext.ingest.chunk_ingest import IngestContext, ingest_repository
+from python_ext.ingest.precomputed import import_precomputed
 from python_ext.ingest.validate import validate_chunks
 
 
@@ -48,7 +49,7 @@ def _rows(root: DataRoot) -> list[dict]:
 
 
 def test_ingest_tiny_repo(tiny_repo: Path, data_root: DataRoot) -> None:
-    summary = ingest_repository(tiny_repo, data_root)
+    summary = ingest_repository(data_root, tiny_repo, embedder="hashing")
     assert summary.files_ingested == 18 and summary.chunks == chunkstore.count_chunks(data_root) > 18
     assert summary.chunks_added == summary.chunks and summary.embedded == summary.chunks
     assert summary.files_skipped == {
@@ -75,15 +76,15 @@ def test_ingest_tiny_repo(tiny_repo: Path, data_root: DataRoot) -> None:
 
 def test_ids_are_stable_across_runs_and_processes(tiny_repo: Path, tmp_path: Path) -> None:
     a, b = DataRoot(tmp_path / "a"), DataRoot(tmp_path / "b")
-    ingest_repository(tiny_repo, a)
-    ingest_repository(tiny_repo, b)
+    ingest_repository(a, tiny_repo, embedder="hashing")
+    ingest_repository(b, tiny_repo, embedder="hashing")
     ids = [r["id"] for r in _rows(a)]
     assert ids == [r["id"] for r in _rows(b)]
     code = (
         "import json, sys\n"
-        "from python_ext.ingest.pipeline import ingest_repository\n"
+        "from python_ext.ingest.chunk_ingest import ingest_repository\n"
         "from python_ext import chunkstore\n"
-        f"ingest_repository({str(tiny_repo)!r}, {str(tmp_path / 'c')!r})\n"
+        f"ingest_repository({str(tmp_path / 'c')!r}, {str(tiny_repo)!r}, embedder='hashing')\n"
         f"table = chunkstore.read_chunks({str(tmp_path / 'c')!r}, columns=['id'])\n"
         "print(json.dumps(table.column('id').to_pylist()))\n"
     )
@@ -95,7 +96,7 @@ def test_ids_are_stable_across_runs_and_processes(tiny_repo: Path, tmp_path: Pat
 
 def test_incremental_reingest_embeds_only_new_content(repo: Path, data_root: DataRoot) -> None:
     first_embedder = CountingEmbedder()
-    first = ingest_repository(repo, data_root, embedder=first_embedder)
+    first = ingest_repository(data_root, repo, embedder=first_embedder)
     assert len(first_embedder.texts) == first.embedded == len({r["content_hash"] for r in _rows(data_root)})
     before = _rows(data_root)
 
@@ -103,7 +104,7 @@ def test_incremental_reingest_embeds_only_new_content(repo: Path, data_root: Dat
     for path in repo.rglob("*.py"):
         path.touch()
     same = CountingEmbedder()
-    again = ingest_repository(repo, data_root, embedder=same)
+    again = ingest_repository(data_root, repo, embedder=same)
     assert same.texts == [] and again.files_chunked == 0 and again.files_reused == 18
     assert again.chunks_unchanged == again.chunks and again.chunks_added == again.chunks_removed == 0
 
@@ -115,7 +116,7 @@ def test_incremental_reingest_embeds_only_new_content(repo: Path, data_root: Dat
         "    return text.upper() + '!'\n"
     )
     edit = CountingEmbedder()
-    summary = ingest_repository(repo, data_root, embedder=edit)
+    summary = ingest_repository(data_root, repo, embedder=edit)
     after = _rows(data_root)
     old_hashes = {r["content_hash"] for r in before}
     new_text_rows = [r for r in after if r["content_hash"] not in old_hashes]
@@ -131,7 +132,7 @@ def test_incremental_reingest_embeds_only_new_content(repo: Path, data_root: Dat
     # one file deleted: its chunks are dropped, nothing embedded
     (repo / "web" / "app.js").unlink()
     gone = CountingEmbedder()
-    summary = ingest_repository(repo, data_root, embedder=gone)
+    summary = ingest_repository(data_root, repo, embedder=gone)
     assert gone.texts == [] and summary.files_removed == 1
     assert summary.chunks_removed == sum(1 for r in after if r["uri"] == "web/app.js") > 0
     assert "web/app.js" not in {r["uri"] for r in _rows(data_root)}
@@ -139,11 +140,11 @@ def test_incremental_reingest_embeds_only_new_content(repo: Path, data_root: Dat
 
 
 def test_embedding_cache_survives_lost_chunks(repo: Path, data_root: DataRoot) -> None:
-    ingest_repository(repo, data_root)
+    ingest_repository(data_root, repo, embedder="hashing")
     for path in chunkstore.chunk_files(data_root):
         path.unlink()
     counting = CountingEmbedder()
-    summary = ingest_repository(repo, data_root, embedder=counting)
+    summary = ingest_repository(data_root, repo, embedder=counting)
     assert counting.texts == [] and summary.embed_cache_hits == summary.embedded + len(
         {r["content_hash"] for r in _rows(data_root)}
     )
@@ -152,13 +153,13 @@ def test_embedding_cache_survives_lost_chunks(repo: Path, data_root: DataRoot) -
 def test_id_collision_stops_and_keeps_published_data(
     repo: Path, data_root: DataRoot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ingest_repository(repo, data_root)
+    ingest_repository(data_root, repo, embedder="hashing")
     published = chunkstore.chunk_files(data_root)[0].read_bytes()
     (repo / "tinylib" / "new_a.py").write_text("def a():\n    return 1\n")
     (repo / "tinylib" / "new_b.py").write_text("def b():\n    return 2\n")
     monkeypatch.setattr(chunker, "chunk_id", lambda uri, start, end, salt=None: 42)
     with pytest.raises(IdCollisionError) as info:
-        ingest_repository(repo, data_root)
+        ingest_repository(data_root, repo, embedder="hashing")
     assert info.value.message.startswith("chunk id collision: ")
     assert info.value.message.endswith("both have id 42")
     assert chunkstore.chunk_files(data_root)[0].read_bytes() == published
@@ -166,15 +167,15 @@ def test_id_collision_stops_and_keeps_published_data(
 
 def test_salt_changes_every_id(tiny_repo: Path, tmp_path: Path) -> None:
     a, b = DataRoot(tmp_path / "a"), DataRoot(tmp_path / "b")
-    ingest_repository(tiny_repo, a)
-    ingest_repository(tiny_repo, b, id_salt="s1")
+    ingest_repository(a, tiny_repo, embedder="hashing")
+    ingest_repository(b, tiny_repo, embedder="hashing", id_salt="s1")
     assert not {r["id"] for r in _rows(a)} & {r["id"] for r in _rows(b)}
 
 
 def test_empty_repository_gives_a_valid_empty_file(tmp_path: Path, data_root: DataRoot) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    summary = ingest_repository(empty, data_root)
+    summary = ingest_repository(data_root, empty, embedder="hashing")
     assert summary.chunks == 0 and summary.files_ingested == 0
     (path,) = chunkstore.chunk_files(data_root)
     table = pq.read_table(path)
@@ -184,7 +185,7 @@ def test_empty_repository_gives_a_valid_empty_file(tmp_path: Path, data_root: Da
 
 def test_missing_repository_leaves_data_untouched(data_root: DataRoot) -> None:
     with pytest.raises(RepositoryNotFoundError) as info:
-        ingest_repository("/no/such/repo", data_root)
+        ingest_repository(data_root, "/no/such/repo", embedder="hashing")
     assert info.value.message == "repository not found: /no/such/repo"
     assert not data_root.root.exists()
 
@@ -200,7 +201,9 @@ def test_symbol_resolver_and_after_write_hooks(tiny_repo: Path, data_root: DataR
         assert chunkstore.count_chunks(ctx.data_root) > 0  # chunks are published before the hook
         return {"modules": len({f.uri.split("/")[0] for f in ctx.files})}
 
-    summary = ingest_repository(tiny_repo, data_root, symbol_resolver=resolver, after_write=after)
+    summary = ingest_repository(
+        data_root, tiny_repo, embedder="hashing", symbol_resolver=resolver, after_write=after
+    )
     assert summary.facts == {"modules": len({f.uri.split("/")[0] for f in seen[0].files})}
     assert seen[0].embedding.model == "hashing-v1-d256" and len(seen[0].files) == 18
     rows = chunkstore.read_chunks(data_root, columns=["uri", "start_line", "end_line", "symbols"]).to_pylist()
@@ -213,7 +216,7 @@ def test_symbol_resolver_and_after_write_hooks(tiny_repo: Path, data_root: DataR
 
 def _external_file(tiny_repo: Path, tmp_path: Path, dim: int = 2560) -> tuple[Path, pa.Table]:
     root = DataRoot(tmp_path / "src")
-    ingest_repository(tiny_repo, root)
+    ingest_repository(root, tiny_repo, embedder="hashing")
     table = chunkstore.read_chunks(root).drop_columns(["embedding"]).replace_schema_metadata(None)
     vectors = np.random.default_rng(1).normal(size=(table.num_rows, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -225,7 +228,7 @@ def _external_file(tiny_repo: Path, tmp_path: Path, dim: int = 2560) -> tuple[Pa
 
 def test_import_precomputed_2560(tiny_repo: Path, tmp_path: Path, data_root: DataRoot) -> None:
     path, table = _external_file(tiny_repo, tmp_path)
-    summary = import_precomputed(path, data_root, model="qwen3-embedding-4b")
+    summary = import_precomputed(data_root, path, model="qwen3-embedding-4b")
     assert (summary.dim, summary.embedding_kind, summary.chunks) == (2560, "precomputed", table.num_rows)
     info = chunkstore.corpus_info(data_root)
     assert info == EmbeddingInfo("qwen3-embedding-4b", 2560, True, "precomputed")
@@ -239,7 +242,7 @@ def test_import_precomputed_2560(tiny_repo: Path, tmp_path: Path, data_root: Dat
 def test_import_precomputed_errors(tiny_repo: Path, tmp_path: Path, data_root: DataRoot) -> None:
     path, table = _external_file(tiny_repo, tmp_path, dim=16)
     with pytest.raises(InputError) as info:
-        import_precomputed(path, data_root)
+        import_precomputed(data_root, path)
     assert info.value.message == f"{path}: no embedding model recorded in the file's metadata"
     assert info.value.hint == "name the model that produced the vectors with --model NAME"
     rows = table.to_pylist()
@@ -247,9 +250,32 @@ def test_import_precomputed_errors(tiny_repo: Path, tmp_path: Path, data_root: D
     bad = tmp_path / "nan.parquet"
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), bad)
     with pytest.raises(ContractError) as err:
-        import_precomputed(bad, data_root, model="m")
+        import_precomputed(data_root, bad, model="m")
     assert (
         err.value.message
         == f"{bad}: 1 contract problem(s): {bad} row 3 column embedding: embedding contains NaN"
     )
     assert not data_root.chunks_dir.exists()
+
+
+def test_reingest_without_embedder_keeps_the_data_roots_own(tiny_repo: Path, data_root: DataRoot) -> None:
+    """No --embedder on an existing data root means its own embedder: nothing is re-embedded."""
+    first = ingest_repository(data_root, tiny_repo, embedder="hashing-v1-d512")
+    again = ingest_repository(data_root, tiny_repo)
+    assert again.embedder == first.embedder == "hashing-v1-d512"
+    assert again.embedded == 0 and again.chunks_unchanged == first.chunks
+
+
+def test_default_embedder_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    from python_ext import embed
+    from python_ext.contracts import EmbeddingInfo
+
+    minilm = EmbeddingInfo(model="all-MiniLM-L6-v2", dim=384, normalized=True, kind="semantic")
+    lexical = EmbeddingInfo(model="hashing-v1-d256", dim=256, normalized=True, kind="lexical")
+    external = EmbeddingInfo(model="qwen3", dim=2560, normalized=True, kind="precomputed")
+    assert embed.default_embedder(minilm) == "minilm"
+    assert embed.default_embedder(lexical) == "hashing-v1-d256"
+    monkeypatch.setattr(embed.registry, "minilm_available", lambda: True)
+    assert embed.default_embedder(None) == embed.default_embedder(external) == "minilm"
+    monkeypatch.setattr(embed.registry, "minilm_available", lambda: False)
+    assert embed.default_embedder(None) == "hashing"

@@ -13,13 +13,13 @@ from python_ext import chunkstore
 from python_ext.config import DataRoot
 from python_ext.contracts import EmbeddingInfo, chunks_schema, embedding_type
 from python_ext.errors import InputError
-from python_ext.ingest.pipeline import ingest_repository
+from python_ext.ingest.chunk_ingest import ingest_repository
 from python_ext.ingest.validate import Problem, validate_chunks
 
 
 @pytest.fixture
 def good(tiny_repo: Path, data_root: DataRoot) -> pa.Table:
-    ingest_repository(tiny_repo, data_root)
+    ingest_repository(data_root, tiny_repo, embedder="hashing")
     return chunkstore.read_chunks(data_root)
 
 

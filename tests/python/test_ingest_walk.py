@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from python_ext.errors import ConfigError, RepositoryNotFoundError
-from python_ext.ingest.languages import TREE_SITTER_LANGUAGES, detect_language, parser_for
 from python_ext.ingest.walk import walk_repository
+from python_ext.lang.detect import TREE_SITTER_LANGUAGES, detect_language
+from python_ext.lang.parsers import parser_for
 
 
 def test_tiny_repo_selection_and_skip_reasons(tiny_repo: Path) -> None:

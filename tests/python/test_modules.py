@@ -13,7 +13,7 @@ import pytest
 from python_ext.config import DataRoot
 from python_ext.contracts import MODULES_SCHEMA
 from python_ext.errors import InputError
-from python_ext.ingest.modules import (
+from python_ext.facts.modules import (
     SourceFile,
     build_modules,
     compute_modules,
@@ -181,7 +181,7 @@ def test_cyclomatic_and_doc_coverage_by_hand(tmp_path: Path) -> None:
 
 
 def test_extract_modules_writes_the_contract(tiny_repo_path: Path, data_root: DataRoot) -> None:
-    result = extract_modules(tiny_repo_path, data_root)
+    result = extract_modules(data_root, tiny_repo_path)
     table = pq.read_table(data_root.modules_path)
     assert table.schema.equals(MODULES_SCHEMA)
     assert result.modules == table.num_rows == 17
@@ -195,7 +195,7 @@ def test_modules_jsonl_conversion_and_checksum(tmp_path: Path, data_root: DataRo
         {"module_id": "b", "uri_prefix": "b.py", "cyclomatic": 2},
     ]
     src.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
-    first = convert_modules_jsonl(src, data_root)
+    first = convert_modules_jsonl(data_root, src)
     assert (first.modules, first.skipped) == (2, False)
     table = pq.read_table(data_root.modules_path)
     assert table.schema.equals(MODULES_SCHEMA)
@@ -204,9 +204,9 @@ def test_modules_jsonl_conversion_and_checksum(tmp_path: Path, data_root: DataRo
         "doc_cov": 0.0, "in_deg": 0, "out_deg": 0, "centrality": 0.0,
     }  # fmt: skip
     mtime = data_root.modules_path.stat().st_mtime_ns
-    again = convert_modules_jsonl(src, data_root)
+    again = convert_modules_jsonl(data_root, src)
     assert again.skipped and data_root.modules_path.stat().st_mtime_ns == mtime
-    forced = convert_modules_jsonl(src, data_root, force=True)
+    forced = convert_modules_jsonl(data_root, src, force=True)
     assert not forced.skipped
 
 
@@ -227,7 +227,7 @@ def test_modules_jsonl_errors(tmp_path: Path, data_root: DataRoot, lines: list[s
     src = tmp_path / "modules.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InputError) as info:
-        convert_modules_jsonl(src, data_root)
+        convert_modules_jsonl(data_root, src)
     assert info.value.message == message.format(path=src)
     assert not data_root.modules_path.exists()
 

@@ -9,11 +9,11 @@ import pytest
 from python_ext.config import DataRoot
 from python_ext.errors import ConfigError, RepositoryNotFoundError
 from python_ext.evaluate.pools import read_runs
-from python_ext.pipeline import STAGES, default_repository, run_pipeline
+from python_ext.repo_to_catalog import STAGES, default_repository, run_pipeline
 
 
 def test_pipeline_runs_every_stage_and_is_rerunnable(tiny_repo: Path, data_root: DataRoot) -> None:
-    first = run_pipeline(tiny_repo, data_root, embedder="hashing", scip=False, catalog=True, k=5)
+    first = run_pipeline(data_root, tiny_repo, embedder="hashing", scip=False, catalog=True, k=5)
     assert [s.name for s in first.stages] == list(STAGES)
     assert [s.name for s in first.stages if s.skipped] == []
     refresh = first.stages[-1].summary
@@ -29,7 +29,7 @@ def test_pipeline_runs_every_stage_and_is_rerunnable(tiny_repo: Path, data_root:
     ingest = first.stages[0].summary
     assert ingest["chunks_added"] == first.counts["chunks"]
 
-    second = run_pipeline(tiny_repo, data_root, embedder="hashing", scip=False, catalog=False, k=5)
+    second = run_pipeline(data_root, tiny_repo, embedder="hashing", scip=False, catalog=False, k=5)
     assert second.examples == [] and second.stages[-1].skipped == "--no-catalog"
     ingest2 = second.stages[0].summary
     assert ingest2["chunks_unchanged"] == second.counts["chunks"] and ingest2["embedded"] == 0
@@ -94,7 +94,9 @@ def test_default_repository_is_this_checkout(repo_root: Path) -> None:
 
 
 def test_bad_inputs(tmp_path: Path, data_root: DataRoot) -> None:
-    with pytest.raises(RepositoryNotFoundError, match="does not exist"):
-        run_pipeline(tmp_path / "missing", data_root, embedder="hashing")
-    with pytest.raises(ConfigError, match="--embedder 'bert' is not one of minilm, hashing"):
-        run_pipeline(tmp_path, data_root, embedder="bert")
+    # one check and one message for a bad repository path: the walk's
+    with pytest.raises(RepositoryNotFoundError, match="repository not found"):
+        run_pipeline(data_root, tmp_path / "missing", embedder="hashing")
+    # one list of embedder names: the registry's message, as for indexctl ingest
+    with pytest.raises(ConfigError, match="unknown embedder 'bert'"):
+        run_pipeline(data_root, tmp_path, embedder="bert")

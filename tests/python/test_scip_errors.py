@@ -11,14 +11,14 @@ from _scip_support import PKGDEMO_JSON, pkgdemo_index, pkgdemo_repo  # noqa: F40
 
 from python_ext.config import DataRoot
 from python_ext.errors import InputError, ScipDecodeError
-from python_ext.ingest.scip_import import import_scip
+from python_ext.facts.scip.importer import import_scip
 
 
 @pytest.fixture
 def published(tmp_path: Path) -> DataRoot:
     """A data root with previously published SCIP files (must survive a failed import)."""
     root = DataRoot(tmp_path / "data")
-    import_scip(PKGDEMO_JSON, root)
+    import_scip(root, PKGDEMO_JSON)
     return root
 
 
@@ -30,7 +30,7 @@ def _snapshot(root: DataRoot) -> dict[str, bytes]:
 def _fails(index: Path, root: DataRoot) -> str:
     before = _snapshot(root)
     with pytest.raises(ScipDecodeError) as info:
-        import_scip(index, root)
+        import_scip(root, index)
     assert _snapshot(root) == before, "a failed import must leave the published files untouched"
     return info.value.message
 
@@ -73,7 +73,7 @@ def test_binary_document_that_does_not_decode(tmp_path: Path, published: DataRoo
 
 
 def test_binary_range_with_two_values(tmp_path: Path, published: DataRoot) -> None:
-    from python_ext.ingest.scip_decode import IndexMessage
+    from python_ext.facts.scip.decode import IndexMessage
 
     msg = IndexMessage()
     doc = msg.documents.add(relative_path="a.py")
@@ -141,7 +141,7 @@ def test_json_syntax_error_names_line_and_column(tmp_path: Path, published: Data
 
 def test_missing_index_is_an_input_error(tmp_path: Path, published: DataRoot) -> None:
     with pytest.raises(InputError) as info:
-        import_scip(tmp_path / "nope.scip", published)
+        import_scip(published, tmp_path / "nope.scip")
     assert info.value.message == f"SCIP index not found: {tmp_path / 'nope.scip'}"
     assert (
         info.value.hint
@@ -151,7 +151,7 @@ def test_missing_index_is_an_input_error(tmp_path: Path, published: DataRoot) ->
 
 def test_binary_reader_streams_document_by_document(tmp_path: Path) -> None:
     """Documents are yielded before later bytes are read: a corrupt tail only fails at its turn."""
-    from python_ext.ingest.scip_decode import Document, IndexMessage, iter_scip_binary
+    from python_ext.facts.scip.decode import Document, IndexMessage, iter_scip_binary
 
     msg = IndexMessage()
     for name in ("a.py", "b.py"):
@@ -167,8 +167,8 @@ def test_binary_reader_streams_document_by_document(tmp_path: Path) -> None:
 
 
 def test_json_reader_streams_document_by_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from python_ext.ingest import scip_json
-    from python_ext.ingest.scip_decode import Document
+    from python_ext.facts.scip import json_reader as scip_json
+    from python_ext.facts.scip.decode import Document
 
     monkeypatch.setattr(scip_json, "_CHUNK", 16)
     docs = [

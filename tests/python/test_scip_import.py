@@ -12,9 +12,9 @@ from _scip_support import PKGDEMO, PKGDEMO_JSON, pkgdemo_index, pkgdemo_repo  # 
 
 from python_ext.config import DataRoot
 from python_ext.contracts import SCIP_OCCURRENCES_SCHEMA, SCIP_SYMBOLS_SCHEMA
-from python_ext.ingest import scip_json
-from python_ext.ingest.scip_decode import Document, Metadata, iter_scip_binary
-from python_ext.ingest.scip_import import (
+from python_ext.facts.scip import json_reader as scip_json
+from python_ext.facts.scip.decode import Document, Metadata, iter_scip_binary
+from python_ext.facts.scip.importer import (
     display_name,
     import_scip,
     infer_kind,
@@ -43,7 +43,7 @@ def _source_slice(repo: Path, row: dict) -> str:
 @pytest.fixture(scope="module")
 def imported(pkgdemo_index: Path, pkgdemo_repo: Path, tmp_path_factory: pytest.TempPathFactory):
     root = DataRoot(tmp_path_factory.mktemp("scip-data"))
-    result = import_scip(pkgdemo_index, root, repo=pkgdemo_repo)
+    result = import_scip(root, pkgdemo_index, repo=pkgdemo_repo)
     occ, sym = _rows(root)
     return result, occ, sym
 
@@ -157,7 +157,7 @@ def test_symbols_keep_documentation_and_derive_kind(imported) -> None:
 def test_json_fixture_matches_the_binary_index(tmp_path: Path) -> None:
     """The committed JSON (scip print --json shape) imports to the same facts, except its edits."""
     root = DataRoot(tmp_path / "data")
-    result = import_scip(PKGDEMO_JSON, root, repo=PKGDEMO)
+    result = import_scip(root, PKGDEMO_JSON, repo=PKGDEMO)
     occ, sym = _rows(root)
     assert result.format == "json" and result.documents == 4
     prints = [r for r in occ if r["symbol"].endswith("builtins/print().")]
@@ -180,10 +180,10 @@ def test_json_fixture_matches_the_binary_index(tmp_path: Path) -> None:
 
 def test_json_streams_across_tiny_read_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     whole = DataRoot(tmp_path / "whole")
-    import_scip(PKGDEMO_JSON, whole, repo=PKGDEMO)
+    import_scip(whole, PKGDEMO_JSON, repo=PKGDEMO)
     monkeypatch.setattr(scip_json, "_CHUNK", 7)
     pieces = DataRoot(tmp_path / "pieces")
-    import_scip(PKGDEMO_JSON, pieces, repo=PKGDEMO)
+    import_scip(pieces, PKGDEMO_JSON, repo=PKGDEMO)
     assert _rows(whole) == _rows(pieces)
 
 
@@ -207,7 +207,7 @@ def test_symbol_helpers() -> None:
 
 
 def test_exact_duplicate_occurrences_are_written_once(tmp_path: Path) -> None:
-    from python_ext.ingest.scip_decode import IndexMessage
+    from python_ext.facts.scip.decode import IndexMessage
 
     msg = IndexMessage()
     doc = msg.documents.add(relative_path="a.py")
@@ -217,7 +217,7 @@ def test_exact_duplicate_occurrences_are_written_once(tmp_path: Path) -> None:
     index = tmp_path / "dup.scip"
     index.write_bytes(msg.SerializeToString())
     root = DataRoot(tmp_path / "data")
-    result = import_scip(index, root)
+    result = import_scip(root, index)
     occ, _ = _rows(root)
     assert result.occurrences == len(occ) == 2
     assert [(r["symbol"], r["role"], r["start_line"], r["end_char"]) for r in occ] == [

