@@ -21,7 +21,7 @@ chunk_keys as (
 final as (
 
     select
-        coalesce((select max(idmap_sha256) from idmap_file), 'no-idmap')
+        coalesce((select max(idmap_file.idmap_sha256) from idmap_file), 'no-idmap')
         || ':' || cast(chunk_keys.count_chunks as varchar)
         || ':' || cast(coalesce(chunk_keys.keys_hash, 0) as varchar) as source_checksum
     from chunk_keys

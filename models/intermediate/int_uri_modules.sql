@@ -67,7 +67,7 @@ ranked as (
     select
         matches.*,
         row_number() over (
-            partition by matches.uri order by matches.prefix_length desc, matches.module_id
+            partition by matches.uri order by matches.prefix_length desc, matches.module_id asc
         ) as match_rank,
         count(*) over (partition by matches.uri, matches.prefix_length) as count_longest_matches
     from matches

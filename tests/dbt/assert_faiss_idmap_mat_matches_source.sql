@@ -13,8 +13,30 @@ source_map as (
 
     select faiss_row, faiss_id, chunk_id from {{ ref('stg_faiss_idmap') }}
 
+),
+
+only_in_mat as (
+
+    select * from mat
+    except
+    select * from source_map
+
+),
+
+missing_from_mat as (
+
+    select * from source_map
+    except
+    select * from mat
+
 )
 
-(select *, 'only in faiss_idmap_mat' as problem from mat except select *, 'only in faiss_idmap_mat' from source_map)
+select
+    only_in_mat.*,
+    'only in faiss_idmap_mat' as problem
+from only_in_mat
 union all
-(select *, 'missing from faiss_idmap_mat' as problem from source_map except select *, 'missing from faiss_idmap_mat' from mat)
+select
+    missing_from_mat.*,
+    'missing from faiss_idmap_mat' as problem
+from missing_from_mat

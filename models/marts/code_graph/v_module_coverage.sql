@@ -106,8 +106,8 @@ final as (
         coalesce(chunk_counts.count_chunks, 0) as count_chunks,
         coalesce(chunk_counts.count_chunks_indexed, 0) as count_chunks_indexed,
         cast(chunk_counts.count_chunks_indexed as double)
-            / nullif(chunk_counts.count_chunks, 0) as share_indexed,
-        (select run_id from latest_run) as latest_eval_run_id,
+        / nullif(chunk_counts.count_chunks, 0) as share_indexed,
+        (select latest_run.run_id from latest_run) as latest_eval_run_id,
         coalesce(hit_counts.count_eval_hits, 0) as count_eval_hits,
         coalesce(hit_counts.count_eval_relevant_hits, 0) as count_eval_relevant_hits,
         coalesce(positive_counts.count_eval_positives, 0) as count_eval_positives

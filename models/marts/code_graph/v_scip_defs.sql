@@ -26,7 +26,7 @@ uri_modules as (
 
 definitions as (
 
-    select * from occurrences where occurrences.is_definition
+    select * from occurrences where is_definition
 
 ),
 

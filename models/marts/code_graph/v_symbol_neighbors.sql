@@ -32,9 +32,11 @@ final as (
         edges.dst_uri,
         src_modules.module_id as src_module_id,
         dst_modules.module_id as dst_module_id,
-        src_modules.module_id is not null
+        (
+            src_modules.module_id is not null
             and dst_modules.module_id is not null
-            and src_modules.module_id <> dst_modules.module_id as is_cross_module
+            and src_modules.module_id <> dst_modules.module_id
+        ) as is_cross_module
     from edges
     left join scip_symbols as src_symbols on edges.src_symbol = src_symbols.symbol
     left join scip_symbols as dst_symbols on edges.dst_symbol = dst_symbols.symbol

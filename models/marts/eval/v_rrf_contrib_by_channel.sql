@@ -57,7 +57,9 @@ per_channel as (
         count(*) filter (where scored.is_within_cutoff and scored.is_relevant) as count_relevant_hits,
         min(scored.rank) filter (where scored.is_within_cutoff and scored.is_relevant) as best_relevant_rank,
         sum(scored.rrf_contribution) as rrf_contribution,
-        coalesce(sum(scored.rrf_contribution) filter (where scored.is_relevant), 0.0) as rrf_contribution_relevant
+        coalesce(
+            sum(scored.rrf_contribution) filter (where scored.is_relevant), 0.0
+        ) as rrf_contribution_relevant
     from scored
     group by scored.run_id, scored.query_id, scored.channel
 
