@@ -149,7 +149,9 @@ def export_idmap(data_root: DataRootLike, version: str | None = None) -> IdmapEx
             f"{str(manifest.get('index_sha256'))[:16]}…",
             hint="rebuild with `indexctl index build`",
         )
-    index = faiss.read_index(str(index_path))
+    from python_ext.index.shards import read_version_index
+
+    index = read_version_index(folder, manifest)
     built_at = dt.datetime.fromisoformat(manifest["created_at"].replace("Z", "+00:00"))
     sha = write_idmap(
         index,

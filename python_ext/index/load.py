@@ -19,6 +19,7 @@ from python_ext.config import DataRootLike, resolve_data_root
 from python_ext.errors import IndexMismatchError, OperatingPointError
 from python_ext.index import versions as _v
 from python_ext.index.idmap import check_idmap, file_sha256, read_idmap
+from python_ext.index.shards import parameter_index, read_version_index
 
 
 @dataclass
@@ -89,7 +90,7 @@ def apply_operating_point(index: faiss.Index, operating_point: str) -> None:
 def accepted_parameters(index: faiss.Index) -> list[str]:
     """Names of the ParameterSpace parameters ``index`` accepts (e.g. ``nprobe``)."""
     ps = faiss.ParameterSpace()
-    ps.initialize(inner_index(index))
+    ps.initialize(parameter_index(index))
     return [ps.parameter_ranges.at(i).name for i in range(ps.parameter_ranges.size())]
 
 
@@ -133,7 +134,7 @@ def load_index(
                     hint="the files were changed after the build: rebuild with `indexctl index build` "
                     "or re-export with `indexctl index export-idmap`",
                 )
-    index = faiss.read_index(str(index_path))
+    index = read_version_index(path, manifest, verify=verify)
     if index.ntotal != manifest.get("ntotal"):
         raise IndexMismatchError(
             f"{index_path}: index holds {index.ntotal} vectors but version.json says "
