@@ -243,12 +243,12 @@ def build_index(
         raise InputError(
             f"the chunks under {data_root.chunks_dir} have no rows", hint="ingest a repository with code"
         )
-    sharded = shards > 1 or layout != "shards"
-    if sharded:
-        check_shard_options(shards, layout, n)
+    sharded = shards != 1 or layout != "shards"
     choice = (
         choose_factory(n, info.dim) if factory == "auto" else explicit_factory(factory, n, info.dim, metric)
     )
+    if sharded:
+        check_shard_options(shards, layout, n, faiss.index_factory(info.dim, choice.factory, mcode))
     progress.log(f"factory {choice.factory}: {choice.reason}")
     scan = scan_corpus(
         data_root,

@@ -76,11 +76,13 @@ class ShardPlan:
         return self.bounds[shard], self.bounds[shard + 1]
 
 
-def check_shard_options(shards: int, layout: str, n: int) -> None:
+def check_shard_options(shards: int, layout: str, n: int, index: faiss.Index | None = None) -> None:
     """Refuse shard counts and layouts that cannot work, before anything is trained.
 
-    :raises ConfigError: ``shards`` outside 1…1024 or above the number of vectors, or an
-        unknown layout.
+    :param index: the (untrained) index of the chosen factory, to check that ``ondisk`` has
+        inverted lists to merge.
+    :raises ConfigError: ``shards`` outside 1…1024 or above the number of vectors, an unknown
+        layout, or ``ondisk`` for a factory without inverted lists.
     """
     if not 1 <= shards <= MAX_SHARDS:
         raise ConfigError(
@@ -95,6 +97,17 @@ def check_shard_options(shards: int, layout: str, n: int) -> None:
         raise ConfigError(
             f"--layout must be one of {', '.join(LAYOUTS)} (got {layout!r})", hint="use --layout shards"
         )
+    if layout == "ondisk" and index is not None:
+        try:
+            faiss.extract_index_ivf(index)
+        except RuntimeError as exc:
+            raise ConfigError(
+                "--layout ondisk needs an IVF factory (inverted lists to merge on disk), "
+                f"got {type(faiss.downcast_index(index)).__name__}",
+                hint="use --factory IVF…, or --layout shards",
+            ) from exc
+        if isinstance(faiss.downcast_index(index), faiss.IndexIVFPQR):
+            raise ConfigError("--layout ondisk does not support IVFPQR", hint="use --layout shards")
 
 
 def plan_shards(file_rows: list[int], shards: int) -> ShardPlan:
@@ -277,22 +290,11 @@ def build_shards(
     the ``ondisk`` layout).
 
     :returns: the ``sharding`` block of version.json and whether a GPU filled any shard.
-    :raises ConfigError: ``ondisk`` for a non-IVF factory.
+    :raises ConfigError: see :func:`check_shard_options`.
     :raises IndexBuildError: a worker failed, or the chunks changed meanwhile.
     """
     plan = plan_shards(file_rows, shards)
-    if layout == "ondisk":
-        try:
-            ivf = faiss.extract_index_ivf(template)
-        except RuntimeError as exc:
-            raise ConfigError(
-                f"--layout ondisk needs an IVF factory (inverted lists to merge on disk), "
-                f"got {type(faiss.downcast_index(template)).__name__}",
-                hint="use --factory IVF…, or --layout shards",
-            ) from exc
-        if isinstance(faiss.downcast_index(template), faiss.IndexIVFPQR):
-            raise ConfigError("--layout ondisk does not support IVFPQR", hint="use --layout shards")
-        del ivf
+    check_shard_options(shards, layout, len(scan_ids), template)
     from python_ext.index import versions as _v
 
     template_path = staging / _v.INDEX_FILE
