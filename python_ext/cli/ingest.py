@@ -51,6 +51,15 @@ def ingest_cmd(
             show_default=False,
         ),
     ] = None,
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            "--shards",
+            min=1,
+            help="Lay the chunks out in this many partitions by chunk id (default: keep the data root's).",
+            show_default=False,
+        ),
+    ] = None,
     precomputed: Annotated[
         Path | None,
         typer.Option(
@@ -104,7 +113,7 @@ def ingest_cmd(
     if precomputed is not None:
         from python_ext.ingest.precomputed import import_precomputed
 
-        summary = import_precomputed(root, precomputed, model=model, progress=progress)
+        summary = import_precomputed(root, precomputed, model=model, shards=shards, progress=progress)
     else:
         options = {
             "embedder": embedder,
@@ -112,6 +121,7 @@ def ingest_cmd(
             "max_file_bytes": max_file_bytes,
             "chunk_budget": chunk_budget,
             "id_salt": id_salt,
+            "shards": shards,
         }
         if facts:
             from python_ext.facts.builder import ingest_with_facts

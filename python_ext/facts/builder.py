@@ -358,7 +358,7 @@ def ingest_with_facts(
     ``symbol_edges.parquet`` (and empty SCIP tables when there is no SCIP and none exist).
 
     :param ingest_options: passed to ``ingest_repository`` (``embedder``, ``languages``,
-        ``max_file_bytes``, ``chunk_budget``, ``id_salt``, ``rows_per_file``).
+        ``max_file_bytes``, ``chunk_budget``, ``id_salt``, ``shards``).
     :returns: the ingest summary; ``summary.facts`` holds the :class:`FactsResult` as a dict.
     """
     data_root = resolve_data_root(data_root)

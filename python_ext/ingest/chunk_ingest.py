@@ -109,6 +109,8 @@ class IngestResult:
     files_reused: int = 0
     embedded: int = 0
     embed_cache_hits: int = 0
+    shards: int = 0
+    shards_rewritten: int = 0
     chunk_files: list[str] = field(default_factory=list)
     fingerprint: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
@@ -387,14 +389,14 @@ def publish_chunk_set(
     cache: EmbeddingCache,
     walk: WalkResult,
     settings: str,
-    rows_per_file: int,
-) -> tuple[list[Path], str]:
-    """Write the embedding cache, then the chunk set (temp files + rename), then the file
-    manifest. :returns: (the published files, the chunk set's fingerprint)."""
+    shards: int | None,
+) -> tuple[chunkstore.ChunkSetWrite, str]:
+    """Write the embedding cache, then the chunk set (only its changed shards: temp files +
+    rename), then the file manifest. :returns: (what was written, the chunk set's fingerprint)."""
     hashes = list(dict.fromkeys(table.column("content_hash").to_pylist()))
     dim = cache.info.dim
     cache.save(hashes, np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32))
-    written = chunkstore.replace_chunk_set(root, table, rows_per_file=rows_per_file)
+    written = chunkstore.replace_chunk_set(root, table, shards=shards)
     fingerprint = chunkstore.fingerprint_table(table)
     FileManifest(
         settings_key=settings, fingerprint=fingerprint, files={f.uri: f.file_hash for f in walk.files}
@@ -414,7 +416,7 @@ def ingest_repository(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     chunk_budget: int = chunker.DEFAULT_CHUNK_BUDGET,
     id_salt: str | None = None,
-    rows_per_file: int = chunkstore.DEFAULT_ROWS_PER_FILE,
+    shards: int | None = None,
     symbol_resolver: SymbolResolver | None = None,
     after_write: Callable[[IngestContext], dict[str, Any]] | None = None,
     progress: Reporter = NULL_PROGRESS,
@@ -434,7 +436,9 @@ def ingest_repository(
     :param max_file_bytes: skip larger files (default 1,000,000).
     :param chunk_budget: non-whitespace characters per chunk (default 1200).
     :param id_salt: salt appended to every chunk id key (default none); changes every id.
-    :param rows_per_file: rows per chunks Parquet file (default 250,000).
+    :param shards: lay the chunk set out in this many partitions by chunk id (default: the
+        data root's current count, else one per 250,000 chunks); a re-ingest rewrites only the
+        shards whose rows changed (:func:`python_ext.chunkstore.replace_chunk_set`).
     :param symbol_resolver: ``f(uri, start_line, end_line) -> list[str] | None``; a list
         replaces the chunk's tree-sitter symbols.
     :param after_write: ``f(IngestContext) -> dict``, run after the chunks are published; its
@@ -471,7 +475,7 @@ def ingest_repository(
     t = lap("embed", t)
 
     table = assemble_chunk_set(plan, previous, known, info, id_salt, symbol_resolver)
-    written, fingerprint = publish_chunk_set(root, table, known, cache, walk, settings, rows_per_file)
+    written, fingerprint = publish_chunk_set(root, table, known, cache, walk, settings, shards)
     t = lap("write", t)
 
     result = IngestResult(
@@ -491,7 +495,9 @@ def ingest_repository(
         files_reused=len(walk.files) - plan.files_chunked,
         embedded=embedded,
         embed_cache_hits=hits,
-        chunk_files=[str(p) for p in written],
+        shards=written.shards,
+        shards_rewritten=len(written.rewritten),
+        chunk_files=[str(p) for p in written.files],
         fingerprint=fingerprint,
     )
     diff_chunk_sets(previous, table, result)
@@ -502,7 +508,7 @@ def ingest_repository(
             data_root=root,
             walk=walk,
             embedding=info,
-            chunk_files=written,
+            chunk_files=written.files,
             progress=progress,
             options={"languages": languages, "max_file_bytes": max_file_bytes, "chunk_budget": chunk_budget},
         )

@@ -79,7 +79,7 @@ def test_sharded_equals_single_index(
     sharded = build_index(syn_root, factory=factory, gpu="off", shards=3, layout=layout, workers=1)
     m = sharded.manifest
     assert m["sharding"]["count"] == 3 and m["sharding"]["layout"] == layout
-    assert [p["ntotal"] for p in m["sharding"]["parts"]] == [2000, 2000, 2000]
+    assert [p["ntotal"] for p in m["sharding"]["parts"]] == [2000, 2000, 2000]  # even split of 1 file
     assert m["ntotal"] == N and m["operating_point"] == single.manifest["operating_point"]
     xq = x[::37]
     for point in points:
@@ -130,10 +130,10 @@ def test_worker_processes_give_the_same_shards(syn_root: DataRoot) -> None:
 
 
 def test_partitioned_chunk_files_become_the_shards(data_root: DataRoot) -> None:
-    """With as many chunk files as shards, shard s is file s."""
+    """With as many chunk partitions as index shards, index shard s is chunk file s."""
     x = clustered_vectors(3000, 16, seed=2)
     info = EmbeddingInfo(model="synthetic-d16", dim=16, normalized=True, kind="precomputed")
-    chunkstore.replace_chunk_set(data_root, chunk_table(x, info), rows_per_file=1000)
+    chunkstore.replace_chunk_set(data_root, chunk_table(x, info), shards=3)
     files = chunkstore.chunk_files(data_root)
     assert len(files) == 3
     result = build_index(data_root, factory="Flat", gpu="off", shards=3, workers=1)
