@@ -60,6 +60,28 @@ def ingest_cmd(
             show_default=False,
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="local (this process) or ray (Ray Data: tasks chunk, an actor pool embeds)."
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="With --engine ray: the cluster to join (default: $RAY_ADDRESS, else a local instance).",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="With --engine ray: embedding actors (default: one per GPU, else per CPU).",
+            show_default=False,
+        ),
+    ] = None,
     precomputed: Annotated[
         Path | None,
         typer.Option(
@@ -96,7 +118,7 @@ def ingest_cmd(
 ) -> None:
     """Chunk and embed a repository into the chunks Parquet of the data root.
 
-    Example: indexctl ingest ./myrepo --out data --embedder minilm --languages python,go
+    Example: indexctl ingest ./myrepo --out data --embedder minilm --languages python,go --engine local
     """
     from python_ext.cli._output import print_summary, reporter
 
@@ -108,6 +130,8 @@ def ingest_cmd(
         raise click.UsageError("--model is only used with --precomputed")
     if (scip is not None or run_scip) and (precomputed is not None or not facts):
         raise click.UsageError("--scip/--run-scip need REPO and --facts")
+    if precomputed is not None and (engine != "local" or ray_address is not None or workers is not None):
+        raise click.UsageError("--engine/--ray-address/--workers chunk and embed a REPO, not --precomputed")
     progress = reporter(quiet or as_json)
     root = resolve_data_root(data_root)
     if precomputed is not None:
@@ -122,6 +146,9 @@ def ingest_cmd(
             "chunk_budget": chunk_budget,
             "id_salt": id_salt,
             "shards": shards,
+            "engine": engine,
+            "ray_address": ray_address,
+            "workers": workers,
         }
         if facts:
             from python_ext.facts.builder import ingest_with_facts

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections import Counter
@@ -43,9 +44,10 @@ from python_ext.embed import (
     embedding_info,
     get_embedder,
 )
-from python_ext.errors import ContractError, IdCollisionError, InputError
+from python_ext.errors import IdCollisionError, InputError
 from python_ext.ingest import chunker
 from python_ext.ingest.cache import EmbeddingCache, FileManifest
+from python_ext.ingest.engine import Engine, LocalEngine, get_engine
 from python_ext.ingest.walk import DEFAULT_MAX_FILE_BYTES, SourceFile, WalkResult, walk_repository
 from python_ext.progress import NULL_PROGRESS, Reporter
 
@@ -236,8 +238,10 @@ def _embed_missing(
     cache: EmbeddingCache,
     embedder: Embedder,
     progress: Reporter,
+    engine: Engine | None = None,
 ) -> tuple[int, int]:
-    """Fill ``known`` for every hash: cache first, then the embedder in batches.
+    """Fill ``known`` for every hash: cache first, then the embedder in batches (on ``engine``,
+    default the local one).
 
     :returns: (number embedded, number of cache hits).
     """
@@ -252,20 +256,9 @@ def _embed_missing(
             hits += 1
         else:
             todo.append(h)
-    batch = max(1, int(getattr(embedder, "batch_size", 256)))
-    n_batches = -(-len(todo) // batch)
-    with progress.task(f"embedding ({embedder.name}, {embedder.kind})", total=n_batches) as advance:
-        for i in range(0, len(todo), batch):
-            part = todo[i : i + batch]
-            vectors = np.asarray(embedder.embed([texts[h] for h in part]), dtype=np.float32)
-            if vectors.shape != (len(part), embedder.dim):
-                raise ContractError(
-                    f"embedder {embedder.name} returned shape {vectors.shape}, "
-                    f"expected ({len(part)}, {embedder.dim})"
-                )
-            for h, v in zip(part, vectors, strict=True):
-                known[h] = v
-            advance(1)
+    vectors = (engine or LocalEngine()).embed([texts[h] for h in todo], embedder, progress)
+    for h, v in zip(todo, vectors, strict=True):
+        known[h] = v
     return len(todo), hits
 
 
@@ -304,9 +297,11 @@ def chunk_changed_files(
     info: EmbeddingInfo,
     budget: int,
     progress: Reporter,
+    engine: Engine | None = None,
 ) -> ChunkPlan:
-    """Chunk every new or changed file; keep the previous rows of unchanged files (same bytes,
-    same chunker settings, same embedder, and a manifest that describes the current rows)."""
+    """Chunk every new or changed file (on ``engine``, default the local one); keep the
+    previous rows of unchanged files (same bytes, same chunker settings, same embedder, and a
+    manifest that describes the current rows)."""
     reusable: dict[str, list[int]] = {}
     can_reuse = (
         previous is not None
@@ -318,16 +313,17 @@ def chunk_changed_files(
         for row, uri in enumerate(previous.column("uri").to_pylist()):
             reusable.setdefault(uri, []).append(row)
     plan = ChunkPlan(new_chunks=[], reused_rows=[], files_chunked=0)
-    with progress.task("chunking files", total=len(walk.files)) as advance:
-        for source in walk.files:
-            if can_reuse and manifest.files.get(source.uri) == source.file_hash:
-                plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
-            else:
-                plan.new_chunks.extend(
-                    chunker.chunk_file(source.uri, source.data, source.lang, budget=budget)
-                )
-                plan.files_chunked += 1
-            advance(1)
+    todo: list[SourceFile] = []
+    for source in walk.files:
+        if can_reuse and manifest.files.get(source.uri) == source.file_hash:
+            plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
+        else:
+            todo.append(source)
+    chunk = functools.partial(chunker.chunk_file, budget=budget)
+    chunked = (engine or LocalEngine()).chunk_files([(f.uri, f.data, f.lang) for f in todo], chunk, progress)
+    for chunks in chunked:
+        plan.new_chunks.extend(chunks)
+    plan.files_chunked = len(todo)
     return plan
 
 
@@ -337,6 +333,7 @@ def embed_chunks(
     cache: EmbeddingCache,
     model: Embedder,
     progress: Reporter,
+    engine: Engine | None = None,
 ) -> tuple[dict[str, np.ndarray], int, int]:
     """Vectors for every content hash of the new chunk set: the kept rows' own vectors, then
     the embedding cache, then the model (only for hashes found in neither).
@@ -350,7 +347,7 @@ def embed_chunks(
         for row, h in zip(plan.reused_rows, reused_hashes, strict=True):
             known.setdefault(h, old_vectors[row])
     texts = {c.content_hash: c.content for c in plan.new_chunks}
-    embedded, hits = _embed_missing(list(texts), texts, known, cache, model, progress)
+    embedded, hits = _embed_missing(list(texts), texts, known, cache, model, progress, engine)
     return known, embedded, hits
 
 
@@ -417,6 +414,9 @@ def ingest_repository(
     chunk_budget: int = chunker.DEFAULT_CHUNK_BUDGET,
     id_salt: str | None = None,
     shards: int | None = None,
+    engine: str | Engine = "local",
+    ray_address: str | None = None,
+    workers: int | None = None,
     symbol_resolver: SymbolResolver | None = None,
     after_write: Callable[[IngestContext], dict[str, Any]] | None = None,
     progress: Reporter = NULL_PROGRESS,
@@ -439,6 +439,12 @@ def ingest_repository(
     :param shards: lay the chunk set out in this many partitions by chunk id (default: the
         data root's current count, else one per 250,000 chunks); a re-ingest rewrites only the
         shards whose rows changed (:func:`python_ext.chunkstore.replace_chunk_set`).
+    :param engine: where chunking and embedding run: ``local`` (this process) or ``ray``
+        (Ray Data: tasks chunk, an actor pool embeds; :mod:`python_ext.ingest.ray_engine`), or an
+        :class:`~python_ext.ingest.engine.Engine`. The published chunk set is the same.
+    :param ray_address: ``engine="ray"``: the Ray cluster to join (default: ``$RAY_ADDRESS``, else
+        a local instance for this ingest).
+    :param workers: ``engine="ray"``: embedding actors (default: one per GPU, else per CPU).
     :param symbol_resolver: ``f(uri, start_line, end_line) -> list[str] | None``; a list
         replaces the chunk's tree-sitter symbols.
     :param after_write: ``f(IngestContext) -> dict``, run after the chunks are published; its
@@ -446,10 +452,49 @@ def ingest_repository(
     :param progress: progress reporter (bars for walking, chunking, embedding).
     :raises RepositoryNotFoundError: when ``repo`` is not an existing folder.
     :raises IdCollisionError: when two chunks get the same id.
-    :raises MissingDependencyError: for ``minilm`` without the ``minilm`` extra.
+    :raises MissingDependencyError: for ``minilm`` without the ``minilm`` extra, or
+        ``engine="ray"`` without the ``ray`` extra.
     """
     t0 = time.perf_counter()
     root = resolve_data_root(data_root)
+    runner = get_engine(engine, address=ray_address, workers=workers) if isinstance(engine, str) else engine
+    try:
+        return _ingest(
+            root,
+            repo,
+            runner,
+            embedder=embedder,
+            languages=languages,
+            max_file_bytes=max_file_bytes,
+            chunk_budget=chunk_budget,
+            id_salt=id_salt,
+            shards=shards,
+            symbol_resolver=symbol_resolver,
+            after_write=after_write,
+            progress=progress,
+            t0=t0,
+        )
+    finally:
+        if isinstance(engine, str):
+            runner.close()
+
+
+def _ingest(
+    root: DataRoot,
+    repo: str | os.PathLike[str],
+    runner: Engine,
+    *,
+    embedder: str | Embedder | None,
+    languages: Sequence[str] | str | None,
+    max_file_bytes: int,
+    chunk_budget: int,
+    id_salt: str | None,
+    shards: int | None,
+    symbol_resolver: SymbolResolver | None,
+    after_write: Callable[[IngestContext], dict[str, Any]] | None,
+    progress: Reporter,
+    t0: float,
+) -> IngestResult:
     seconds: dict[str, float] = {}
 
     def lap(name: str, since: float) -> float:
@@ -466,12 +511,12 @@ def ingest_repository(
     previous = read_previous(root)
     settings = _settings_key(info, chunk_budget, id_salt)
     plan = chunk_changed_files(
-        walk, previous, FileManifest.load(root), settings, info, chunk_budget, progress
+        walk, previous, FileManifest.load(root), settings, info, chunk_budget, progress, runner
     )
     t = lap("chunk", t)
 
     cache = EmbeddingCache(root, info)
-    known, embedded, hits = embed_chunks(plan, previous, cache, model, progress)
+    known, embedded, hits = embed_chunks(plan, previous, cache, model, progress, runner)
     t = lap("embed", t)
 
     table = assemble_chunk_set(plan, previous, known, info, id_salt, symbol_resolver)
