@@ -26,7 +26,9 @@ hits as (
         pools.query_id,
         pools.chunk_id,
         chunk_modules.module_id,
-        coalesce(list_contains(queries.positive_chunk_ids, pools.chunk_id), false) as is_relevant
+        coalesce(
+            {{ codeintel.list_contains('queries.positive_chunk_ids', 'pools.chunk_id') }}, false
+        ) as is_relevant
     from pools
     left join chunk_modules on pools.chunk_id = chunk_modules.chunk_id
     left join queries on pools.query_id = queries.query_id

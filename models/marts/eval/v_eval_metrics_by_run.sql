@@ -16,7 +16,7 @@ unnested as (
         runs.k,
         runs.count_queries,
         runs.rrf_k0,
-        unnest(runs.metrics) as metric
+        {{ codeintel.unnest('runs.metrics') }} as metric
     from runs
 
 ),

@@ -10,14 +10,14 @@ renamed as (
 
     select
         ---------- ids
-        cast(run_id as varchar) as run_id,
-        cast(index_version as varchar) as index_version,
-        cast(operating_point as varchar) as operating_point,
+        cast(run_id as {{ dbt.type_string() }}) as run_id,
+        cast(index_version as {{ dbt.type_string() }}) as index_version,
+        cast(operating_point as {{ dbt.type_string() }}) as operating_point,
 
         ---------- settings
         cast(k as integer) as k,
         cast(n_queries as integer) as count_queries,
-        cast(channels as varchar[]) as channels,
+        cast(channels as {{ codeintel.type_of('varchar[]') }}) as channels,
         cast(rrf_k0 as integer) as rrf_k0,
 
         ---------- numerics

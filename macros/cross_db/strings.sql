@@ -1,0 +1,62 @@
+{#- Why: text functions whose names or semantics differ between DuckDB and Spark. -#}
+
+{#- strip the characters of `characters` (a SQL string expression) from both ends. Spark's
+    two-argument trim(a, b) means trim(a FROM b), so the standard form is spelled out. -#}
+{% macro trim_chars(text, characters) %}
+    {{ return(adapter.dispatch('trim_chars', 'codeintel')(text, characters)) }}
+{% endmacro %}
+
+{% macro default__trim_chars(text, characters) %}trim({{ text }}, {{ characters }}){% endmacro %}
+
+{% macro spark__trim_chars(text, characters) %}trim(both {{ characters }} from {{ text }}){% endmacro %}
+
+{#- hex sha256 of a blob: sha256(b) / sha2(b, 256) (same digests) -#}
+{% macro sha256_hex(blob) %}
+    {{ return(adapter.dispatch('sha256_hex', 'codeintel')(blob)) }}
+{% endmacro %}
+
+{% macro default__sha256_hex(blob) %}sha256({{ blob }}){% endmacro %}
+
+{% macro spark__sha256_hex(blob) %}sha2({{ blob }}, 256){% endmacro %}
+
+{#- a 64-bit hash of several columns: DuckDB hash() (UBIGINT) / Spark xxhash64() (BIGINT).
+    Different algorithms: the values are engine-specific (change detection only). -#}
+{% macro hash64(columns) %}
+    {{ return(adapter.dispatch('hash64', 'codeintel')(columns)) }}
+{% endmacro %}
+
+{% macro default__hash64(columns) %}hash({{ columns | join(', ') }}){% endmacro %}
+
+{% macro spark__hash64(columns) %}xxhash64({{ columns | join(', ') }}){% endmacro %}
+
+{#- a JSON document's top-level key as text: j ->> 'k' / get_json_object(j, '$.k') -#}
+{% macro json_text(document, key) %}
+    {{ return(adapter.dispatch('json_text', 'codeintel')(document, key)) }}
+{% endmacro %}
+
+{% macro default__json_text(document, key) %}({{ document }} ->> '{{ key }}'){% endmacro %}
+
+{% macro spark__json_text(document, key) %}get_json_object({{ document }}, '$.{{ key }}'){% endmacro %}
+
+{#- a JSON document's top-level key as JSON: j -> 'k' (type json) / the JSON text on Spark -#}
+{% macro json_value(document, key) %}
+    {{ return(adapter.dispatch('json_value', 'codeintel')(document, key)) }}
+{% endmacro %}
+
+{% macro default__json_value(document, key) %}cast({{ document }} -> '{{ key }}' as json){% endmacro %}
+
+{% macro spark__json_value(document, key) %}get_json_object({{ document }}, '$.{{ key }}'){% endmacro %}
+
+{#- a regular expression matching the whole text: regexp_full_match / rlike with anchors -#}
+{% macro regexp_full_match(text, pattern) %}
+    {{ return(adapter.dispatch('regexp_full_match', 'codeintel')(text, pattern)) }}
+{% endmacro %}
+
+{% macro default__regexp_full_match(text, pattern) %}regexp_full_match({{ text }}, {{ pattern }}){% endmacro %}
+
+{% macro spark__regexp_full_match(text, pattern) %}({{ text }} rlike concat('^(?:', {{ pattern }}, ')$')){% endmacro %}
+
+{#- SQL run only on DuckDB (session settings, hooks): empty on other targets -#}
+{% macro duckdb_only(sql) %}
+    {{ return(sql if target.type == 'duckdb' else '') }}
+{% endmacro %}
