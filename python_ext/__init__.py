@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from python_ext.catalog.refresh import check_catalog, generate_docs, refresh_catalog
     from python_ext.chunkstore import corpus_info, iter_embedding_batches, read_chunks
     from python_ext.embed import default_embedder, embedder_from_info, get_embedder
-    from python_ext.evaluate.fusion import rrf_fuse
     from python_ext.evaluate.queries import build_queries
     from python_ext.evaluate.run import list_runs, run_eval
     from python_ext.evaluate.runfiles import import_run
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
     from python_ext.ingest.validate import chunk_parquet_files, validate_chunks
     from python_ext.ingest.walk import walk_repository
     from python_ext.repo_to_catalog import run_pipeline
+    from python_ext.search.fusion import rrf_fuse
 
 __version__ = "0.1.0"
 
@@ -93,7 +93,7 @@ _LAZY: dict[str, str] = {
     "run_eval": "python_ext.evaluate.run",
     "list_runs": "python_ext.evaluate.run",
     "import_run": "python_ext.evaluate.runfiles",
-    "rrf_fuse": "python_ext.evaluate.fusion",
+    "rrf_fuse": "python_ext.search.fusion",
     # catalog
     "refresh_catalog": "python_ext.catalog.refresh",
     "check_catalog": "python_ext.catalog.refresh",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from python_ext.evaluate.fusion import rrf_fuse
-from python_ext.evaluate.tokenize import code_tokens, identifier_words, split_identifier
+from python_ext.lang.tokens import code_tokens, identifier_words, split_identifier
+from python_ext.search.fusion import rrf_fuse
 
 
 def test_rrf_sums_reciprocal_ranks() -> None:

@@ -45,9 +45,9 @@ def _check_catalog_against_pool(data_root: DataRoot, result) -> None:
     """v_rrf_contrib_by_channel, recomputed by hand from the pool of the same run."""
     import duckdb
 
-    from python_ext.evaluate.fusion import rrf_fuse
     from python_ext.evaluate.pools import read_pool
     from python_ext.evaluate.queries import read_queries
+    from python_ext.search.fusion import rrf_fuse
 
     run_id = read_runs(data_root).column("run_id").to_pylist()[-1]
     pool = read_pool(data_root, run_id).to_pylist()
