@@ -60,7 +60,7 @@ from python_ext.ids import content_hash
 from python_ext.index import versions as _v
 from python_ext.index.bm25 import Bm25Index, build_bm25_from_texts, has_bm25, load_bm25
 from python_ext.index.idmap import index_ids, read_idmap
-from python_ext.index.load import load_index
+from python_ext.index.load import LoadedIndex, load_index
 from python_ext.progress import NULL_PROGRESS, Reporter
 from python_ext.search import channels as channels_lib
 from python_ext.search.channels import Ranked, fusion_depth
@@ -301,6 +301,259 @@ def embed_cached(
     return {key: cached[h] for key, h in hashes.items()}
 
 
+def plan_channels(
+    channels: str | Sequence[str], k: int, rrf_k0: int, rrf_rank_cutoff: int = DEFAULT_RRF_RANK_CUTOFF
+) -> tuple[list[str], list[str], list[str]]:
+    """Validate the options; return (chosen channels, channels fused by hybrid, channels run)."""
+    if k < 1:
+        raise ConfigError(f"--k must be at least 1, got {k}")
+    if rrf_k0 < 0:
+        raise ConfigError(f"--rrf-k0 must be >= 0, got {rrf_k0}")
+    if rrf_rank_cutoff < 1:
+        raise ConfigError(f"--rrf-rank-cutoff must be >= 1, got {rrf_rank_cutoff}")
+    chosen = parse_channels(channels)
+    fused: list[str] = []
+    if "hybrid" in chosen:
+        fused = [c for c in chosen if c not in ("flat", "hybrid")]
+        if not fused:
+            raise ConfigError(
+                "hybrid needs at least one channel to fuse besides the flat oracle",
+                hint="e.g. --channels faiss,flat,bm25,hybrid",
+            )
+    return chosen, fused, [c for c in chosen if c != "hybrid"]
+
+
+def search_depths(needed: list[str], fused: list[str], k: int, rrf_rank_cutoff: int) -> dict[str, int]:
+    """How deep each channel is searched: the fused ones ``max(k, cutoff)`` (as ``indexctl
+    search --channel hybrid`` does), the others ``k``; the ``flat`` oracle as deep as ``faiss`` so
+    both rank the same candidates (ties included)."""
+    depth = {c: fusion_depth(k, rrf_rank_cutoff) if c in fused else k for c in needed}
+    if "flat" in depth and "faiss" in depth:
+        depth["flat"] = depth["faiss"]
+    return depth
+
+
+@dataclass
+class EvalCorpus:
+    """The chunks as the channels see them, in both views (plain and docstring-masked)."""
+
+    chunk_ids: np.ndarray
+    contents: list[str]
+    hashes: dict[int, str]
+    row_of: dict[int, int]
+    masked_contents: dict[int, str]
+    views: dict[str, list[Query]]
+    embeddings: pa.ChunkedArray | None
+    fingerprint: str = ""
+
+
+def load_corpus(
+    data_root: DataRoot, queries: list[Query], dense: bool, timings: dict[str, float]
+) -> EvalCorpus:
+    """Read the chunks, check every positive is still a chunk, and mask docstring spans."""
+    columns = ["id", "content", "content_hash"] + (["embedding"] if dense else [])
+    t0 = time.perf_counter()
+    chunks = chunkstore.read_chunks(data_root, columns=columns)
+    chunk_ids = np.asarray(chunks.column("id").to_numpy(), dtype=np.int64)
+    contents: list[str] = chunks.column("content").to_pylist()
+    hashes = dict(zip(chunk_ids.tolist(), chunks.column("content_hash").to_pylist(), strict=True))
+    timings["read_chunks_s"] = time.perf_counter() - t0
+    _check_positives(queries, set(hashes))
+    spans = _masks(queries, hashes)
+    row_of = {int(c): i for i, c in enumerate(chunk_ids.tolist())}
+    return EvalCorpus(
+        chunk_ids=chunk_ids,
+        contents=contents,
+        hashes=hashes,
+        row_of=row_of,
+        masked_contents={cid: mask_text(contents[row_of[cid]], s) for cid, s in spans.items()},
+        views={
+            "plain": [q for q in queries if q.origin != "docstring"],
+            "masked": [q for q in queries if q.origin == "docstring"],
+        },
+        embeddings=chunks.column("embedding") if dense else None,
+        fingerprint=chunkstore.fingerprint_table(chunks),
+    )
+
+
+@dataclass
+class ChannelRuns:
+    """Ranked lists per channel and query, and the search seconds behind them."""
+
+    results: dict[str, dict[str, Ranked]]
+    seconds: dict[str, float]
+    index_version: str | None = None
+    operating_point: str | None = None
+    embedding: dict[str, object] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def run_dense_channels(
+    data_root: DataRoot,
+    corpus: EvalCorpus,
+    queries: list[Query],
+    needed: list[str],
+    loaded: LoadedIndex | None,
+    depth: dict[str, int],
+    runs: ChannelRuns,
+    timings: dict[str, float],
+    progress: Reporter,
+) -> None:
+    """``faiss`` (the published index — at its operating point, exact re-rank included — or a
+    masked copy of it) and ``flat`` on both views, with :mod:`python_ext.search.channels`."""
+    info = chunkstore.corpus_info(data_root)
+    runs.embedding = {"model": info.model, "dim": info.dim, "normalized": info.normalized, "kind": info.kind}
+    embedder = embedder_from_info(info)
+    assert corpus.embeddings is not None
+    # one matrix in the order the channels see the corpus: FAISS rows when an index is loaded
+    row_ids = index_ids(loaded.index) if loaded is not None else corpus.chunk_ids
+    order = np.asarray([corpus.row_of[int(c)] for c in row_ids.tolist()], dtype=np.int64)
+    vectors = chunkstore.embeddings_to_numpy(corpus.embeddings, info.dim)[order]
+    t0 = time.perf_counter()
+    qvec_of = embed_cached(
+        data_root, "queries", info, embedder, {q.query_id: q.text for q in queries}, progress
+    )
+    timings["embed_queries_s"] = time.perf_counter() - t0
+    replacements: dict[int, np.ndarray] = {}
+    if corpus.masked_contents and corpus.views["masked"]:
+        t0 = time.perf_counter()
+        replacements = embed_cached(data_root, "masked", info, embedder, corpus.masked_contents, progress)
+        timings["embed_masked_s"] = time.perf_counter() - t0
+    if loaded is not None:
+        metric = loaded.index.metric_type
+    else:
+        metric = faiss.METRIC_INNER_PRODUCT if info.normalized else faiss.METRIC_L2
+    if metric == faiss.METRIC_INNER_PRODUCT:
+        # search normalizes query vectors for ip indexes; so does the evaluation
+        qvec_of = {qid: _unit(v) for qid, v in qvec_of.items()}
+    for view, vqueries in corpus.views.items():
+        if not vqueries:
+            continue
+        qv = np.stack([qvec_of[q.query_id] for q in vqueries]).astype(np.float32)
+        masked = view == "masked" and bool(replacements)
+        mat = replace_rows(row_ids, vectors, replacements) if masked else vectors
+        if "flat" in needed:
+            t0 = time.perf_counter()
+            ranked = channels_lib.exact_search(mat, qv, depth["flat"], metric, id_of_row=row_ids)
+            runs.seconds["flat"] += time.perf_counter() - t0
+            runs.results["flat"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
+        if "faiss" in needed and loaded is not None:
+            if masked:
+                t0 = time.perf_counter()
+                with progress.task("masked copy of the index", total=1) as advance:
+                    idx = masked_index_copy(loaded.index, row_ids, mat, loaded.operating_point)
+                    advance(1)
+                timings["masked_index_copy_s"] = time.perf_counter() - t0
+            else:
+                idx = loaded.index
+            t0 = time.perf_counter()
+            ranked = channels_lib.dense_search(
+                idx, qv, depth["faiss"], id_of_row=row_ids, vectors=mat, k_factor=loaded.k_factor
+            )
+            runs.seconds["faiss"] += time.perf_counter() - t0
+            runs.results["faiss"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
+
+
+def run_bm25_channel(
+    data_root: DataRoot,
+    corpus: EvalCorpus,
+    index_version: str | None,
+    depth: int,
+    runs: ChannelRuns,
+    timings: dict[str, float],
+    progress: Reporter,
+) -> None:
+    """``bm25`` with :func:`python_ext.search.channels.bm25_search`: on the plain view the
+    version's stored BM25 index (what search uses) when it was built from exactly these chunks,
+    else one built from the chunks; on the masked view one built the same way from the masked
+    texts."""
+    stored = _version_bm25(data_root, index_version, corpus.fingerprint, runs.notes)
+    if stored is not None:
+        plain, rows, version = stored
+        runs.index_version = runs.index_version or version
+    else:
+        plain, rows = None, corpus.chunk_ids
+    order = [corpus.row_of[int(c)] for c in rows.tolist()]
+    for view, vqueries in corpus.views.items():
+        if not vqueries:
+            continue
+        t0 = time.perf_counter()
+        if view == "masked" and corpus.masked_contents:
+            with progress.task("bm25 index (masked)", total=1) as advance:
+                lexical = build_bm25_from_texts(
+                    corpus.masked_contents.get(int(cid), corpus.contents[row])
+                    for cid, row in zip(rows.tolist(), order, strict=True)
+                )
+                advance(1)
+        elif plain is not None:
+            lexical = plain
+        else:
+            with progress.task("bm25 index (plain)", total=1) as advance:
+                lexical = build_bm25_from_texts(corpus.contents[row] for row in order)
+                advance(1)
+        timings[f"bm25_index_{view}_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ranked = channels_lib.bm25_search(lexical, [q.text for q in vqueries], depth, id_of_row=rows)
+        runs.seconds["bm25"] += time.perf_counter() - t0
+        runs.results["bm25"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
+
+
+def fuse_hybrid(
+    queries: list[Query], fused: list[str], k: int, rrf_k0: int, rrf_rank_cutoff: int, runs: ChannelRuns
+) -> None:
+    """``hybrid``: :func:`python_ext.search.channels.fuse` (RRF, the catalog's k0 and cut-off)
+    over the fused channels' deep lists, per query — what ``indexctl search`` returns."""
+    t0 = time.perf_counter()
+    hybrid: dict[str, Ranked] = {}
+    for q in queries:
+        rankings = {c: runs.results[c].get(q.query_id, []) for c in fused}
+        fused_hits = channels_lib.fuse(rankings, k, k0=rrf_k0, cutoff=rrf_rank_cutoff)
+        hybrid[q.query_id] = [(f.chunk_id, f.score) for f in fused_hits]
+    runs.results["hybrid"] = hybrid
+    runs.seconds["hybrid"] = (time.perf_counter() - t0) + sum(runs.seconds.get(c, 0.0) for c in fused)
+
+
+def score_channels(
+    queries: list[Query], chosen: list[str], k: int, runs: ChannelRuns
+) -> tuple[list[ChannelMetrics], dict[str, list[ChannelMetrics]]]:
+    """Metrics per channel on its top k, overall and per query origin (``faiss``/``flat`` also
+    against the ``flat`` oracle when it ran)."""
+    results, seconds = runs.results, runs.seconds
+    oracle = {qid: [c for c, _ in r[:k]] for qid, r in results["flat"].items()} if "flat" in results else None
+    n = len(queries)
+
+    def _metrics(source: str, subset: dict[str, list[int]]) -> ChannelMetrics:
+        ids_only = {qid: [c for c, _ in r[:k]] for qid, r in results[source].items()}
+        qps = n / seconds[source] if source in seconds and seconds[source] > 0 else None
+        use_oracle = oracle if source in DENSE else None
+        return channel_metrics(source, ids_only, subset, k, oracle=use_oracle, queries_per_s=qps)
+
+    metrics = [_metrics(c, {q.query_id: q.positives for q in queries}) for c in chosen]
+    by_origin: dict[str, list[ChannelMetrics]] = {}
+    for origin in sorted({q.origin for q in queries}):
+        subset = {q.query_id: q.positives for q in queries if q.origin == origin}
+        by_origin[origin] = [_metrics(c, subset) for c in chosen]
+    return metrics, by_origin
+
+
+def record_run(
+    data_root: DataRoot, result: EvalRunResult, runs: ChannelRuns, corpus: EvalCorpus, queries: list[Query]
+) -> None:
+    """Write the pool (the fused channels as deep as hybrid searched them, the others their top
+    k), archive pools that name vanished chunks or queries, append runs.parquet."""
+    fused = set(result.hybrid_of)
+    kept = {
+        c: {q: r[: None if c in fused else result.k] for q, r in runs.results[c].items()}
+        for c in result.channels
+    }
+    table = pools.pool_table(result.run_id, kept)
+    if table.num_rows:
+        result.pool_path = pools.write_pool(data_root, table)
+    result.archived_pools = pools.archive_stale_pools(
+        data_root, set(corpus.hashes), {q.query_id for q in queries}, keep=result.run_id
+    )
+
+
 def run_eval(
     data_root: DataRootLike,
     *,
@@ -313,6 +566,10 @@ def run_eval(
     progress: Reporter = NULL_PROGRESS,
 ) -> EvalRunResult:
     """Evaluate the channels on ``eval/queries.parquet`` and record the run.
+
+    Steps, each a function of this module: :func:`plan_channels`, :func:`load_corpus`,
+    :func:`run_dense_channels`, :func:`run_bm25_channel`, imported channels,
+    :func:`fuse_hybrid`, :func:`score_channels`, :func:`record_run`.
 
     :param data_root: the data root (chunks, queries, published index).
     :param k: cut-off for results, pools and metrics (default 10).
@@ -331,222 +588,68 @@ def run_eval(
     data_root = resolve_data_root(data_root)
     t_start = time.perf_counter()
     started_at = datetime.now(UTC)
-    if k < 1:
-        raise ConfigError(f"--k must be at least 1, got {k}")
-    if rrf_k0 < 0:
-        raise ConfigError(f"--rrf-k0 must be >= 0, got {rrf_k0}")
-    if rrf_rank_cutoff < 1:
-        raise ConfigError(f"--rrf-rank-cutoff must be >= 1, got {rrf_rank_cutoff}")
-    chosen = parse_channels(channels)
-    fused: list[str] = []
-    if "hybrid" in chosen:
-        fused = [c for c in chosen if c not in ("flat", "hybrid")]
-        if not fused:
-            raise ConfigError(
-                "hybrid needs at least one channel to fuse besides the flat oracle",
-                hint="e.g. --channels faiss,flat,bm25,hybrid",
-            )
-    needed = [c for c in chosen if c != "hybrid"]
+    chosen, fused, needed = plan_channels(channels, k, rrf_k0, rrf_rank_cutoff)
+    depth = search_depths(needed, fused, k, rrf_rank_cutoff)
     timings: dict[str, float] = {}
 
     queries = read_queries(data_root)
     run_id = pools.new_run_id(started_at)
     dense = [c for c in needed if c in DENSE]
-    columns = ["id", "content", "content_hash"] + (["embedding"] if dense else [])
-    t0 = time.perf_counter()
-    chunks = chunkstore.read_chunks(data_root, columns=columns)
-    chunk_ids = np.asarray(chunks.column("id").to_numpy(), dtype=np.int64)
-    contents: list[str] = chunks.column("content").to_pylist()
-    hashes = dict(zip(chunk_ids.tolist(), chunks.column("content_hash").to_pylist(), strict=True))
-    timings["read_chunks_s"] = time.perf_counter() - t0
-    _check_positives(queries, set(hashes))
-    spans = _masks(queries, hashes)
-    row_of = {int(c): i for i, c in enumerate(chunk_ids.tolist())}
-    masked_contents = {cid: mask_text(contents[row_of[cid]], s) for cid, s in spans.items()}
+    corpus = load_corpus(data_root, queries, bool(dense), timings)
+    runs = ChannelRuns(results={c: {} for c in needed}, seconds=dict.fromkeys(needed, 0.0))
 
-    views = {
-        "plain": [q for q in queries if q.origin != "docstring"],
-        "masked": [q for q in queries if q.origin == "docstring"],
-    }
-    results: dict[str, dict[str, Ranked]] = {c: {} for c in needed}
-    seconds: dict[str, float] = dict.fromkeys(needed, 0.0)
-
-    index_version_used: str | None = None
-    operating_point: str | None = None
-    embedding: dict[str, object] | None = None
-    notes: list[str] = []
     loaded = None
-    row_ids = chunk_ids  # the order channels see the corpus in: FAISS rows when a version is used
-    fingerprint = chunkstore.fingerprint_table(chunks)
     if "faiss" in needed:
         # checked before any embedding work: a mismatched index fails fast
         loaded = load_index(data_root, index_version)
-        index_version_used = loaded.version
-        operating_point = loaded.operating_point
-        row_ids = index_ids(loaded.index)
-        _check_idmap(loaded.version, row_ids, chunk_ids)
-    order = np.asarray([row_of[int(c)] for c in row_ids.tolist()], dtype=np.int64)
-    depth = {c: fusion_depth(k, rrf_rank_cutoff) if c in fused else k for c in needed}
-    if "flat" in depth and "faiss" in depth:
-        # the oracle is searched as deep as faiss, so both rank the same candidates (ties too)
-        depth["flat"] = depth["faiss"]
+        runs.index_version, runs.operating_point = loaded.version, loaded.operating_point
+        _check_idmap(loaded.version, index_ids(loaded.index), corpus.chunk_ids)
     if dense:
-        info = chunkstore.corpus_info(data_root)
-        embedding = {"model": info.model, "dim": info.dim, "normalized": info.normalized, "kind": info.kind}
-        embedder = embedder_from_info(info)
-        # row order = FAISS row order, so one matrix serves the exact oracle and the re-rank
-        vectors = chunkstore.embeddings_to_numpy(chunks.column("embedding"), info.dim)[order]
-        t0 = time.perf_counter()
-        qvec_of = embed_cached(
-            data_root, "queries", info, embedder, {q.query_id: q.text for q in queries}, progress
-        )
-        timings["embed_queries_s"] = time.perf_counter() - t0
-        replacements: dict[int, np.ndarray] = {}
-        if masked_contents and views["masked"]:
-            t0 = time.perf_counter()
-            replacements = embed_cached(data_root, "masked", info, embedder, masked_contents, progress)
-            timings["embed_masked_s"] = time.perf_counter() - t0
-        if loaded is not None:
-            metric = loaded.index.metric_type
-        else:
-            metric = faiss.METRIC_INNER_PRODUCT if info.normalized else faiss.METRIC_L2
-        if metric == faiss.METRIC_INNER_PRODUCT:
-            # search normalizes query vectors for ip indexes; so does the evaluation
-            qvec_of = {qid: _unit(v) for qid, v in qvec_of.items()}
-        for view, vqueries in views.items():
-            if not vqueries:
-                continue
-            qv = np.stack([qvec_of[q.query_id] for q in vqueries]).astype(np.float32)
-            masked = view == "masked" and bool(replacements)
-            mat = replace_rows(row_ids, vectors, replacements) if masked else vectors
-            if "flat" in needed:
-                t0 = time.perf_counter()
-                ranked = channels_lib.exact_search(mat, qv, depth["flat"], metric, id_of_row=row_ids)
-                seconds["flat"] += time.perf_counter() - t0
-                results["flat"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
-            if "faiss" in needed and loaded is not None:
-                if masked:
-                    t0 = time.perf_counter()
-                    with progress.task("masked copy of the index", total=1) as advance:
-                        idx = masked_index_copy(loaded.index, row_ids, mat, loaded.operating_point)
-                        advance(1)
-                    timings["masked_index_copy_s"] = time.perf_counter() - t0
-                else:
-                    idx = loaded.index
-                t0 = time.perf_counter()
-                ranked = channels_lib.dense_search(
-                    idx, qv, depth["faiss"], id_of_row=row_ids, vectors=mat, k_factor=loaded.k_factor
-                )
-                seconds["faiss"] += time.perf_counter() - t0
-                results["faiss"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
-
+        run_dense_channels(data_root, corpus, queries, needed, loaded, depth, runs, timings, progress)
     if "bm25" in needed:
-        stored = _version_bm25(data_root, index_version, fingerprint, notes)
-        if stored is not None:
-            plain_bm25, bm25_rows, bm25_version = stored
-            index_version_used = index_version_used or bm25_version
-        else:
-            plain_bm25, bm25_rows = None, chunk_ids
-        bm25_order = np.asarray([row_of[int(c)] for c in bm25_rows.tolist()], dtype=np.int64)
-        for view, vqueries in views.items():
-            if not vqueries:
-                continue
-            t0 = time.perf_counter()
-            if view == "masked" and masked_contents:
-                with progress.task("bm25 index (masked)", total=1) as advance:
-                    lexical = build_bm25_from_texts(
-                        masked_contents.get(int(cid), contents[row])
-                        for cid, row in zip(bm25_rows.tolist(), bm25_order.tolist(), strict=True)
-                    )
-                    advance(1)
-            elif plain_bm25 is not None:
-                lexical = plain_bm25
-            else:
-                with progress.task("bm25 index (plain)", total=1) as advance:
-                    lexical = build_bm25_from_texts(contents[row] for row in bm25_order)
-                    advance(1)
-            timings[f"bm25_index_{view}_s"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            ranked = channels_lib.bm25_search(
-                lexical, [q.text for q in vqueries], depth["bm25"], id_of_row=bm25_rows
-            )
-            seconds["bm25"] += time.perf_counter() - t0
-            results["bm25"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
-
+        run_bm25_channel(data_root, corpus, index_version, depth["bm25"], runs, timings, progress)
     qids = {q.query_id for q in queries}
-    external = [c for c in needed if c not in BUILTIN_CHANNELS]
-    for source in external:
+    for source in [c for c in needed if c not in BUILTIN_CHANNELS]:
         imported = read_imported_run(data_root, source)
-        results[source] = {qid: ranked[: depth[source]] for qid, ranked in imported.items() if qid in qids}
-
+        runs.results[source] = {
+            qid: ranked[: depth[source]] for qid, ranked in imported.items() if qid in qids
+        }
     if "hybrid" in chosen:
-        t0 = time.perf_counter()
-        hybrid: dict[str, Ranked] = {}
-        for q in queries:
-            rankings = {c: results[c].get(q.query_id, []) for c in fused}
-            hybrid[q.query_id] = [
-                (f.chunk_id, f.score)
-                for f in channels_lib.fuse(rankings, k, k0=rrf_k0, cutoff=rrf_rank_cutoff)
-            ]
-        results["hybrid"] = hybrid
-        seconds["hybrid"] = (time.perf_counter() - t0) + sum(seconds.get(c, 0.0) for c in fused)
+        fuse_hybrid(queries, fused, k, rrf_k0, rrf_rank_cutoff, runs)
+    metrics, by_origin = score_channels(queries, chosen, k, runs)
 
-    positives = {q.query_id: q.positives for q in queries}
-    oracle = {qid: [c for c, _ in r[:k]] for qid, r in results["flat"].items()} if "flat" in results else None
-    n = len(queries)
-
-    def _metrics(source: str, subset: dict[str, list[int]]) -> ChannelMetrics:
-        ids_only = {qid: [c for c, _ in r[:k]] for qid, r in results[source].items()}
-        qps = n / seconds[source] if source in seconds and seconds[source] > 0 else None
-        use_oracle = oracle if source in DENSE else None
-        return channel_metrics(source, ids_only, subset, k, oracle=use_oracle, queries_per_s=qps)
-
-    metrics = [_metrics(c, positives) for c in chosen]
-    by_origin: dict[str, list[ChannelMetrics]] = {}
-    for origin in sorted({q.origin for q in queries}):
-        subset = {q.query_id: q.positives for q in queries if q.origin == origin}
-        by_origin[origin] = [_metrics(c, subset) for c in chosen]
-
-    # the pool keeps the fused channels as deep as hybrid searched them, the others their top k
-    out = {c: {q: r[: k if c not in fused else None] for q, r in results[c].items()} for c in chosen}
+    origins = sorted({q.origin for q in queries})
     result = EvalRunResult(
         run_id=run_id,
         started_at=started_at,
-        index_version=index_version_used,
-        operating_point=operating_point,
+        index_version=runs.index_version,
+        operating_point=runs.operating_point,
         k=k,
         rrf_k0=rrf_k0,
         channels=chosen,
         hybrid_of=fused,
-        n_queries=n,
-        queries_by_origin={
-            o: sum(1 for q in queries if q.origin == o) for o in sorted({q.origin for q in queries})
-        },
-        masked_chunks=len(masked_contents),
-        embedding=embedding,
+        n_queries=len(queries),
+        queries_by_origin={o: sum(1 for q in queries if q.origin == o) for o in origins},
+        masked_chunks=len(corpus.masked_contents),
+        embedding=runs.embedding,
         wall_seconds=0.0,
         metrics=metrics,
         by_origin=by_origin,
         timings=timings,
         rrf_rank_cutoff=rrf_rank_cutoff,
-        notes=notes,
+        notes=runs.notes,
     )
     if write:
-        table = pools.pool_table(run_id, out)
-        if table.num_rows:
-            result.pool_path = pools.write_pool(data_root, table)
-        result.archived_pools = pools.archive_stale_pools(
-            data_root, set(hashes), {q.query_id for q in queries}, keep=run_id
-        )
+        record_run(data_root, result, runs, corpus, queries)
     result.wall_seconds = time.perf_counter() - t_start
     if write:
         record = pools.RunRecord(
             run_id=run_id,
             started_at=started_at,
-            index_version=index_version_used,
-            operating_point=operating_point,
+            index_version=runs.index_version,
+            operating_point=runs.operating_point,
             k=k,
-            n_queries=n,
+            n_queries=len(queries),
             channels=chosen,
             rrf_k0=rrf_k0 if "hybrid" in chosen else None,
             wall_seconds=result.wall_seconds,
