@@ -38,7 +38,8 @@ def serve(
     reload_interval: float = 2.0,
     log_level: str = "warning",
 ) -> None:
-    """Serve search over HTTP until interrupted (Ctrl-C / SIGTERM).
+    """Serve search over HTTP until interrupted: Ctrl-C (SIGINT) stops it gracefully and returns;
+    SIGTERM stops it gracefully and then ends the process by that signal (uvicorn's convention).
 
     :param host: interface to bind (default ``127.0.0.1``: this machine only).
     :param port: TCP port (0: any free port, printed at start).
@@ -82,4 +83,7 @@ def serve(
         file=sys.stderr,
         flush=True,
     )
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down gracefully for
+        print("indexctl serve: stopped", file=sys.stderr)
