@@ -187,27 +187,43 @@ def exact_search(
 ) -> list[Ranked]:
     """Exact top ``k`` per query over ``vectors`` (rows), optionally only the ``allowed`` rows.
 
-    :param vectors: ``(n, d)`` float32 (memory maps are read block by block).
-    :param metric: ``faiss.METRIC_INNER_PRODUCT`` or ``faiss.METRIC_L2``.
+    Plain NumPy (one matrix product per block of rows, then a partial sort), streamed in blocks
+    so a memory-mapped matrix is never copied whole.
+
+    :param vectors: ``(n, d)`` float32.
+    :param metric: ``faiss.METRIC_INNER_PRODUCT`` or ``faiss.METRIC_L2`` (squared distance).
     """
     xq = np.ascontiguousarray(xq, dtype=np.float32)
     rows_all = None if allowed is None else np.flatnonzero(allowed)
     n = len(vectors) if rows_all is None else len(rows_all)
-    if len(xq) == 0 or n == 0 or k < 1:
-        return [[] for _ in range(len(xq))]
+    m = len(xq)
+    if m == 0 or n == 0 or k < 1:
+        return [[] for _ in range(m)]
     kk = min(k, n)
-    heap = faiss.ResultHeap(len(xq), kk, keep_max=metric == faiss.METRIC_INNER_PRODUCT)
+    higher = metric == faiss.METRIC_INNER_PRODUCT
+    best_key = np.full((m, 0), np.inf, dtype=np.float32)  # smaller is better: -ip or l2
+    best_rows = np.zeros((m, 0), dtype=np.int64)
+    q_norms = (xq * xq).sum(axis=1)[:, None]
     for start in range(0, n, _BLOCK_ROWS):
         if rows_all is None:
             block_rows = np.arange(start, min(start + _BLOCK_ROWS, n), dtype=np.int64)
-            block = np.ascontiguousarray(vectors[start : start + _BLOCK_ROWS], dtype=np.float32)
+            block = np.asarray(vectors[start : start + _BLOCK_ROWS], dtype=np.float32)
         else:
             block_rows = rows_all[start : start + _BLOCK_ROWS].astype(np.int64)
-            block = np.ascontiguousarray(vectors[block_rows], dtype=np.float32)
-        dist, idx = faiss.knn(xq, block, min(kk, len(block)), metric=metric)
-        heap.add_result(np.ascontiguousarray(dist), np.ascontiguousarray(block_rows[idx]))
-    heap.finalize()
-    return _to_ranked(heap.D, heap.I, id_of_row, metric)
+            block = np.asarray(vectors[block_rows], dtype=np.float32)
+        dots = xq @ block.T  # (m, b)
+        if higher:
+            key = -dots
+        else:
+            key = q_norms - 2 * dots + (block * block).sum(axis=1)[None, :]
+        key = np.concatenate([best_key, key.astype(np.float32)], axis=1)
+        cand = np.concatenate([best_rows, np.broadcast_to(block_rows, (m, len(block_rows)))], axis=1)
+        take = min(kk, key.shape[1])
+        part = np.argpartition(key, take - 1, axis=1)[:, :take]
+        best_key = np.take_along_axis(key, part, axis=1)
+        best_rows = np.take_along_axis(cand, part, axis=1)
+    scores = -best_key if higher else np.maximum(best_key, 0)
+    return _to_ranked(scores, best_rows, id_of_row, metric)
 
 
 def bm25_search(

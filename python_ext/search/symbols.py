@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -101,11 +102,17 @@ class SymbolIndex:
         self.meta = meta
         self.contents = contents
         self._built = False
+        self._lock = threading.Lock()
 
     # --- building -----------------------------------------------------------------------
     def _build(self) -> None:
         if self._built:
             return
+        with self._lock:  # concurrent first lookups (the server) build it once
+            if not self._built:
+                self._build_locked()
+
+    def _build_locked(self) -> None:
         keys: dict[str, set[str]] = defaultdict(set)
         defined_in: dict[str, list[int]] = defaultdict(list)
         symbols = self.meta.table.column("symbols")

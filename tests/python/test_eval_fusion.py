@@ -22,6 +22,27 @@ def test_rrf_k_cuts_and_k0_changes_scores() -> None:
     assert fused == [(7, 1.0), (8, 0.5)]
 
 
+def test_rrf_rank_cutoff_drops_deep_ranks() -> None:
+    fused = dict(rrf_fuse({"a": [1, 2, 3], "b": [3, 2, 1]}, k0=60, cutoff=2))
+    assert fused == {1: pytest.approx(1 / 61), 2: pytest.approx(2 / 62), 3: pytest.approx(1 / 61)}
+    with pytest.raises(ValueError, match="cutoff must be >= 1"):
+        rrf_fuse({"a": [1]}, cutoff=0)
+
+
+def test_search_and_eval_defaults_are_the_catalogs_dbt_vars() -> None:
+    """`indexctl search`, `eval run` and v_rrf_contrib_by_channel fuse with the same k0 and
+    cut-off: the Python defaults are dbt_project.yml's vars."""
+    from pathlib import Path
+
+    import yaml
+
+    from python_ext.search.fusion import DEFAULT_RRF_K0, DEFAULT_RRF_RANK_CUTOFF
+
+    project = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text())
+    assert project["vars"]["rrf_k0"] == DEFAULT_RRF_K0 == 60
+    assert project["vars"]["rrf_rank_cutoff"] == DEFAULT_RRF_RANK_CUTOFF == 100
+
+
 def test_rrf_equal_scores_break_on_chunk_id() -> None:
     fused = rrf_fuse({"a": [2, 1], "b": [1, 2]}, k0=60)
     assert [cid for cid, _ in fused] == [1, 2]

@@ -85,8 +85,10 @@ def _check_catalog_against_pool(data_root: DataRoot, result) -> None:
     assert sum(score for _, score in fused) == pytest.approx(total)
     hybrid = sorted(rows["hybrid"])
     assert [cid for _, cid in hybrid] == [cid for cid, _ in fused[: len(hybrid)]]
-    # by hand: faiss always returns k=5 hits, ranks 1..5 contribute 1/61 + 1/62 + 1/63 + 1/64 + 1/65
-    assert next(m[1:4:2] for m in mart if m[0] == "faiss") == (5, pytest.approx(0.0794051061386466))
+    # by hand: hybrid searched faiss min(rrf_rank_cutoff, corpus) = all 26 chunks deep, so its
+    # ranks 1..26 contribute 1/61 + 1/62 + … + 1/86 (the pool keeps them, beyond k=5)
+    assert next(m[1:4:2] for m in mart if m[0] == "faiss") == (26, pytest.approx(0.3574952344922874))
+    assert 0.3574952344922874 == pytest.approx(sum(1 / (60 + r) for r in range(1, 27)))
 
 
 def test_default_repository_is_this_checkout(repo_root: Path) -> None:

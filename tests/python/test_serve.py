@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from python_ext.config import DataRoot
 from python_ext.index.build import build_index
 from python_ext.search import Searcher
+from python_ext.serve import listen_socket
 from python_ext.serve.app import create_app
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -47,7 +48,7 @@ class Server:
     def __init__(self, app) -> None:
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
-        sock = config.bind_socket()
+        sock = listen_socket("127.0.0.1", 0)  # what indexctl serve binds
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
