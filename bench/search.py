@@ -90,7 +90,7 @@ import json, sys, time
 t0 = time.perf_counter()
 from python_ext.search import Searcher
 t1 = time.perf_counter()
-s = Searcher(sys.argv[1])
+s = Searcher(sys.argv[1], embed_threads=1)
 t2 = time.perf_counter()
 s.search(sys.argv[2], 10)
 t3 = time.perf_counter()
@@ -124,7 +124,7 @@ def first_query(data_root: Path, texts: list[str], repeats: int) -> dict[str, fl
 def warm_latency(data_root: Path, texts: list[str]) -> tuple[object, list[tuple[str, dict]]]:
     from python_ext.search import Searcher
 
-    searcher = Searcher(data_root, warm=True)
+    searcher = Searcher(data_root, warm=True, embed_threads=1)  # as indexctl search/serve
     langs = searcher.state.meta.language_counts()
     top_lang = max(langs, key=langs.get)
     cases = [
@@ -135,8 +135,15 @@ def warm_latency(data_root: Path, texts: list[str]) -> tuple[object, list[tuple[
         (f"hybrid --lang {top_lang}", {"lang": top_lang}),
         ("hybrid --exclude '*.md'", {"exclude": "*.md"}),
     ]
+    default_threads = None
+    torch = sys.modules.get("torch")
+    if torch is not None:  # the same hybrid search with torch's default intra-op threads, last
+        default_threads = os.cpu_count() or 1
+        cases.append((f"hybrid, torch threads={default_threads}", {}))
     rows = []
     for label, options in cases:
+        if default_threads and label.startswith("hybrid, torch threads="):
+            torch.set_num_threads(default_threads)
         for text in texts[:5]:  # untimed: warm every path (first bm25 / flat call, caches)
             searcher.search(text, 10, **options)
         totals, stages = [], {}
@@ -156,6 +163,8 @@ def warm_latency(data_root: Path, texts: list[str]) -> tuple[object, list[tuple[
                 },
             )
         )
+    if default_threads:
+        torch.set_num_threads(1)
     return searcher, rows
 
 
@@ -194,7 +203,14 @@ def server_qps(
             lock = threading.Lock()
             stop_at = time.perf_counter() + seconds
 
-            def work(offset: int, stop_at: float = stop_at, latencies: list[float] = latencies) -> None:
+            def work(
+                offset: int,
+                stop_at: float = stop_at,
+                latencies: list[float] = latencies,
+                errors: list[int] = errors,
+                lock: threading.Lock = lock,
+                clients: int = clients,
+            ) -> None:
                 i = offset
                 with httpx.Client(base_url=url, timeout=60) as client:
                     while time.perf_counter() < stop_at:
@@ -294,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         f"op '{state.loaded.operating_point}', k_factor {state.loaded.k_factor}, "
         f"embedder {state.manifest['embedding_model']}; {len(texts)} queries, k=10"
     )
-    print("\n(1) first query of a fresh process (median of %d):" % args.first_runs)
+    print(f"\n(1) first query of a fresh process (median of {args.first_runs}):")
     print(
         f"  import {first['import'] * 1000:.0f} ms, load {first['load'] * 1000:.0f} ms, first search "
         f"{first['first'] * 1000:.0f} ms, second search {first['second'] * 1000:.1f} ms -> first/second "
@@ -312,9 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n(3) indexctl serve, hybrid searches over HTTP, {args.seconds:.0f}s per level:")
     print(f"  {'clients':>8}{'QPS':>9}{'p50 ms':>9}{'p95 ms':>9}{'requests':>10}{'errors':>8}")
     for n, row in qps:
-        print(
-            f"  {n:>8}{row['qps']:>9.1f}{row['p50']:>9.2f}{row['p95']:>9.2f}{row['requests']:>10}{row['errors']:>8}"
-        )
+        cells = f"{row['qps']:>9.1f}{row['p50']:>9.2f}{row['p95']:>9.2f}"
+        print(f"  {n:>8}{cells}{row['requests']:>10}{row['errors']:>8}")
     shots = one_shot(data_root, texts, args.one_shot)
     warm_s = warm[0][1]["p50"] / 1000
     print(f"\n(4) per-query cost, hybrid (median of {args.one_shot}):")

@@ -109,7 +109,9 @@ def search_cmd(
     from python_ext.cli._output import print_json, print_nl
     from python_ext.search import Searcher
 
-    searcher = Searcher(resolve_data_root(data_root), version=version, operating_point=operating_point)
+    searcher = Searcher(
+        resolve_data_root(data_root), version=version, operating_point=operating_point, embed_threads=1
+    )
     result = searcher.search(
         text,
         k,
@@ -154,6 +156,14 @@ def serve_cmd(
     log_level: Annotated[
         str, typer.Option("--log-level", help="uvicorn log level: critical, error, warning, info, debug.")
     ] = "warning",
+    embed_threads: Annotated[
+        int,
+        typer.Option(
+            "--embed-threads",
+            min=1,
+            help="torch intra-op threads per query embedding (requests run concurrently).",
+        ),
+    ] = 1,
     data_root: DataRootOpt = None,
 ) -> None:
     """Serve search over HTTP (JSON API + Prometheus /metrics), warm, switching atomically on publish.
@@ -170,6 +180,7 @@ def serve_cmd(
         operating_point=operating_point,
         reload_interval=reload_interval,
         log_level=log_level,
+        embed_threads=embed_threads,
     )
 
 

@@ -212,10 +212,7 @@ def exact_search(
             block_rows = rows_all[start : start + _BLOCK_ROWS].astype(np.int64)
             block = np.asarray(vectors[block_rows], dtype=np.float32)
         dots = xq @ block.T  # (m, b)
-        if higher:
-            key = -dots
-        else:
-            key = q_norms - 2 * dots + (block * block).sum(axis=1)[None, :]
+        key = -dots if higher else q_norms - 2 * dots + (block * block).sum(axis=1)[None, :]
         key = np.concatenate([best_key, key.astype(np.float32)], axis=1)
         cand = np.concatenate([best_rows, np.broadcast_to(block_rows, (m, len(block_rows)))], axis=1)
         take = min(kk, key.shape[1])

@@ -22,6 +22,7 @@ answered wholly from the old state or wholly from the new one.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -81,6 +82,23 @@ def _check_k(k: int, ntotal: int, flag: str = "-k") -> int:
     return k
 
 
+def set_embed_threads(threads: int | None) -> None:
+    """Limit the intra-op threads of a torch-based query embedder (process-wide; None: leave).
+
+    Search embeds one short query at a time, where intra-op parallelism gains nothing and, on a
+    machine whose cores are busy, costs a lot: MiniLM took 97 ms per query with one torch thread
+    and 926–1,712 ms with two at load average 16 on 2 cores. ``indexctl search`` and
+    ``indexctl serve`` use 1; concurrency across requests is the server's thread pool.
+    """
+    if threads is None:
+        return
+    if threads < 1:
+        raise UsageError(f"embed threads must be >= 1, got {threads}", hint="use 1")
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(int(threads))
+
+
 class Searcher:
     """Search one data root's published index version (or a pinned ``version``), kept loaded.
 
@@ -93,6 +111,8 @@ class Searcher:
         catalog's ``rrf_rank_cutoff``, 100).
     :param warm: load the query embedder now and embed one query, so the first real search pays
         nothing extra.
+    :param embed_threads: limit a torch-based embedder's intra-op threads (process-wide) once it
+        is loaded (:func:`set_embed_threads`; None leaves torch's default).
     :raises VersionNotFoundError: nothing is published.
     :raises IndexMismatchError: the version's files disagree with its version.json.
     """
@@ -106,6 +126,7 @@ class Searcher:
         rrf_k0: int = DEFAULT_RRF_K0,
         rrf_rank_cutoff: int = DEFAULT_RRF_RANK_CUTOFF,
         warm: bool = False,
+        embed_threads: int | None = None,
     ) -> None:
         if isinstance(rrf_k0, bool) or not isinstance(rrf_k0, int) or rrf_k0 < 0:
             raise UsageError(f"rrf_k0 must be an integer >= 0, got {rrf_k0!r}", hint="the catalog uses 60")
@@ -123,6 +144,7 @@ class Searcher:
         self._embedders: dict[EmbeddingInfo, Embedder] = {}
         self._state = load_state(self.data_root, version, operating_point=operating_point)
         self.reloads = 0
+        self.embed_threads = embed_threads
         if warm:
             self.warm()
 
@@ -178,6 +200,7 @@ class Searcher:
                     ) from exc
                 raise
             self._embedders[info] = embedder
+            set_embed_threads(self.embed_threads)
         return embedder
 
     def _dense_ready(self, state: SearchState) -> None:

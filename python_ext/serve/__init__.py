@@ -63,6 +63,7 @@ def serve(
     operating_point: str | None = None,
     reload_interval: float = 2.0,
     log_level: str = "warning",
+    embed_threads: int = 1,
 ) -> None:
     """Serve search over HTTP until interrupted: Ctrl-C (SIGINT) stops it gracefully and returns;
     SIGTERM stops it gracefully and then ends the process by that signal (uvicorn's convention).
@@ -72,6 +73,8 @@ def serve(
     :param version: pin a version instead of following the published one.
     :param operating_point: override the tuned operating point.
     :param reload_interval: seconds between checks for a new published version / catalog (0: off).
+    :param embed_threads: intra-op threads of a torch query embedder (default 1: each request
+        embeds one query; requests run concurrently in the server's thread pool).
     :raises UsageError: a port outside 0–65535 or a negative reload interval.
     """
     import uvicorn

@@ -266,8 +266,16 @@ def create_app(
 
             def loop() -> None:
                 while not stop.wait(reload_interval):
-                    with contextlib.suppress(IndexctlError):
+                    try:
                         reload_now()
+                    except IndexctlError:
+                        pass  # recorded in /health and the failure counter; the old state serves on
+                    except Exception as exc:  # never let the checker die silently
+                        import logging
+
+                        metrics.reload_failures.inc()
+                        status["last_reload_error"] = f"unexpected {type(exc).__name__}: {exc}"
+                        logging.getLogger("python_ext.serve").exception("reload failed")
 
             thread = threading.Thread(target=loop, name="codeintel-reload", daemon=True)
             thread.start()

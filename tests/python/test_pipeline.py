@@ -88,7 +88,7 @@ def _check_catalog_against_pool(data_root: DataRoot, result) -> None:
     # by hand: hybrid searched faiss min(rrf_rank_cutoff, corpus) = all 26 chunks deep, so its
     # ranks 1..26 contribute 1/61 + 1/62 + … + 1/86 (the pool keeps them, beyond k=5)
     assert next(m[1:4:2] for m in mart if m[0] == "faiss") == (26, pytest.approx(0.3574952344922874))
-    assert 0.3574952344922874 == pytest.approx(sum(1 / (60 + r) for r in range(1, 27)))
+    assert sum(1 / (60 + r) for r in range(1, 27)) == pytest.approx(0.3574952344922874)
 
 
 def test_default_repository_is_this_checkout(repo_root: Path) -> None:

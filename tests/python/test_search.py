@@ -156,13 +156,13 @@ def test_filters_that_match_nothing_or_are_malformed_say_so(tiny: DataRoot) -> N
     with pytest.raises(NoMatchError, match="no path matches --include 'nope/\\*'"):
         searcher.search("x", 3, include="nope/*")
     with pytest.raises(
-        NoMatchError, match="no chunk is in module 'tinylib.geomtry' \\(did you mean tinylib.geometry"
+        NoMatchError, match=r"no chunk is in module 'tinylib.geomtry' \(did you mean tinylib.geometry"
     ):
         searcher.search("x", 3, module="tinylib.geomtry")
     with pytest.raises(NoMatchError, match="no symbol named 'Shpae'") as err:
         searcher.search("x", 3, symbol="Shpae")
     assert "did you mean Shape" in err.value.hint
-    with pytest.raises(NoMatchError, match="no chunk matches --lang go --module tinylib .*--lang alone: 1"):
+    with pytest.raises(NoMatchError, match=r"no chunk matches --lang go --module tinylib .*--lang alone: 1"):
         searcher.search("x", 3, lang="go", module="tinylib")
     with pytest.raises(UsageError, match="--include needs a non-empty value"):
         searcher.search("x", 3, include="  ")

@@ -127,7 +127,7 @@ def test_endpoints_answer_over_http(served: tuple[Server, Searcher]) -> None:
         chunk = client.get(f"/chunks/{cid}").json()
         assert chunk["chunk_id"] == cid and chunk["content"] == hits[0]["content"]
         sym = client.get("/symbols/chunks", params={"name": "Shape", "k": 3}).json()
-        assert [c["role"] for c in sym["chunks"]][0] == "defines" and len(sym["chunks"]) == 3
+        assert sym["chunks"][0]["role"] == "defines" and len(sym["chunks"]) == 3
         mod = client.get("/modules/chunks", params={"module": "tinylib.geometry"}).json()
         assert mod["chunks"] and all(c["module_id"].startswith("tinylib.geometry") for c in mod["chunks"])
         assert client.post("/reload").json() == {"reloaded": False, "version": searcher.state.version}
@@ -269,3 +269,19 @@ def test_indexctl_serve_binds_localhost_and_stops_on_a_signal(tiny: DataRoot, st
     err = proc.stderr.read()
     # graceful either way: Ctrl-C returns 0, SIGTERM ends the process by the signal after shutdown
     assert code == (0 if stop == "SIGINT" else -signal.SIGTERM) and "Traceback" not in err, err
+
+
+def test_a_failed_reload_keeps_the_old_state_serving(served: tuple[Server, Searcher], tiny: DataRoot) -> None:
+    server, searcher = served
+    old = searcher.state.version
+    broken = build_index(tiny, factory="HNSW8,Flat", gpu="off").version  # published
+    (tiny.version_dir(broken) / "vectors.npy").write_bytes(b"tampered")
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        r = client.post("/reload")
+        assert r.status_code == 409 and "vectors sha256" in r.json()["error"]
+        health = client.get("/health").json()
+        assert health["version"] == old and "vectors sha256" in health["last_reload_error"]
+        assert client.get("/search", params={"q": "shape", "k": 2}).json()["version"] == old
+        families = _metrics(client)
+    failures = [s.value for s in families["codeintel_state_reload_failures"] if s.name.endswith("_total")]
+    assert failures == [1.0]
