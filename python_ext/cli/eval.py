@@ -82,7 +82,7 @@ def run_cmd(
             help="Ranks past this contribute nothing to hybrid; its channels are searched max(k, cutoff) "
             "deep (catalog var rrf_rank_cutoff).",
         ),
-    ] = 100,
+    ] = 10,
     index_version: Annotated[
         str | None, typer.Option("--index-version", help="Evaluate this index version (default: published).")
     ] = None,

@@ -14,7 +14,7 @@ Steps (:func:`run_eval`):
    the same vectors), ``bm25`` (the version's stored BM25 index on the plain view when the
    version was built from exactly these chunks; on the masked view a BM25 index built the same
    way over the masked texts); external channels come from ``indexctl eval import-run``;
-3. ``hybrid`` = RRF (``rrf_k0`` 60, ``rrf_rank_cutoff`` 100, the catalog's vars) over every
+3. ``hybrid`` = RRF (``rrf_k0`` 60, ``rrf_rank_cutoff`` 10, the catalog's vars) over every
    other selected channel except the ``flat`` oracle, each searched ``max(k, cutoff)`` deep —
    exactly what ``indexctl search --channel hybrid`` does. The pool keeps those deep lists for
    the fused channels (ranks beyond k), so the catalog mart ``v_rrf_contrib_by_channel``
@@ -577,7 +577,7 @@ def run_eval(
         (``splade``) must have been imported with :func:`python_ext.evaluate.runfiles.import_run`.
     :param rrf_k0: the RRF constant for ``hybrid`` (default 60, the catalog's ``rrf_k0``).
     :param rrf_rank_cutoff: ranks past this contribute nothing to ``hybrid``, and its input
-        channels are searched ``max(k, cutoff)`` deep (default 100, the catalog's
+        channels are searched ``max(k, cutoff)`` deep (default 10, the catalog's
         ``rrf_rank_cutoff``).
     :param index_version: evaluate this index version instead of the published one.
     :param write: write the pool and append runs.parquet (default True).

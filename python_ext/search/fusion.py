@@ -7,7 +7,7 @@ Ties are broken deterministically: higher fused score first, then the best (smal
 chunk reached in any channel, then the number of channels that returned it (more first), then
 the smaller chunk id.
 
-The defaults are the catalog's dbt vars ``rrf_k0`` (60) and ``rrf_rank_cutoff`` (100) in
+The defaults are the catalog's dbt vars ``rrf_k0`` (60) and ``rrf_rank_cutoff`` (10) in
 ``dbt_project.yml`` (a test keeps them equal), so ``indexctl search``, ``indexctl eval run``
 and the mart ``v_rrf_contrib_by_channel`` compute the same fused scores.
 """
@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 DEFAULT_RRF_K0 = 60
 #: Ranks past this contribute nothing (dbt var ``rrf_rank_cutoff``); also how deep each input
 #: channel is searched for the hybrid ranking.
-DEFAULT_RRF_RANK_CUTOFF = 100
+DEFAULT_RRF_RANK_CUTOFF = 10
 
 
 def rrf_fuse(

@@ -12,7 +12,7 @@ A search runs these stages (timed in :attr:`SearchResult.timings`):
    **refine** — exact re-rank of ``k × k_factor`` candidates for code-based indexes;
 4. **bm25** — the version's BM25 index, masked the same way;
 5. **fuse** — ``hybrid`` (the default) is RRF over faiss and bm25, each searched
-   ``max(k, rrf_rank_cutoff)`` deep, with the catalog's ``rrf_k0`` (60) and cut-off (100);
+   ``max(k, rrf_rank_cutoff)`` deep, with the catalog's ``rrf_k0`` (60) and cut-off (10);
 6. **hydrate** — path, lines, language, symbols, module (and with ``content`` the text).
 
 :meth:`Searcher.refresh` loads a newly published version (or a refreshed catalog) next to the
@@ -108,7 +108,7 @@ class Searcher:
         included).
     :param rrf_k0: RRF constant of ``hybrid`` (default: the catalog's ``rrf_k0``, 60).
     :param rrf_rank_cutoff: ranks past this contribute nothing to ``hybrid`` (default: the
-        catalog's ``rrf_rank_cutoff``, 100).
+        catalog's ``rrf_rank_cutoff``, 10).
     :param warm: load the query embedder now and embed one query, so the first real search pays
         nothing extra.
     :param embed_threads: limit a torch-based embedder's intra-op threads (process-wide) once it
@@ -133,7 +133,7 @@ class Searcher:
         if isinstance(rrf_rank_cutoff, bool) or not isinstance(rrf_rank_cutoff, int) or rrf_rank_cutoff < 1:
             raise UsageError(
                 f"rrf_rank_cutoff must be an integer >= 1, got {rrf_rank_cutoff!r}",
-                hint="the catalog uses 100",
+                hint="the catalog uses 10",
             )
         self.data_root = resolve_data_root(data_root)
         self.pinned_version = version

@@ -40,7 +40,7 @@ def test_search_and_eval_defaults_are_the_catalogs_dbt_vars() -> None:
 
     project = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text())
     assert project["vars"]["rrf_k0"] == DEFAULT_RRF_K0 == 60
-    assert project["vars"]["rrf_rank_cutoff"] == DEFAULT_RRF_RANK_CUTOFF == 100
+    assert project["vars"]["rrf_rank_cutoff"] == DEFAULT_RRF_RANK_CUTOFF == 10
 
 
 def test_rrf_equal_scores_break_on_chunk_id() -> None:

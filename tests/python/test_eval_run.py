@@ -42,11 +42,10 @@ def test_run_writes_pool_and_runs_with_consistent_metrics(evaluated: DataRoot) -
         by_key.setdefault((row["source"], row["query_id"]), []).append(row)
     for (source, _), rows in by_key.items():
         assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
-        # the fused channels keep their lists as deep as hybrid searched them (the catalog's
-        # rrf_rank_cutoff, 100), the others their top k
-        assert len(rows) <= (100 if source in ("faiss", "bm25") else 5)
-    n_chunks = chunkstore.count_chunks(evaluated)
-    assert max(len(r) for (s, _), r in by_key.items() if s == "faiss") == min(100, n_chunks)
+        # with k=5 the fused channels keep their lists as deep as hybrid searched them (the
+        # catalog's rrf_rank_cutoff, 10), the others their top k
+        assert len(rows) <= (10 if source in ("faiss", "bm25") else 5)
+    assert max(len(r) for (s, _), r in by_key.items() if s == "faiss") == 10
     # the exact flat index over the published Flat index: identical ranked ids
     metrics = {m.source: m for m in result.metrics}
     assert metrics["faiss"].oracle_overlap_at_k == pytest.approx(1.0)
@@ -58,7 +57,7 @@ def test_run_writes_pool_and_runs_with_consistent_metrics(evaluated: DataRoot) -
     # hybrid rows are RRF(k0=60) over the faiss and bm25 rows of the same pool
     qid = next(q for (s, q) in by_key if s == "hybrid")
     rankings = {s: [r["chunk_id"] for r in by_key.get((s, qid), [])] for s in ("faiss", "bm25")}
-    expected = rrf_fuse(rankings, k0=60, k=5, cutoff=100)
+    expected = rrf_fuse(rankings, k0=60, k=5, cutoff=10)
     got = [(r["chunk_id"], r["score"]) for r in by_key[("hybrid", qid)]]
     assert [c for c, _ in got] == [c for c, _ in expected]
     assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-6)

@@ -85,10 +85,10 @@ def _check_catalog_against_pool(data_root: DataRoot, result) -> None:
     assert sum(score for _, score in fused) == pytest.approx(total)
     hybrid = sorted(rows["hybrid"])
     assert [cid for _, cid in hybrid] == [cid for cid, _ in fused[: len(hybrid)]]
-    # by hand: hybrid searched faiss min(rrf_rank_cutoff, corpus) = all 26 chunks deep, so its
-    # ranks 1..26 contribute 1/61 + 1/62 + … + 1/86 (the pool keeps them, beyond k=5)
-    assert next(m[1:4:2] for m in mart if m[0] == "faiss") == (26, pytest.approx(0.3574952344922874))
-    assert sum(1 / (60 + r) for r in range(1, 27)) == pytest.approx(0.3574952344922874)
+    # by hand: with k=5, hybrid searched faiss rrf_rank_cutoff = 10 deep, so its ranks 1..10
+    # contribute 1/61 + 1/62 + … + 1/70 (the pool keeps them, beyond k)
+    assert next(m[1:4:2] for m in mart if m[0] == "faiss") == (10, pytest.approx(0.152966344686334))
+    assert sum(1 / (60 + r) for r in range(1, 11)) == pytest.approx(0.152966344686334)
 
 
 def test_default_repository_is_this_checkout(repo_root: Path) -> None:

@@ -71,14 +71,14 @@ def test_hybrid_is_the_rrf_of_the_faiss_and_bm25_channels(tiny: DataRoot) -> Non
     n = searcher.state.ntotal
     for query in ("area of a circle", "load settings from a yaml file", "greet the user loudly"):
         hybrid = searcher.search(query, 5)
-        assert hybrid.channel == "hybrid" and hybrid.rrf == {"k0": 60, "rank_cutoff": 100}
+        assert hybrid.channel == "hybrid" and hybrid.rrf == {"k0": 60, "rank_cutoff": 10}
         dense = searcher.search(query, n, channel="faiss").hits  # min(cutoff, corpus) deep
         lexical = searcher.search(query, n, channel="bm25").hits
         expected = rrf_fuse(
             {"faiss": [h.chunk_id for h in dense], "bm25": [h.chunk_id for h in lexical]},
             k0=60,
             k=5,
-            cutoff=100,
+            cutoff=10,
         )
         assert [(h.chunk_id, pytest.approx(h.score)) for h in hybrid.hits] == expected
         for hit in hybrid.hits:  # each hit says where each channel ranked it
@@ -208,7 +208,7 @@ def test_cli_prints_hits_people_can_read(tiny: DataRoot, run_cli) -> None:
 
     out = run_cli("search", "circle area", "-k", "3", "--lang", "python", "--out", tiny.root)
     assert out.exit_code == 0, out.stderr
-    assert "hybrid (RRF k0=60, cutoff 100, over faiss + bm25)" in out.stdout
+    assert "hybrid (RRF k0=60, cutoff 10, over faiss + bm25)" in out.stdout
     assert "of 26 chunks match" in out.stdout and "faiss #" in out.stdout and "bm25 #" in out.stdout
     assert "tinylib/geometry/shapes.py:1-44" in out.stdout
     out = run_cli(

@@ -91,7 +91,7 @@ def test_endpoints_answer_over_http(served: tuple[Server, Searcher]) -> None:
     with httpx.Client(base_url=server.url, timeout=30) as client:
         health = client.get("/health").json()
         assert health["status"] == "ok" and health["version"] == searcher.state.version
-        assert health["rrf_k0"] == 60 and health["rrf_rank_cutoff"] == 100 and health["bm25"] is True
+        assert health["rrf_k0"] == 60 and health["rrf_rank_cutoff"] == 10 and health["bm25"] is True
 
         r = client.get("/search", params={"q": "area of a circle", "k": 3})
         assert r.status_code == 200
