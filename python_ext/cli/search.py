@@ -37,9 +37,14 @@ def _hit_lines(result: Any, show_content: bool) -> None:
     if result.operating_point:
         head.append(f"  op {result.operating_point}")
     scope = f"{result.matched:,} of {result.ntotal:,} chunks match" if result.matched is not None else ""
-    head.append(f"  {scope}  {result.timings.get('total', 0) * 1000:.1f} ms" if scope else "")
-    if not scope:
-        head.append(f"  {result.ntotal:,} chunks  {result.timings.get('total', 0) * 1000:.1f} ms")
+    head.append(f"  {scope or f'{result.ntotal:,} chunks'}  {result.timings.get('total', 0) * 1000:,.1f} ms")
+    embed = result.timings.get("embed", 0.0)
+    if embed > 1.0:
+        head.append(
+            f" ({embed * 1000:,.0f} ms loading and running the embedder: every new process loads the "
+            "model; indexctl serve keeps it warm)",
+            style="dim",
+        )
     stdout.print(head)
     if not result.hits:
         stdout.print(Text("(no hits)"))
