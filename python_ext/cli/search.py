@@ -55,9 +55,7 @@ def _hit_lines(result: Any, show_content: bool) -> None:
         line.append(c.location, style="cyan")
         line.append(f"  {c.language}")
         if c.symbols:
-            from python_ext.search.symbols import qualified_name
-
-            shown = ", ".join(qualified_name(s).rsplit(".", 1)[-1] for s in c.symbols[:3])
+            shown = ", ".join(name.rsplit(".", 1)[-1] for name in c.symbol_names[:3])
             line.append(f"  {shown}{' …' if len(c.symbols) > 3 else ''}", style="green")
         line.append(f"  score {hit.score:.4f}")
         ranks = "  ".join(f"{ch} #{r.rank} ({r.score:.3g})" for ch, r in hit.channel_ranks.items())

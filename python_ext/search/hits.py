@@ -50,6 +50,13 @@ class ChunkRecord:
         """``path:start-end``."""
         return f"{self.uri}:{self.start_line}-{self.end_line}"
 
+    @property
+    def symbol_names(self) -> list[str]:
+        """``symbols`` as dotted qualified names (SCIP symbol strings read from their descriptors)."""
+        from python_ext.search.symbols import qualified_name
+
+        return [qualified_name(s) for s in self.symbols]
+
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> ChunkRecord:
         return cls(

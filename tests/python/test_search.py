@@ -255,6 +255,8 @@ def test_scip_occurrences_give_references(data_root: DataRoot) -> None:
     assert [(c.role, c.chunk.uri) for c in by_scip] == circle
     hits = searcher.search("total area", 2, symbol="shapes.circle.Circle.area").hits
     assert {h.uri for h in hits} <= {"shapes/circle.py", "report.py"} and len(hits) == 2
+    circle_chunk = searcher.query_by_symbols("Circle")[0].chunk
+    assert "shapes.circle.Circle.area" in circle_chunk.symbol_names  # SCIP strings read as names
 
 
 def _recall(found: list[list[int]], truth: list[list[int]]) -> float:
