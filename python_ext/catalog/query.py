@@ -31,6 +31,14 @@ class QueryResult:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
+def _prepare_connection(con: Any) -> None:
+    """Everything registered on the connection before the user's statement runs (and before
+    anything restricts the connection): ``embed(text)`` (python_ext/catalog/semantic.py)."""
+    from python_ext.catalog.semantic import register_semantic_functions
+
+    register_semantic_functions(con)
+
+
 def query_catalog(
     data_root: DataRootLike,
     sql: str,
@@ -44,6 +52,8 @@ def query_catalog(
     :param data_root: data root whose ``db/codeintel.duckdb`` to open (None: as everywhere).
     :param sql: the statement (``select …``, ``describe v_chunks``, ``show tables``…); values
         that come from users belong in ``params`` as ``?`` parameters, never formatted in.
+        ``embed(text)`` is available: the corpus's embedder as a SQL function (semantic SQL,
+        docs/catalog.md#catalog-semantic-sql).
     :param db_path: catalog file; overrides ``data_root`` (default ``$CODEINTEL_DB_PATH``).
     :param params: positional parameters bound to ``?`` parameters.
     :param max_rows: keep at most this many rows (``None``: all); ``truncated`` says if cut.
@@ -57,6 +67,7 @@ def query_catalog(
         raise CatalogError(f"no catalog at {path}", hint="build it with `indexctl catalog refresh`")
     con = duckdb.connect(str(path), read_only=True)
     try:
+        _prepare_connection(con)
         cursor = con.execute(sql, list(params) if params else None)
         if cursor.description is None:
             return QueryResult(columns=[], rows=[])
