@@ -31,12 +31,13 @@ class QueryResult:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
-def _prepare_connection(con: Any) -> None:
-    """Everything registered on the connection before the user's statement runs (and before
-    anything restricts the connection): ``embed(text)`` (python_ext/catalog/semantic.py)."""
-    from python_ext.catalog.semantic import register_semantic_functions
+def _open_connection(path: Path) -> Any:
+    """The connection the statement runs on, prepared before it runs (and before anything
+    restricts it): a private DuckDB with the catalog attached read-only and ``embed(text)``
+    registered (:func:`python_ext.catalog.semantic.connect_catalog`)."""
+    from python_ext.catalog.semantic import connect_catalog
 
-    register_semantic_functions(con)
+    return connect_catalog(path)
 
 
 def query_catalog(
@@ -65,9 +66,8 @@ def query_catalog(
     path = Path(db_path).expanduser().resolve() if db_path else resolve_data_root(data_root).db_path
     if not path.is_file():
         raise CatalogError(f"no catalog at {path}", hint="build it with `indexctl catalog refresh`")
-    con = duckdb.connect(str(path), read_only=True)
+    con = _open_connection(path)
     try:
-        _prepare_connection(con)
         cursor = con.execute(sql, list(params) if params else None)
         if cursor.description is None:
             return QueryResult(columns=[], rows=[])

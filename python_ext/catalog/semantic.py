@@ -7,8 +7,12 @@ client can call: ``similar_chunks(chunk_id, k)``, ``nearest_chunks(vector, k)`` 
 turn text into a vector of the same space: :func:`register_semantic_functions` adds
 ``embed(text) -> FLOAT[d]`` to a connection, embedding with the corpus's own embedder, the one
 the catalog records in ``v_embedding_model`` (so it works when the file is opened away from its
-data root). ``indexctl catalog query`` and :func:`python_ext.catalog.query.query_catalog`
-register it on the connection they open, before anything else runs on it.
+data root). ``indexctl catalog query``, :func:`python_ext.catalog.query.query_catalog` and
+:func:`open_catalog` open the catalog with :func:`connect_catalog`: a private in-memory DuckDB
+with the catalog file attached read-only (as ``codeintel``, the default database) and ``embed``
+registered on it. Private, because DuckDB shares one database instance between connections to
+the same file in a process, and a Python function registered through one connection must not
+outlive it there.
 
 The embedder is loaded on the first call, not at registration (MiniLM takes seconds), and
 embeds each distinct text of a batch once. ``embed`` is deterministic, so DuckDB folds
@@ -72,7 +76,8 @@ def _embedding_width(con: duckdb.DuckDBPyConnection, info: EmbeddingInfo | None)
     try:
         row = con.execute(
             "select data_type from information_schema.columns "
-            "where table_schema = 'main' and table_name = 'v_chunks' and column_name = 'embedding'"
+            "where table_catalog = current_database() and table_schema = 'main' "
+            "and table_name = 'v_chunks' and column_name = 'embedding'"
         ).fetchone()
     except duckdb.Error:
         row = None
@@ -146,10 +151,12 @@ def register_semantic_functions(
 ) -> EmbeddingInfo | None:
     """Register ``embed(text) -> FLOAT[d]`` on ``con``, a connection to a catalog.
 
-    Call it before anything restricts the connection. The embedder is the one the catalog
-    records (``v_embedding_model``), loaded on the first call; ``embed`` of a NULL is NULL.
-    Calling ``embed`` on a catalog whose corpus cannot embed text (precomputed vectors, no
-    recorded embedder) fails that query with the reason and the fix.
+    Call it before anything restricts the connection, on a connection of its own database
+    instance (:func:`connect_catalog` makes one): DuckDB shares the instance of a file between
+    the connections of a process, and the function must not outlive ``con`` there. The
+    embedder is the one the catalog records (``v_embedding_model``), loaded on the first call;
+    ``embed`` of a NULL is NULL. Calling ``embed`` on a catalog whose corpus cannot embed text
+    (precomputed vectors, no recorded embedder) fails that query with the reason and the fix.
 
     :param embedder: use this embedder instead of the recorded one (tests, custom models); its
         ``dim`` must be the catalog's width.
@@ -175,25 +182,24 @@ def register_semantic_functions(
     return info
 
 
-def open_catalog(
-    data_root: DataRootLike = None, *, db_path: str | os.PathLike[str] | None = None
-) -> duckdb.DuckDBPyConnection:
-    """A read-only DuckDB connection to the catalog with ``embed(text)`` registered.
+def connect_catalog(path: Path) -> duckdb.DuckDBPyConnection:
+    """A private DuckDB connection with the catalog at ``path`` attached read-only as the
+    default database ``codeintel`` and ``embed(text)`` registered.
 
-    For notebooks and scripts that want DuckDB's own API (``.df()``, ``.arrow()``, relations);
-    the connection is read-only (DuckDB enforces it), the caller closes it.
-
-    :param data_root: data root whose ``db/codeintel.duckdb`` to open (None: as everywhere).
-    :param db_path: catalog file; overrides ``data_root`` (default ``$CODEINTEL_DB_PATH``).
-    :raises CatalogError: when there is no catalog file.
+    :raises CatalogError: when ``path`` is not a DuckDB database.
     """
     import duckdb
 
-    path = Path(db_path).expanduser().resolve() if db_path else resolve_data_root(data_root).db_path
-    if not path.is_file():
-        raise CatalogError(f"no catalog at {path}", hint="build it with `indexctl catalog refresh`")
-    con = duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect(":memory:")
     try:
+        try:
+            con.execute("attach ? as codeintel (read_only)", [str(path)])
+        except duckdb.Error as exc:
+            raise CatalogError(
+                f"cannot open {path} as a DuckDB catalog: {exc}",
+                hint="point --db at a catalog built by `indexctl catalog refresh`",
+            ) from exc
+        con.execute("use codeintel")
         register_semantic_functions(con)
     except BaseException:
         con.close()
@@ -201,3 +207,19 @@ def open_catalog(
     return con
 
 
+def open_catalog(
+    data_root: DataRootLike = None, *, db_path: str | os.PathLike[str] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A read-only DuckDB connection to the catalog with ``embed(text)`` registered.
+
+    For notebooks and scripts that want DuckDB's own API (``.df()``, ``.arrow()``, relations);
+    the catalog is attached read-only (DuckDB refuses every write to it), the caller closes it.
+
+    :param data_root: data root whose ``db/codeintel.duckdb`` to open (None: as everywhere).
+    :param db_path: catalog file; overrides ``data_root`` (default ``$CODEINTEL_DB_PATH``).
+    :raises CatalogError: when there is no catalog file.
+    """
+    path = Path(db_path).expanduser().resolve() if db_path else resolve_data_root(data_root).db_path
+    if not path.is_file():
+        raise CatalogError(f"no catalog at {path}", hint="build it with `indexctl catalog refresh`")
+    return connect_catalog(path)

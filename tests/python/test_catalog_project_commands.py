@@ -108,9 +108,10 @@ def test_per_query_marts_agree_with_the_metrics_eval_run_computes(pipeline_root:
             expected = channel_metrics(channel, ranked.get(channel, {}), subset, run["k"])
             got = mart[(channel, origin)]
             assert got[0] == expected.n_queries
-            assert got[1:] == pytest.approx(
-                (expected.recall_at_k, expected.mrr_at_k, expected.ndcg_at_k)
-            ), (channel, origin)
+            assert got[1:] == pytest.approx((expected.recall_at_k, expected.mrr_at_k, expected.ndcg_at_k)), (
+                channel,
+                origin,
+            )
         recorded = next(m for m in run["metrics"] if m["source"] == channel)
         n = sum(mart[(channel, o)][0] for o in origins)
         assert n == run["n_queries"]
