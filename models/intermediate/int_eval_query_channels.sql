@@ -91,7 +91,7 @@ per_query as (
         on grid.run_id = judged_hits.run_id
         and grid.query_id = judged_hits.query_id
         and grid.channel = judged_hits.channel
-        and judged_hits.rank <= grid.k
+        and grid.k >= judged_hits.rank
     group by grid.run_id, grid.query_id, grid.channel, grid.k, grid.count_positives
 
 ),

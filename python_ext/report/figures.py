@@ -53,6 +53,11 @@ def _layout(fig: Any, **kwargs: Any) -> Any:
     return fig
 
 
+def _point(operating_point: str | None) -> str:
+    """An operating point for display ('' is the index's defaults, e.g. an exact Flat index)."""
+    return _esc(operating_point) if operating_point else "defaults (no parameters)"
+
+
 def tuning_frontier(data: ReportData) -> Figure:
     """Recall@k against queries/s of every operating point tried, the Pareto front as a line and
     the chosen (published) operating point marked."""
@@ -71,7 +76,7 @@ def tuning_frontier(data: ReportData) -> Figure:
     for k in sorted({r["k"] for r in rows}):
         at_k = [r for r in rows if r["k"] == k]
         hover = [
-            f"{_esc(r['operating_point'])}<br>recall@{k} {r['recall_at_k']:.3f}<br>"
+            f"{_point(r['operating_point'])}<br>recall@{k} {r['recall_at_k']:.3f}<br>"
             f"{r['queries_per_s']:,.0f} q/s ({r['ms_per_query']:.3f} ms)"
             for r in at_k
         ]
@@ -105,8 +110,8 @@ def tuning_frontier(data: ReportData) -> Figure:
                         x=[r["queries_per_s"]],
                         y=[r["recall_at_k"]],
                         mode="markers+text",
-                        name=f"chosen: {_esc(r['operating_point'])}",
-                        text=[f"chosen: {_esc(r['operating_point'])}"],
+                        name=f"chosen: {_point(r['operating_point'])}",
+                        text=[f"chosen: {_point(r['operating_point'])}"],
                         textposition="top center",
                         marker={"symbol": "star", "size": 18, "color": "#d62728"},
                         hovertext=[f"chosen operating point<br>{hover[at_k.index(r)]}"],

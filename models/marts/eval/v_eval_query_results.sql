@@ -45,8 +45,9 @@ pivoted as (
         {%- for channel in channels %}
         max(case when query_channels.channel = '{{ channel }}' then query_channels.first_positive_rank end)
             as {{ channel }}_first_positive_rank,
-        {{ dbt.bool_or("case when query_channels.channel = '" ~ channel ~ "' then query_channels.is_hit_at_k end") }}
-            as {{ channel }}_hit_at_k,
+        {%- set hit = "case when query_channels.channel = '" ~ channel
+            ~ "' then query_channels.is_hit_at_k end" %}
+        {{ dbt.bool_or(hit) }} as {{ channel }}_hit_at_k,
         {%- endfor %}
         count(
             case when query_channels.is_hit_at_k and query_channels.channel <> 'hybrid' then 1 end

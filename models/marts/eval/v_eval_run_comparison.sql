@@ -142,9 +142,12 @@ final as (
         with_previous.preceding_run_id,
         case
             when with_previous.preceding_run_id is null then 'first'
-            when with_previous.query_set_fingerprint is null or with_previous.preceding_query_set_fingerprint is null
+            when
+                with_previous.query_set_fingerprint is null
+                or with_previous.preceding_query_set_fingerprint is null
                 then 'unknown'
-            when with_previous.query_set_fingerprint = with_previous.preceding_query_set_fingerprint then 'same'
+            when with_previous.query_set_fingerprint = with_previous.preceding_query_set_fingerprint
+                then 'same'
             else 'changed'
         end as query_set_change,
         cast(pair_differences.count_queries_added as integer) as count_queries_added,

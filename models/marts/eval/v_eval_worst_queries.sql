@@ -116,7 +116,7 @@ final as (
             order by
                 failures.hybrid_first_positive_rank desc nulls first,
                 failures.best_channel_rank desc nulls first,
-                failures.query_id
+                failures.query_id asc
         ) as integer) as worst_rank,
         failures.query_id,
         failures.query_text,
@@ -126,10 +126,10 @@ final as (
         failures.hybrid_first_positive_rank,
         failures.best_channel,
         cast(failures.best_channel_rank as integer) as best_channel_rank,
-        failures.found_by,
         {%- for channel in base_channels %}
-        failures.{{ channel }}_first_positive_rank{{ "," if not loop.last }}
+        failures.{{ channel }}_first_positive_rank,
         {%- endfor %}
+        failures.found_by
     from failures
 
 )

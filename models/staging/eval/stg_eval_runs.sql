@@ -28,9 +28,9 @@ renamed as (
 
         ---------- query set (null in runs recorded before query_ids existed)
         {% if 'query_ids' in source_columns -%}
-            cast(query_ids as varchar[]) as query_ids,
+        cast(query_ids as varchar[]) as query_ids,
         {%- else -%}
-            cast(null as varchar[]) as query_ids,
+        cast(null as varchar[]) as query_ids,
         {%- endif %}
 
         ---------- timestamps
