@@ -47,8 +47,8 @@ if TYPE_CHECKING:
     from python_ext.ingest.precomputed import import_precomputed
     from python_ext.ingest.validate import chunk_parquet_files, validate_chunks
     from python_ext.ingest.walk import walk_repository
-    from python_ext.report.build import build_report
     from python_ext.repo_to_catalog import run_pipeline
+    from python_ext.report.build import build_report
 
 __version__ = "0.1.0"
 
