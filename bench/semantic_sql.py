@@ -161,7 +161,7 @@ def main() -> None:
         con.execute("select count(*) from near_duplicates(0.9)").fetchone()
         refused = "not refused"
     except duckdb.InvalidInputException as exc:
-        refused = str(exc).split("Error: ", 1)[-1][:110]
+        refused = str(exc).split("Error: ", 1)[-1][:200]
     print(
         f"near_duplicates(0.9) over all {n:,} chunks: refused in {time.perf_counter() - t:.2f} s: {refused}"
     )

@@ -58,12 +58,9 @@
     -- threshold. Exact and quadratic: it refuses to compare more than max_pairs pairs.
     create or replace macro main.near_duplicates(threshold := 0.95, uri_like := '%', max_pairs := 50000000) as table
         with
-        scope as (
-            select chunk_id, uri, start_line, end_line, embedding
-            from main.v_chunks
-            where uri like uri_like and embedding is not null
-        ),
         guard as (
+            -- counted from narrow columns; it is the one-row side of the scope's join, computed
+            -- first, so a refusal comes before any embedding is read
             select
                 case
                     when count(*) * (count(*) - 1) / 2 > max_pairs then error(
@@ -72,7 +69,14 @@
                         || max_pairs || '; narrow uri_like (e.g. ''src/auth/%'') or raise max_pairs'
                     )
                 end as refused
-            from scope
+            from main.v_chunks
+            where uri like uri_like and embedding_dim = {{ dim }}
+        ),
+        scope as (
+            select chunks.chunk_id, chunks.uri, chunks.start_line, chunks.embedding
+            from main.v_chunks as chunks
+            cross join guard
+            where chunks.uri like uri_like and chunks.embedding_dim = {{ dim }} and guard.refused is null
         ),
         pairs as (
             select
@@ -85,8 +89,7 @@
                 array_inner_product(a.embedding, b.embedding) as similarity
             from scope as a
             cross join scope as b
-            cross join guard
-            where a.chunk_id < b.chunk_id and guard.refused is null
+            where a.chunk_id < b.chunk_id
         )
         select * from pairs
         where similarity >= threshold
