@@ -27,6 +27,10 @@ CHANNEL_COLORS = {
 _LANG_PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#9d755d"]
 
 
+#: Modules of the import graph whose name is written next to the node.
+_LABELLED_MODULES = 20
+
+
 @dataclass
 class Figure:
     """A drawn figure (``plot``) or an empty one (``empty`` says why)."""
@@ -247,7 +251,8 @@ def module_graph(data: ReportData) -> Figure:
     caption = (
         "Modules (`indexctl modules`) joined by the cross-module `imports` edges of the symbol "
         "graph; a node's area follows its PageRank centrality over the import graph. At most the "
-        f"{len(data.modules)} most central modules are drawn; layout: networkx spring layout."
+        f"{len(data.modules)} most central modules are drawn, the {_LABELLED_MODULES} most central "
+        "are named (hover names any); layout: networkx spring layout."
     )
     if not data.modules:
         return Figure("module-graph", title, caption, empty="no modules: run `indexctl ingest` with facts")
@@ -274,6 +279,9 @@ def module_graph(data: ReportData) -> Figure:
         )
     )
     top = max((m["centrality"] or 0.0) for m in data.modules) or 1.0
+    # names on the most central modules only (data.modules is ordered by centrality), so a big
+    # graph stays readable; hover names every node
+    labelled = {m["module_id"] for m in data.modules[:_LABELLED_MODULES]}
     languages = sorted({m["language"] or "?" for m in data.modules})
     for i, lang in enumerate(languages):
         nodes = [m for m in data.modules if (m["language"] or "?") == lang]
@@ -283,7 +291,7 @@ def module_graph(data: ReportData) -> Figure:
                 y=[pos[m["module_id"]][1] for m in nodes],
                 mode="markers+text",
                 name=_esc(lang),
-                text=[_esc(m["module_id"]) if (m["centrality"] or 0) >= 0.5 * top else "" for m in nodes],
+                text=[_esc(m["module_id"]) if m["module_id"] in labelled else "" for m in nodes],
                 textposition="top center",
                 textfont={"size": 10},
                 marker={
