@@ -60,3 +60,28 @@
 {% macro duckdb_only(sql) %}
     {{ return(sql if target.type == 'duckdb' else '') }}
 {% endmacro %}
+
+{#- string_agg(measure, delimiter order by ...), ordered on every engine. dbt.listagg drops the
+    order by on Spark, so Spark sorts collect_list(struct(keys..., measure)) itself. The
+    delimiter is a SQL string literal written for DuckDB, which keeps backslashes: Spark, which
+    would read '\n' as a newline, gets them doubled so both produce the same text. -#}
+{% macro ordered_listagg(measure, delimiter_literal, order_by) %}
+    {{ return(adapter.dispatch('ordered_listagg', 'codeintel')(measure, delimiter_literal, order_by)) }}
+{% endmacro %}
+
+{% macro default__ordered_listagg(measure, delimiter_literal, order_by) -%}
+    {{ dbt.listagg(measure, delimiter_literal, 'order by ' ~ order_by | join(', ')) }}
+{%- endmacro %}
+
+{% macro spark__ordered_listagg(measure, delimiter_literal, order_by) -%}
+    array_join(
+        transform(
+            array_sort(collect_list(struct(
+                {%- for key in order_by %}{{ key }} as k{{ loop.index }}, {% endfor -%}
+                {{ measure }} as v
+            ))),
+            s -> s.v
+        ),
+        {{ delimiter_literal | replace('\\', '\\\\') }}
+    )
+{%- endmacro %}

@@ -171,17 +171,21 @@ def test_search_and_eval_treat_a_sharded_version_like_a_single_one(
     from python_ext.evaluate.pools import read_pool
     from python_ext.evaluate.queries import build_queries
     from python_ext.evaluate.run import run_eval
-    from python_ext.index.search import search_text
     from python_ext.index.versions import publish
+    from python_ext.search.searcher import search_text
 
     build_tiny_data_root(tiny_repo, data_root, index=False)
     build_queries(data_root)
     single = build_index(data_root, factory="Flat", gpu="off")
-    hits_single = search_text(data_root, "parse the configuration file", k=5)
+    hits_single = {
+        channel: search_text(data_root, "parse the configuration file", k=5, channel=channel)
+        for channel in ("faiss", "hybrid")
+    }
     run_single = run_eval(data_root, k=5)
     sharded = build_index(data_root, factory="Flat", gpu="off", shards=3, workers=1)
     assert sharded.manifest["sharding"]["count"] == 3
-    assert search_text(data_root, "parse the configuration file", k=5) == hits_single
+    for channel, hits in hits_single.items():
+        assert search_text(data_root, "parse the configuration file", k=5, channel=channel) == hits, channel
     run_sharded = run_eval(data_root, k=5)
     assert run_sharded.masked_chunks > 0  # the masked copy of the sharded index was searched
 

@@ -127,5 +127,6 @@ def test_missing_ray_extra_names_the_extra(
     assert "the `ray` extra" in err.value.message and "codeintel-catalog[ray]" in err.value.hint
     result = run_cli("ingest", tiny_repo, "--out", data_root.root, "--engine", "ray", "--no-facts")
     assert result.exit_code == 1
-    assert "--engine ray needs Ray Data" in result.stderr and "pip install 'codeintel-catalog" in result.stderr
+    assert "--engine ray needs Ray Data" in result.stderr
+    assert "pip install 'codeintel-catalog" in result.stderr
     assert not data_root.chunks_dir.exists()

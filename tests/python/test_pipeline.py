@@ -16,8 +16,13 @@ def test_pipeline_runs_every_stage_and_is_rerunnable(tiny_repo: Path, data_root:
     first = run_pipeline(data_root, tiny_repo, embedder="hashing", scip=False, catalog=True, k=5)
     assert [s.name for s in first.stages] == list(STAGES)
     assert [s.name for s in first.stages if s.skipped] == []
-    refresh = first.stages[-1].summary
+    by_name = {s.name: s.summary for s in first.stages}
+    refresh = by_name["catalog refresh"]
     assert refresh["tests_failed"] == 0 and refresh["swapped"] is True
+    # the report is written next to the catalog, with every figure drawn
+    assert first.report_path == data_root.db_path.with_name("codeintel-report.html")
+    assert first.report_path.is_file() and by_name["report"]["path"] == str(first.report_path)
+    assert by_name["report"]["empty"] == {} and len(by_name["report"]["figures"]) == 5
     assert first.catalog_path == data_root.db_path and data_root.db_path.exists()
     _check_catalog_against_pool(data_root, first)
     assert first.embedding_kind == "lexical" and first.embedder.startswith("hashing")
@@ -45,9 +50,9 @@ def _check_catalog_against_pool(data_root: DataRoot, result) -> None:
     """v_rrf_contrib_by_channel, recomputed by hand from the pool of the same run."""
     import duckdb
 
-    from python_ext.evaluate.fusion import rrf_fuse
     from python_ext.evaluate.pools import read_pool
     from python_ext.evaluate.queries import read_queries
+    from python_ext.search.fusion import rrf_fuse
 
     run_id = read_runs(data_root).column("run_id").to_pylist()[-1]
     pool = read_pool(data_root, run_id).to_pylist()
@@ -85,8 +90,10 @@ def _check_catalog_against_pool(data_root: DataRoot, result) -> None:
     assert sum(score for _, score in fused) == pytest.approx(total)
     hybrid = sorted(rows["hybrid"])
     assert [cid for _, cid in hybrid] == [cid for cid, _ in fused[: len(hybrid)]]
-    # by hand: faiss always returns k=5 hits, ranks 1..5 contribute 1/61 + 1/62 + 1/63 + 1/64 + 1/65
-    assert next(m[1:4:2] for m in mart if m[0] == "faiss") == (5, pytest.approx(0.0794051061386466))
+    # by hand: with k=5, hybrid searched faiss rrf_rank_cutoff = 10 deep, so its ranks 1..10
+    # contribute 1/61 + 1/62 + … + 1/70 (the pool keeps them, beyond k)
+    assert next(m[1:4:2] for m in mart if m[0] == "faiss") == (10, pytest.approx(0.152966344686334))
+    assert sum(1 / (60 + r) for r in range(1, 11)) == pytest.approx(0.152966344686334)
 
 
 def test_default_repository_is_this_checkout(repo_root: Path) -> None:
