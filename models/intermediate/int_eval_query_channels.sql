@@ -110,7 +110,9 @@ final as (
         cast(per_query.count_relevant_hits as bigint) as count_relevant_hits,
         cast(per_query.first_positive_rank as integer) as first_positive_rank,
         per_query.first_positive_rank is not null as is_hit_at_k,
-        coalesce(cast(1 as double) / per_query.first_positive_rank, cast(0 as double)) as reciprocal_rank_at_k,
+        coalesce(
+            cast(1 as double) / per_query.first_positive_rank, cast(0 as double)
+        ) as reciprocal_rank_at_k,
         cast(per_query.count_relevant_hits / nullif(per_query.count_positives, 0) as double) as recall_at_k,
         cast(
             per_query.dcg_at_k

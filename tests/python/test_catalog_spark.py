@@ -47,6 +47,8 @@ def _missing() -> str | None:
 
 pytestmark = [
     pytest.mark.slow,
+    # two builds of the fixture (DuckDB, then Spark: ~180 nodes at 2-5 s each) and an export
+    pytest.mark.timeout(2700),
     pytest.mark.skipif(_missing() is not None, reason=_missing() or ""),
 ]
 
