@@ -75,15 +75,14 @@ def default_repository() -> Path:
 
 
 def scip_available() -> tuple[bool, str]:
-    """Whether scip-python (and node) can run here, and if not, why (with the fix)."""
-    from python_ext.errors import MissingDependencyError
-    from python_ext.facts.scip.indexer import find_scip_python
+    """Whether a SCIP indexer (scip-python, scip-typescript; and node) can run here, and if
+    none can, why (with the fix)."""
+    from python_ext.facts.scip.indexer import available_indexers
 
-    try:
-        find_scip_python()
-    except MissingDependencyError as exc:
-        return False, str(exc)
-    return True, ""
+    why = available_indexers()
+    if any(not reason for reason in why.values()):
+        return True, ""
+    return False, "; ".join(why.values())
 
 
 @dataclass
@@ -215,7 +214,12 @@ def run_pipeline(
 
     def _ingest() -> Any:
         return ingest_with_facts(
-            data_root, repo_path, run_scip=run_scip, embedder=embedder, progress=progress
+            data_root,
+            repo_path,
+            run_scip=run_scip,
+            require_indexers=False,
+            embedder=embedder,
+            progress=progress,
         )
 
     stage, ingest = _timed("ingest", _ingest, progress)

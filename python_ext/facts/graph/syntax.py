@@ -4,9 +4,13 @@
 level definitions, class → methods), ``imports`` (module → imported module, and → the imported
 definition for ``from m import name``), ``calls`` (call sites resolved by name: local definition,
 imported binding, ``self.method``, else a repository-wide unique name; ambiguous names are
-dropped) and ``inherits`` (class bases). Symbols are the chunker's qualified names
-(``tinylib.geometry.shapes.Circle.area``), i.e. the strings ``chunks.symbols`` holds without
-SCIP; a file's module-level code is its module prefix (``tinylib.cli``).
+dropped) and ``inherits`` (class bases). Each edge says how it was resolved: ``same_module``
+(defines; a definition of the same file; ``self.method``), ``import`` (imports; a name bound by
+an import), ``name_only`` (the repository-wide unique name: a guess, since the receiver's type is
+unknown — Go ``q.Set`` on ``url.Values`` lands on ``prometheus.gauge.Set``). Symbols are the
+chunker's qualified names (``tinylib.geometry.shapes.Circle.area``), i.e. the strings
+``chunks.symbols`` holds without SCIP; a file's module-level code is its module prefix
+(``tinylib.cli``).
 """
 
 from __future__ import annotations
@@ -159,7 +163,7 @@ def tree_sitter_edges(
             by_qualified.setdefault(qualified, d)
             by_name[(language_family(f.lang) or f.lang, d.name)].append(d)
             uris.setdefault(qualified, f.uri)
-            edges[(parent, qualified, "defines")] += 1
+            edges[(parent, qualified, "defines", "same_module")] += 1
         defs_by_file[f.uri] = found
 
     # module id → the module-level symbol of the file that stands for it
@@ -189,11 +193,11 @@ def tree_sitter_edges(
                     bound = sub or (candidate if candidate in by_qualified else target_symbol)
                     if sub or candidate in by_qualified:
                         bindings[name] = bound
-                    edges[(own, bound, "imports")] += 1
+                    edges[(own, bound, "imports", "import")] += 1
             else:
                 if f.lang == "python":
                     bindings[target.split(".")[0]] = module_symbol.get(target.split(".")[0], target_symbol)
-                edges[(own, target_symbol, "imports")] += 1
+                edges[(own, target_symbol, "imports", "import")] += 1
 
         resolve = _NameResolver(own, ".", bindings, by_qualified, by_name, family).resolve
         file_defs = defs_by_file.get(f.uri, [])
@@ -201,9 +205,9 @@ def tree_sitter_edges(
             if d.kind == "class":
                 for base in _bases(d.node, f.lang):
                     receiver, _, name = base.rpartition(".")
-                    target = resolve(receiver, name, "")
+                    target, how = resolve(receiver, name, "")
                     if target and target != d.qualified:
-                        edges[(d.qualified, target, "inherits")] += 1
+                        edges[(d.qualified, target, "inherits", how)] += 1
         calls = nodes_by_file[f.uri]["calls"]
         scopes = innermost(
             [(d.node.start_byte, d.node.end_byte, i) for i, d in enumerate(file_defs)],
@@ -220,9 +224,9 @@ def tree_sitter_edges(
                 if scope_def is None
                 else (scope_def.qualified if scope_def.kind == "class" else scope_def.class_qualified)
             )
-            target = resolve(call[0], call[1].split("<")[0], cls)
+            target, how = resolve(call[0], call[1].split("<")[0], cls)
             if target and target != scope:
-                edges[(scope, target, "calls")] += 1
+                edges[(scope, target, "calls", how)] += 1
     return edges, uris
 
 
@@ -237,25 +241,29 @@ class _NameResolver:
     by_name: dict[tuple[str, str], list[_Def]]
     family: str
 
-    def resolve(self, receiver: str, name: str, scope_class: str) -> str:
+    def resolve(self, receiver: str, name: str, scope_class: str) -> tuple[str, str]:
+        """``(symbol, resolution)``: ``same_module`` for a definition of this file (or of the
+        calling class through ``self``/``this``), ``import`` through an imported binding,
+        ``name_only`` when the only evidence is that one definition in the repository has
+        that name; ``("", "")`` when unknown or ambiguous."""
         if not name:
-            return ""
+            return "", ""
         if not receiver:
             local = f"{self.module_id}{self.sep}{name}"
             if local in self.by_qualified:
-                return local
+                return local, "same_module"
             if name in self.bindings:
-                return self.bindings[name]
+                return self.bindings[name], "import"
         elif receiver in ("self", "cls", "this") and scope_class:
             candidate = f"{scope_class}{self.sep}{name}"
             if candidate in self.by_qualified:
-                return candidate
+                return candidate, "same_module"
         elif receiver in self.bindings:
             candidate = f"{self.bindings[receiver]}{self.sep}{name}"
             if candidate in self.by_qualified:
-                return candidate
+                return candidate, "import"
         candidates = self.by_name.get((self.family, name), [])
-        return candidates[0].qualified if len(candidates) == 1 else ""
+        return (candidates[0].qualified, "name_only") if len(candidates) == 1 else ("", "")
 
 
 def _bases(node: Any, lang: str) -> list[str]:
