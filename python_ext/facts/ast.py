@@ -2,7 +2,8 @@
 
 **Which nodes** (per file of a syntax-tree language):
 
-* the file's root node (``module``, ``program``, ``source_file`` …; depth 0);
+* the file's root node (``module``, ``program``, ``source_file`` …; depth 0), named after the
+  file, with the module-level symbol of the symbol graph (``tinylib.cli``);
 * the root's named children (imports, statements, comments and top-level declarations);
 * every declaration, at any depth — the definitions the chunker names (functions, methods,
   classes, interfaces, structs, enums, traits, types …; Rust items inside item-level macro
@@ -44,7 +45,7 @@ from python_ext.ingest.walk import SourceFile
 from python_ext.lang.detect import TREE_SITTER_LANGUAGES
 from python_ext.lang.macros import item_macro_bodies
 from python_ext.lang.parsers import parser_for
-from python_ext.lang.symbols import definitions
+from python_ext.lang.symbols import definitions, module_prefix
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 #: Default number of levels of named children recorded below each declaration.
@@ -100,7 +101,18 @@ def file_nodes(source: SourceFile, level: int = DEFAULT_AST_LEVEL) -> list[dict[
     root = tree.root_node
     nodes: dict[tuple, _Node] = {}
     end = len(data)
-    nodes[(0, end, root.type)] = _Node(0, end, root.type, 0, 1, max(1, data.count(b"\n", 0, end - 1) + 1))
+    # the root stands for the file: its name is the file name, its symbol the module-level one
+    # of the symbol graph (the module prefix, else the uri)
+    nodes[(0, end, root.type)] = _Node(
+        0,
+        end,
+        root.type,
+        0,
+        1,
+        max(1, data.count(b"\n", 0, end - 1) + 1),
+        name=source.uri.rsplit("/", 1)[-1],
+        symbol=module_prefix(source.uri, source.lang, root) or source.uri,
+    )
     for child in root.named_children:
         if child.end_byte > child.start_byte:
             first, last = child.start_point.row + 1, _last_line(child)
@@ -279,7 +291,7 @@ def write_ast_facts(
         node_to_chunk_path=str(data_root.node_to_chunk_path),
         files=len(chosen),
         nodes=len(node_rows),
-        declarations=sum(1 for r in node_rows if r["symbol"] is not None),
+        declarations=sum(1 for r in node_rows if r["symbol"] is not None and r["depth"] > 0),
         node_to_chunk=len(link_rows),
         files_stale=stale,
         level=level,
