@@ -22,6 +22,7 @@ from typing import Any
 
 from python_ext.facts.graph.table import EdgeKey
 from python_ext.facts.modules import ModuleFacts, raw_imports
+from python_ext.facts.modules.imports import _string_value
 from python_ext.ingest.walk import SourceFile
 from python_ext.lang.nodes import (
     CALL_KINDS,
@@ -79,9 +80,11 @@ def _call_target(node: Any, lang: str) -> tuple[str, str] | None:
         return "", _text(fn)
     for obj_field, name_field in (("object", "attribute"), ("object", "property"), ("operand", "field"),
                                   ("value", "field"), ("path", "name")):  # fmt: skip
-        name = fn.child_by_field_name(name_field)
-        if name is not None:
-            return _text(fn.child_by_field_name(obj_field)), _text(name)
+        name, obj = fn.child_by_field_name(name_field), fn.child_by_field_name(obj_field)
+        if name is not None and obj is not None:
+            return _text(obj), _text(name)
+        if name is not None and obj_field == "path":  # a bare `name` path: no receiver
+            return "", _text(name)
     return None
 
 
@@ -157,6 +160,8 @@ def tree_sitter_edges(
             cls = (
                 "" if outer is None else (outer.qualified if outer.kind == "class" else outer.class_qualified)
             )
+            if not cls and f.lang == "rust" and _in_impl(node):
+                cls = qualified.rsplit(".", 1)[0]  # a method of an `impl T` / trait: self is T
             d = _Def(qualified, _text(name_node), kind, f.uri, node, parent, cls)
             found.append(d)
             open_defs.append(d)
@@ -193,13 +198,29 @@ def tree_sitter_edges(
                     bound = sub or (candidate if candidate in by_qualified else target_symbol)
                     if sub or candidate in by_qualified:
                         bindings[name] = bound
+                    elif target_module == name or (target_module or "").endswith(f".{name}"):
+                        bindings[name] = target_symbol  # `from pkg import helpers`: the submodule
                     edges[(own, bound, "imports", "import")] += 1
             else:
                 if f.lang == "python":
                     bindings[target.split(".")[0]] = module_symbol.get(target.split(".")[0], target_symbol)
                 edges[(own, target_symbol, "imports", "import")] += 1
 
-        resolve = _NameResolver(own, ".", bindings, by_qualified, by_name, family).resolve
+        if family == "javascript":
+            for node in nodes_by_file[f.uri]["imports"]:
+                if node.type != "import_statement":
+                    continue
+                source = node.child_by_field_name("source")
+                target_module = imported.get(_string_value(source)) if source is not None else None
+                target_symbol = module_symbol.get(target_module or "", "")
+                if not target_symbol:
+                    continue
+                for local, remote in _js_imported_names(node):
+                    candidate = target_symbol if remote == "*" else f"{target_symbol}.{remote}"
+                    if remote == "*" or candidate in by_qualified:
+                        bindings[local] = candidate
+
+        resolve = _NameResolver(own, ".", bindings, by_qualified, by_name, family, f.lang).resolve
         file_defs = defs_by_file.get(f.uri, [])
         for d in file_defs:
             if d.kind == "class":
@@ -240,6 +261,7 @@ class _NameResolver:
     by_qualified: dict[str, _Def]
     by_name: dict[tuple[str, str], list[_Def]]
     family: str
+    lang: str = ""
 
     def resolve(self, receiver: str, name: str, scope_class: str) -> tuple[str, str]:
         """``(symbol, resolution)``: ``same_module`` for a definition of this file (or of the
@@ -254,6 +276,10 @@ class _NameResolver:
                 return local, "same_module"
             if name in self.bindings:
                 return self.bindings[name], "import"
+            if self.lang == "java" and scope_class:  # an implicit this.method()
+                candidate = f"{scope_class}{self.sep}{name}"
+                if candidate in self.by_qualified:
+                    return candidate, "same_module"
         elif receiver in ("self", "cls", "this") and scope_class:
             candidate = f"{scope_class}{self.sep}{name}"
             if candidate in self.by_qualified:
@@ -263,7 +289,43 @@ class _NameResolver:
             if candidate in self.by_qualified:
                 return candidate, "import"
         candidates = self.by_name.get((self.family, name), [])
-        return (candidates[0].qualified, "name_only") if len(candidates) == 1 else ("", "")
+        if len(candidates) != 1:
+            return "", ""
+        found = candidates[0]
+        owner = receiver.replace("::", ".").rsplit(".", 1)[-1]
+        if owner[:1].isupper() and found.qualified.rsplit(".", 2)[-2:-1] != [owner]:
+            # `String::new()` / `Other.create()`: a type path that is not the definition's type
+            return "", ""
+        return found.qualified, "name_only"
+
+
+def _in_impl(node: Any) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.type in ("impl_item", "trait_item"):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _js_imported_names(node: Any) -> list[tuple[str, str]]:
+    """``(local name, imported name)`` of a JS/TS ``import`` statement; ``*`` for a namespace
+    import (``import * as ns``). Default imports are left out (their target has no name)."""
+    out: list[tuple[str, str]] = []
+    clause = next((c for c in node.named_children if c.type == "import_clause"), None)
+    for part in clause.named_children if clause is not None else []:
+        if part.type == "namespace_import":
+            ident = next((c for c in part.named_children if c.type == "identifier"), None)
+            if ident is not None:
+                out.append((_text(ident), "*"))
+        elif part.type == "named_imports":
+            for spec in part.named_children:
+                if spec.type != "import_specifier":
+                    continue
+                name, alias = spec.child_by_field_name("name"), spec.child_by_field_name("alias")
+                if name is not None:
+                    out.append((_text(alias or name), _text(name)))
+    return out
 
 
 def _bases(node: Any, lang: str) -> list[str]:
