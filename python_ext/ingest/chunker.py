@@ -52,14 +52,16 @@ it, e.g. ``tinylib.geometry.shapes.Circle.area`` (Python: dotted module path + c
 nesting; JS/TS: dotted file path without extension; Go: package name + receiver type; Rust:
 crate folder + ``mod`` path + ``impl`` type, items of macro bodies included; Java: package +
 class nesting). ``enclosing_symbol`` is the innermost definition that contains the whole chunk
-without being defined in it: the class of a chunk of methods, the function of a continuation
-chunk of its body.
+without being defined in it — its leading doc comments and attributes count as part of it: the
+class of a chunk of methods, the function of a continuation chunk of its body or of the first
+part of a doc comment too long for one chunk.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -185,6 +187,12 @@ def make_preview(content: str, limit: int = PREVIEW_MAX_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def _int_array(values: np.ndarray) -> array:
+    out = array("q")
+    out.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
+    return out
+
+
 class _Source:
     """Byte-level helpers for one file: unit and newline prefix counts, cut points."""
 
@@ -204,9 +212,10 @@ class _Source:
         if nonws.size:
             lines, first = np.unique(newlines[nonws], return_index=True)
             line_first[lines] = nonws[first]
-        # plain lists: the packer reads single elements, which lists serve several times faster
-        self.unit_list: list[int] = self.units.tolist()
-        self.newlines: list[int] = newlines.tolist()
+        # the packer reads single elements: arrays of machine ints serve them several times faster
+        # than numpy scalars, and are filled by one memory copy
+        self.unit_list = _int_array(self.units)
+        self.newlines = _int_array(newlines)
         self.line_first: list[int] = line_first.tolist()
         self.line_starts: list[int] = [0, *(self.newline_at + 1).tolist()]
 
@@ -216,6 +225,11 @@ class _Source:
 
     def line_of(self, byte: int) -> int:
         return self.newlines[byte] + 1
+
+    def line_end(self, byte: int) -> int:
+        """End of the line holding ``byte`` (its newline, or the end of the data)."""
+        i = self.newlines[byte]
+        return int(self.newline_at[i]) if i < len(self.newline_at) else len(self.data)
 
     def line_start(self, byte: int) -> int:
         """First byte of the line holding ``byte``."""
@@ -259,9 +273,11 @@ class _Source:
         seg = self.units[start : end + 1]
         return [start + int(i) for i in np.flatnonzero(np.diff(seg)) if start + int(i) > start]
 
-    def pieces(self, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    def pieces(self, start: int, end: int, limit: int, reserve: int = 0) -> list[tuple[int, int]]:
         """Split ``[start, end)`` into ranges within ``limit``: between lines, then words, then
-        tokens; a single word (chars) or token over the limit stays whole."""
+        tokens; a single word (chars) or token over the limit stays whole. With ``reserve``, the
+        last range leaves that much room (for what must follow it in the same chunk: the first
+        line of the declaration a long doc comment documents)."""
         out: list[tuple[int, int]] = []
         for line in self.lines(start, end):
             if self.size(*line) <= limit:
@@ -273,7 +289,20 @@ class _Source:
                     continue
                 cuts = [word[0], *self.token_cuts(*word), word[1]]
                 out.extend((a, b) for a, b in itertools.pairwise(cuts))
-        return _greedy(out, self, limit)
+        if reserve <= 0 or reserve >= limit:
+            return _greedy(out, self, limit)
+        # fill backwards: the last range within limit - reserve, the ones before it full
+        merged: list[tuple[int, int]] = []
+        room = limit - reserve
+        for piece_start, piece_end in reversed(out):
+            if merged and self.size(piece_start, merged[-1][1]) <= room:
+                merged[-1] = (piece_start, merged[-1][1])
+            else:
+                if merged:
+                    room = limit
+                merged.append((piece_start, piece_end))
+        merged.reverse()
+        return merged
 
 
 _WORD = re.compile(rb"\S+")
@@ -308,6 +337,7 @@ class _Group:
     lead: bool = False
     sticky: bool = False
     tail: bool = False
+    after_trivia: bool = False  # the last item added is trivia of the next one
 
 
 @dataclass
@@ -342,6 +372,8 @@ class _Packer:
         self.limit = limit
         self.bodies = bodies  # token_tree start byte -> re-parsed macro body
         self.out: list[tuple[int, int]] = []
+        #: starts of declarations right after their leading trivia: never a place to cut
+        self.after_trivia: set[int] = set()
 
     # -- groups --
 
@@ -351,9 +383,16 @@ class _Packer:
         return not group.tail or self.src.line_of(start) == self.src.line_of(group.end - 1)
 
     def _extend(self, group: _Group, start: int, end: int) -> _Group:
-        if start > group.start and self.src.starts_line(start):
+        # a line start is a place to cut, unless what precedes it is trivia of what follows
+        if (
+            start > group.start
+            and not group.after_trivia
+            and start not in self.after_trivia
+            and self.src.starts_line(start)
+        ):
             group.cuts.append(start)
         group.end = max(group.end, end)
+        group.after_trivia = False
         return group
 
     def _line_cut(self, group: _Group, next_start: int, next_end: int | None) -> int | None:
@@ -376,6 +415,8 @@ class _Packer:
                 return cut
             break
         own = src.line_first[src.newlines[next_start]]
+        if own in self.after_trivia:
+            return None
         if group.start < own < next_start and (next_end is None or src.size(own, next_end) <= self.limit):
             node = self.root.descendant_for_byte_range(own, own + 1)
             if node is not None and node.start_byte == own:
@@ -393,7 +434,10 @@ class _Packer:
             cut = self._line_cut(group, next_start, next_end)
             if cut is not None:
                 self.out.append((group.start, cut))
-                return _Group(cut, group.end)
+                # the rest keeps what its end leads into (a header, trivia of the next item)
+                return _Group(
+                    cut, group.end, lead=group.lead, sticky=group.sticky, after_trivia=group.after_trivia
+                )
         self.out.append((group.start, group.end))
         return None
 
@@ -444,6 +488,25 @@ class _Packer:
             units.append(_Unit(pending, 0))
         return units
 
+    def _trivia_plan(self, unit: _Unit) -> tuple[int, int]:
+        """For a unit whose trivia are too long to share a chunk with the declaration's first
+        line: the room to leave after them (that line's size), and the index of the first
+        trivia node to open the declaration's chunk with (-1: none), so that the last doc lines
+        and the signature line share a chunk."""
+        if not unit.trivia or unit.trivia >= len(unit.parts):
+            return 0, -1
+        src, limit = self.src, self.limit
+        main = unit.parts[unit.trivia]
+        first_line = src.size(main.start_byte, min(main.end_byte, src.line_end(main.start_byte)))
+        reserve = min(first_line, limit // 2)
+        last_end = unit.parts[unit.trivia - 1].end_byte
+        fresh_at = -1
+        for k in range(unit.trivia - 1, -1, -1):
+            if src.size(unit.parts[k].start_byte, last_end) + reserve > limit:
+                break
+            fresh_at = k
+        return reserve, fresh_at
+
     def _carries(self, group: _Group | None) -> bool:
         """True when ``group`` is a header (or trivia) that travels into the next node's split."""
         return (
@@ -460,6 +523,8 @@ class _Packer:
         first = header is None and depth > 0  # inside a split node its leading children lead
         limit = self.limit
         for unit in self._units(nodes):
+            if unit.trivia:
+                self.after_trivia.add(unit.parts[unit.trivia].start_byte)
             if self._fits(group, unit.start, unit.end):
                 group = self._extend(group, unit.start, unit.end)  # type: ignore[arg-type]
                 continue
@@ -472,35 +537,73 @@ class _Packer:
             if size <= limit and not (self._carries(group) and size > limit // 2):
                 group = self._start(group, unit.start, unit.end, lead)
                 continue
+            if unit.trivia and group is not None and not self._carries(group):
+                group = self._close(group)  # the trivia open the declaration's chunk, not the last one
+            reserve, fresh_at = self._trivia_plan(unit)
+            trivia_end = unit.parts[unit.trivia - 1].end_byte if unit.trivia else unit.start
             for i, part in enumerate(unit.parts):
-                group = self.place(part, group, depth, lead and group is None, trivia=i < unit.trivia)
+                is_trivia = i < unit.trivia
+                if (
+                    i == fresh_at
+                    and group is not None
+                    and self.src.size(group.start, trivia_end) + reserve > limit
+                ):
+                    group = self._close(group)  # the last trivia start the declaration's chunk
+                group = self.place(
+                    part, group, depth, lead and group is None, is_trivia, reserve if is_trivia else 0
+                )
         if group is not None:
             group.tail = True
             group.lead = group.sticky = False
         return group
 
     def place(
-        self, node: tree_sitter.Node, group: _Group | None, depth: int, lead: bool, trivia: bool = False
+        self,
+        node: tree_sitter.Node,
+        group: _Group | None,
+        depth: int,
+        lead: bool,
+        trivia: bool = False,
+        reserve: int = 0,
     ) -> _Group | None:
-        """Add one node after the open ``group``; returns the group left open."""
+        """Add one node after the open ``group``; returns the group left open. ``reserve``:
+        room to leave after a trivia node too long for one chunk (see :meth:`_Source.pieces`)."""
         start, end = node.start_byte, node.end_byte
         if self._fits(group, start, end):
             group = self._extend(group, start, end)  # type: ignore[arg-type]
         else:
-            group = self._place_new(node, group, depth, lead, trivia)
+            group = self._place_new(node, group, depth, lead, trivia, reserve)
         if group is not None and trivia:
-            group.lead = group.sticky = True
+            group.lead = group.sticky = group.after_trivia = True
             group.tail = False
         return group
 
     def _place_new(
-        self, node: tree_sitter.Node, group: _Group | None, depth: int, lead: bool, trivia: bool
+        self,
+        node: tree_sitter.Node,
+        group: _Group | None,
+        depth: int,
+        lead: bool,
+        trivia: bool,
+        reserve: int = 0,
     ) -> _Group | None:
         src, limit = self.src, self.limit
         start, end = node.start_byte, node.end_byte
         size = src.size(start, end)
         splittable = not _is_atomic(node)
         carry = self._carries(group) and not (group.tail if group is not None else False)
+        if (
+            not carry
+            and splittable
+            and group is not None
+            and not src.starts_line(start)
+            and src.line_first[src.newlines[start]] == group.start
+            and src.size(group.start, src.line_end(start)) <= limit
+        ):
+            # the group is the head of the node's own line (`if cond`, `} else`): it leads into
+            # the node's split, so that the chunk starts at the line, not in its middle
+            group.lead, group.tail = True, False
+            return self._split(node, group, depth)
         if splittable and not trivia and carry and (size > limit // 2 or group.sticky):  # type: ignore[union-attr]
             return self._split(node, group, depth)
         if size <= limit:
@@ -516,7 +619,7 @@ class _Packer:
                 group = None
         if splittable:
             return self._split(node, group, depth)
-        for piece_start, piece_end in src.pieces(start, end, limit):
+        for piece_start, piece_end in src.pieces(start, end, limit, reserve if trivia else 0):
             if self._fits(group, piece_start, piece_end):
                 group = self._extend(group, piece_start, piece_end)  # type: ignore[arg-type]
             else:
@@ -527,7 +630,13 @@ class _Packer:
     def _split(self, node: tree_sitter.Node, header: _Group | None, depth: int) -> _Group | None:
         if depth + 1 >= _MAX_DEPTH:
             return self._leaves(node, header)
-        return self.pack(self._children(node), header, depth + 1)
+        sticky = header is not None and header.sticky
+        group = self.pack(self._children(node), header, depth + 1)
+        if group is not None and header is not None and group.start <= node.start_byte:
+            # the whole node is in the open group: it is still the header of what follows (a
+            # signature split across lines before its body), not the tail of a split body
+            group.tail, group.lead, group.sticky = False, True, sticky
+        return group
 
     def _leaves(self, node: tree_sitter.Node, group: _Group | None) -> _Group | None:
         """Greedy merge of the atomic descendants of a very deep node (no recursion)."""
@@ -659,17 +768,40 @@ def window_ranges(src: _Source, limit: int, lang: str = "text") -> list[tuple[in
 # --- symbols ---------------------------------------------------------------------------------
 
 
+_WRAPPERS = frozenset({"export_statement", "decorated_definition"})
+
+
+def _lead_start(node: tree_sitter.Node, src: _Source) -> int:
+    """First byte of a definition with its wrappers (``export``, decorators) and the trivia
+    right above it (doc comments, attributes): where the chunker's unit for it begins."""
+    anchor = node
+    while anchor.parent is not None and anchor.parent.type in _WRAPPERS:
+        anchor = anchor.parent
+    start = anchor.start_byte
+    prev = anchor.prev_sibling
+    while prev is not None and prev.type in TRIVIA_TYPES:
+        if src.line_of(prev.end_byte - 1) + 1 < src.line_of(start):
+            break
+        start = prev.start_byte
+        prev = prev.prev_sibling
+    return start
+
+
 def _assign_symbols(
-    ranges: list[tuple[int, int]], defs: list[Definition]
+    ranges: list[tuple[int, int]], defs: list[tuple[int, int, int, str]]
 ) -> list[tuple[tuple[str, ...], str | None]]:
-    """Per range: the definitions whose name lies inside it, and the innermost definition that
-    contains the whole range without having its name inside it."""
+    """Per range: the definitions whose name lies inside it, and the innermost definition
+    whose extent (its leading doc comments and attributes included) contains the whole range
+    without having its name inside it.
+
+    :param defs: ``(extent start, end, name start, qualified name)`` per definition.
+    """
     out: list[tuple[tuple[str, ...], str | None]] = []
-    by_start = sorted(defs, key=lambda d: (d.start_byte, -d.end_byte))
-    names = sorted((d.name_start, d.qualified) for d in defs)
+    by_start = sorted(defs, key=lambda d: (d[0], -d[1]))
+    names = sorted((d[2], d[3]) for d in defs)
     pos = 0
     nxt = 0
-    open_defs: list[Definition] = []  # definitions containing the current chunk start, outermost first
+    open_defs: list[tuple[int, int, int, str]] = []  # extents containing the chunk start, outermost first
     for start, end in ranges:
         while pos < len(names) and names[pos][0] < start:
             pos += 1
@@ -679,17 +811,17 @@ def _assign_symbols(
             if names[j][1] not in mine:
                 mine.append(names[j][1])
             j += 1
-        while nxt < len(by_start) and by_start[nxt].start_byte <= start:
-            while open_defs and open_defs[-1].end_byte <= by_start[nxt].start_byte:
+        while nxt < len(by_start) and by_start[nxt][0] <= start:
+            while open_defs and open_defs[-1][1] <= by_start[nxt][0]:
                 open_defs.pop()
             open_defs.append(by_start[nxt])
             nxt += 1
-        while open_defs and open_defs[-1].end_byte <= start:
+        while open_defs and open_defs[-1][1] <= start:
             open_defs.pop()
         enclosing: str | None = None
-        for d in reversed(open_defs):
-            if d.end_byte >= end and not (start <= d.name_start < end):
-                enclosing = d.qualified
+        for _, d_end, d_name, qualified in reversed(open_defs):
+            if d_end >= end and not (start <= d_name < end):
+                enclosing = qualified
                 break
         out.append((tuple(mine), enclosing))
     return out
@@ -735,8 +867,12 @@ def chunk_file(
         defs = definitions(tree, uri, lang, data, macro_bodies)
     else:
         ranges = window_ranges(src, sizer.limit, lang)
+    extents = [
+        (_lead_start(d.node, src) if d.node else d.start_byte, d.end_byte, d.name_start, d.qualified)
+        for d in defs
+    ]
     chunks: list[Chunk] = []
-    for (start, end), (symbols, enclosing) in zip(ranges, _assign_symbols(ranges, defs), strict=True):
+    for (start, end), (symbols, enclosing) in zip(ranges, _assign_symbols(ranges, extents), strict=True):
         chunks.append(
             Chunk(
                 uri=uri,
