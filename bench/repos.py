@@ -231,8 +231,8 @@ def run_stripped(name: str, repo: Path, work: Path, args, env) -> dict:
     strip = strip_docstrings(repo, copy_dir)
     qfile = work / "stripped-queries.jsonl"
     res: dict = {"strip": strip.to_dict(), "user_queries": _user_queries(Path(strip.targets), qfile)}
-    ing = run("ingest", ["ingest", strip.copy, "--embedder", args.embedder, "--out", str(root), "--json", "-q",
-                         *args.ingest_arg]) or {}  # fmt: skip
+    ingest_args = ["ingest", strip.copy, "--embedder", args.embedder, "--out", str(root), "--json", "-q"]
+    ing = run("ingest", [*ingest_args, *args.ingest_arg]) or {}
     res["ingest"] = _ingest_summary(ing)
     run("index_build", ["index", "build", "--data-root", str(root), "--json", "-q"])
     q = run("eval_queries", ["eval", "queries", "--data-root", str(root), "--origins", "", "--from-jsonl",
@@ -330,8 +330,13 @@ def compare(before: str, after: str, markdown: Path | None = None) -> str:
             if proto == "masked":
                 for origin in ("docstring", "name"):
                     for ch in ("hybrid", "faiss"):
-                        row(repo, f"masked {origin}: {ch} R@10", _get(eb, "by_origin", origin, ch, "recall_at_k"),
-                            _get(ea, "by_origin", origin, ch, "recall_at_k"))  # fmt: skip
+                        x = _get(eb, "by_origin", origin, ch, "recall_at_k")
+                        row(
+                            repo,
+                            f"masked {origin}: {ch} R@10",
+                            x,
+                            _get(ea, "by_origin", origin, ch, "recall_at_k"),
+                        )
             else:
                 ep = _get(ra, "stripped", "eval_product")
                 for ch in ("hybrid", "faiss"):

@@ -113,7 +113,7 @@ def test_python_decorator_and_comment_stay_with_the_method(counter) -> None:
     chunks = chunk_file(uri, data, "python", sizer=ChunkSizer("tokens", 48, counter, 256))
     add = next(c for c in chunks if "pkg.docs.Inventory.add" in c.symbols)
     assert add.content.startswith("# Called for every delivery")
-    assert "@functools.lru_cache" in add.content
+    assert '@helpers.audited("deliveries")' in add.content
 
 
 @pytest.mark.parametrize("lang", sorted(FILES))

@@ -179,7 +179,9 @@ def test_empty_repository_gives_a_valid_empty_file(tmp_path: Path, data_root: Da
     assert summary.chunks == 0 and summary.files_ingested == 0
     (path,) = chunkstore.chunk_files(data_root)
     table = pq.read_table(path)
-    assert table.num_rows == 0 and table.schema.equals(chunks_schema(256, optional=True), check_metadata=False)
+    assert table.num_rows == 0 and table.schema.equals(
+        chunks_schema(256, optional=True), check_metadata=False
+    )
     assert validate_chunks(path) == []
 
 

@@ -1,0 +1,101 @@
+"""The stripped evaluation protocol: a copy without docstrings, queries re-mapped to its chunks."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from python_ext import chunkstore
+from python_ext.config import resolve_data_root
+from python_ext.errors import EvalInputError
+from python_ext.evaluate.queries import build_queries, read_queries
+from python_ext.evaluate.stripped import strip_docstrings, strip_file
+from python_ext.ingest.chunk_ingest import ingest_repository
+from python_ext.lang.docs import documentation
+from python_ext.lang.nodes import FUNCTION_NODES, find_nodes
+from python_ext.lang.parsers import parser_for
+
+CHUNKING = Path(__file__).resolve().parent / "fixtures" / "chunking"
+
+
+@pytest.fixture(scope="module")
+def stripped(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("stripped") / "copy"
+    strip_docstrings(CHUNKING, out)
+    return out
+
+
+def test_the_copy_has_no_function_docstrings_and_still_parses(stripped: Path) -> None:
+    targets = [json.loads(x) for x in (stripped / "docstrings.jsonl").read_text().splitlines()]
+    assert {t["lang"] for t in targets} == {"python", "typescript", "javascript", "go", "rust", "java"}
+    for t in targets:
+        data = (stripped / "repo" / t["uri"]).read_bytes()
+        function = data[t["start_byte"] : t["end_byte"]].decode()
+        assert t["name"] in function.split("{")[0], (t["uri"], t["name"], function[:80])
+        assert t["start_line"] == data[: t["start_byte"]].count(b"\n") + 1
+        tree = parser_for(t["lang"]).parse(data)
+        for node in find_nodes(t["lang"], tree.root_node, FUNCTION_NODES[t["lang"]]):
+            assert documentation(node, data, t["lang"]) is None, (t["uri"], node.start_point)
+    ast.parse((stripped / "repo" / "pkg" / "docs.py").read_text())  # still valid Python
+    untouched = (stripped / "repo" / "README.md").read_bytes()
+    assert untouched == (CHUNKING / "README.md").read_bytes()
+
+
+def test_a_docstring_that_was_the_whole_body_becomes_pass() -> None:
+    data = b'def f(x):\n    """Return nothing at all, ever."""\n\n\ndef g():\n    """Doc."""\n    return 1\n'
+    out, targets = strip_file(data, "python", "m.py")
+    assert out == b"def f(x):\n    pass\n\n\ndef g():\n    return 1\n"
+    assert [t["name"] for t in targets] == ["f"]  # "Doc." is under the 3-word minimum
+    assert out[targets[0]["start_byte"] : targets[0]["end_byte"]] == b"def f(x):\n    pass"
+
+
+def test_stripped_queries_are_mapped_to_the_copys_chunks(stripped: Path, tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    ingest_repository(root, stripped / "repo", embedder="hashing", chunk_budget=200)
+    result = build_queries(root, stripped=stripped, origins=["docstring"])
+    assert result.protocol == "stripped" and result.counts["docstring"] == result.total >= 15
+    meta = pq.read_schema(root / "eval" / "queries.parquet").metadata
+    assert meta[b"codeintel.eval.protocol"] == b"stripped"
+    chunks = chunkstore.read_chunks(root, columns=["id", "uri", "start_line", "end_line"]).to_pylist()
+    by_id = {c["id"]: c for c in chunks}
+    for q in read_queries(resolve_data_root(root)):
+        assert q.meta["protocol"] == "stripped" and "masks" not in q.meta
+        for d in q.meta["definitions"]:
+            overlapping = {c["id"] for c in chunks if c["uri"] == d["uri"]
+                           and c["start_line"] <= d["end_line"] and d["line"] <= c["end_line"]}  # fmt: skip
+            assert overlapping and overlapping <= set(q.positives), (q.text, d)
+        assert all(by_id[p]["uri"] in {d["uri"] for d in q.meta["definitions"]} for p in q.positives)
+
+
+def test_stripped_queries_refuse_chunks_of_another_tree(stripped: Path, tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    ingest_repository(root, CHUNKING, embedder="hashing")  # the original, not the copy
+    with pytest.raises(EvalInputError, match="were not ingested from") as info:
+        build_queries(root, stripped=stripped)
+    assert "indexctl ingest" in (info.value.hint or "")
+
+
+def test_strip_refuses_a_non_empty_or_inner_output(tmp_path: Path) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    with pytest.raises(EvalInputError, match="not empty"):
+        strip_docstrings(CHUNKING, tmp_path / "full")
+
+
+def test_cli_strip_then_queries(tmp_path: Path, run_cli) -> None:
+    out = tmp_path / "copy"
+    result = run_cli("eval", "strip", CHUNKING, "--out", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["docstrings_removed"] >= 15 and doc["copy"] == str(out / "repo")
+    assert (
+        run_cli("ingest", out / "repo", "--out", tmp_path / "d", "--embedder", "hashing", "--json").exit_code
+        == 0
+    )
+    q = run_cli("eval", "queries", "--data-root", tmp_path / "d", "--stripped", out, "--json")
+    assert q.exit_code == 0, q.stderr
+    assert json.loads(q.stdout)["protocol"] == "stripped"
