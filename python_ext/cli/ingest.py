@@ -12,7 +12,7 @@ from typing import Annotated
 import click
 import typer
 
-from python_ext.cli._options import DataRootOpt, EmbedderOpt, JsonOpt, QuietOpt
+from python_ext.cli._options import AstLevelOpt, DataRootOpt, EmbedderOpt, JsonOpt, QuietOpt
 from python_ext.config import resolve_data_root
 
 #: ``indexctl validate …``: contract checks of Parquet inputs (other stages may add commands).
@@ -121,9 +121,11 @@ def ingest_cmd(
     facts: Annotated[
         bool,
         typer.Option(
-            "--facts/--no-facts", help="Also write modules, symbol graph and SCIP facts (docs/facts.md)."
+            "--facts/--no-facts",
+            help="Also write modules, symbol graph, AST and SCIP facts (docs/facts.md).",
         ),
     ] = True,
+    ast_level: AstLevelOpt = 1,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -163,7 +165,7 @@ def ingest_cmd(
             from python_ext.facts.builder import ingest_with_facts
 
             summary = ingest_with_facts(
-                root, repo, scip=scip, run_scip=run_scip, progress=progress, **options
+                root, repo, scip=scip, run_scip=run_scip, ast_level=ast_level, progress=progress, **options
             )
         else:
             from python_ext.ingest.chunk_ingest import ingest_repository

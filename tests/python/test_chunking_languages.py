@@ -17,7 +17,7 @@ FIX = Path(__file__).resolve().parent / "fixtures" / "chunking"
 FILES = {
     "python": "pkg/docs.py",
     "typescript": "docs.ts",
-    "javascript": "docs.js",
+    "javascript": "events.js",
     "go": "docs.go",
     "rust": "docs.rs",
     "java": "java/org/shop/Docs.java",
@@ -26,7 +26,7 @@ FILES = {
 LONG = {
     "python": "pkg.docs.reconcile",
     "typescript": "docs.Cart.render",
-    "javascript": "docs.summarizeOrders",
+    "javascript": "events.summarizeOrders",
     "go": "shop.Receipt",
     "rust": "crate.docs.Cart.render",
     "java": "org.shop.Docs.print",

@@ -121,9 +121,9 @@ EXPECTED = {
     ): "import",  # `from pkg.helpers import render_table`
     ("pkg.docs.Inventory.add", "pkg.docs.Inventory.total_value"): "same_module",  # self.total_value()
     ("pkg.docs.shipment_weight", "pkg.helpers.Parcel.weight"): "name_only",  # parcel.weight(): type unknown
-    ("docs.summarizeOrders", "format.formatPrice"): "import",  # import { formatPrice } from './format'
-    ("docs.EventLog.record", "docs.EventLog.count"): "same_module",  # this.count()
-    ("docs.shipmentWeight", "format.Parcel.weight"): "name_only",
+    ("events.summarizeOrders", "format.formatPrice"): "import",  # import { formatPrice } from './format'
+    ("events.EventLog.record", "events.EventLog.count"): "same_module",  # this.count()
+    ("events.shipmentWeight", "format.Parcel.weight"): "name_only",
     ("docs.Cart.render", "format.formatPrice"): "import",  # TypeScript
     ("docs.Cart.render", "docs.Cart.total"): "same_module",
     ("shop.Receipt", "shop.FormatPrice"): "same_module",  # Go, same package file

@@ -119,6 +119,14 @@ class ScipIndexResult:
         return dict(self.__dict__)
 
 
+def _count_sources(repo: Path, suffixes: tuple[str, ...]) -> int:
+    count = 0
+    for _, dirnames, filenames in os.walk(repo):
+        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")]
+        count += sum(1 for name in filenames if name.endswith(suffixes))
+    return count
+
+
 def _copy_python_sources(repo: Path, dest: Path) -> int:
     return _copy_sources(repo, dest, (".py", ".pyi"))
 
@@ -178,6 +186,7 @@ def run_scip_python(
         env_file.write_text("[]\n")
         copied = not any((repo / c).is_file() for c in _CONFIG_FILES)
         workdir = repo
+        count = _count_sources(repo, (".py", ".pyi"))
         if copied:
             workdir = tmp_dir / "src" / repo.name
             workdir.mkdir(parents=True)
@@ -223,6 +232,8 @@ def run_scip_python(
         seconds=round(time.perf_counter() - started, 3),
         size_bytes=output.stat().st_size,
         copied_sources=copied,
+        indexer="scip-python",
+        files=count,
     )
 
 
