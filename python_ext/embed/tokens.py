@@ -117,6 +117,7 @@ class WordPieceCounter:
         self.special_tokens = special_tokens
         self._pieces: dict[bytes, int] = {}
         self._short: dict[int, int] = {}
+        self._offsets: dict[bytes, np.ndarray] = {}  # non-ASCII piece -> token start offsets
         self._lowercase = _lowercases(tokenizer)
         # every whole-word vocabulary entry is one token: seed the cache with them
         for word in tokenizer.get_vocab():
@@ -196,16 +197,22 @@ class WordPieceCounter:
         starts: list[np.ndarray] = []
         weights: list[np.ndarray] = []
         pos = 0
-        for at, end in _non_ascii_pieces(arr):
+        pieces = _non_ascii_pieces(arr)
+        for at, end in pieces:
             self._ascii_units(arr, pos, at, starts, weights)
-            text = data[at:end].decode("utf-8", errors="replace")
-            enc = self._tok.encode(text, add_special_tokens=False)
-            widths = np.fromiter((len(ch.encode("utf-8")) for ch in text), dtype=np.int64, count=len(text))
-            char_to_byte = np.concatenate(([0], np.cumsum(widths)))
-            offsets = np.array([s for s, _ in enc.offsets], dtype=np.int64)
-            starts.append(at + char_to_byte[offsets])
-            weights.append(np.ones(offsets.size, dtype=np.int32))
             pos = end
+        if pieces:  # pieces with non-ASCII bytes: the real tokenizer with offsets, cached, one batch
+            raws = [data[at:end] for at, end in pieces]
+            missing = list(dict.fromkeys(r for r in raws if r not in self._offsets))
+            texts = [r.decode("utf-8", errors="replace") for r in missing]
+            for raw, text, enc in zip(missing, texts, _encode(self._tok, texts), strict=True):
+                widths = [len(ch.encode("utf-8")) for ch in text]
+                char_to_byte = np.concatenate(([0], np.cumsum(np.asarray(widths, dtype=np.int64))))
+                self._offsets[raw] = char_to_byte[np.array([s for s, _ in enc.offsets], dtype=np.int64)]
+            for (at, _), raw in zip(pieces, raws, strict=True):
+                offsets = self._offsets[raw]
+                starts.append(at + offsets)
+                weights.append(np.ones(offsets.size, dtype=np.int32))
         self._ascii_units(arr, pos, len(data), starts, weights)
         if not starts:
             return np.zeros(len(data) + 1, dtype=np.int32)
