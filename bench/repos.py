@@ -258,6 +258,58 @@ def run_stripped(name: str, repo: Path, work: Path, args, env) -> dict:
     return res
 
 
+def rescore_stripped(work: Path, k: int = 10) -> dict:
+    """Function-level metrics of the stripped run in ``work`` (``WORK/<repo>``), from its pool:
+    a function counts as found when any chunk overlapping it is in the top k (recall@k = the
+    share of a query's functions found; MRR@k = the first such chunk). Unlike chunk-level
+    recall, this does not penalize a chunker for cutting a function into more chunks. Works on
+    the data roots of any release (it reads only the pool, the chunks and the targets)."""
+    import pyarrow.parquet as pq
+
+    from python_ext.evaluate.metrics import channel_metrics
+
+    root = work / "data-stripped"
+    chunks = pq.read_table(sorted((root / "vectors" / "chunks").glob("*.parquet"))[0],
+                           columns=["id", "uri", "start_line", "end_line"]).to_pylist()  # fmt: skip
+    by_uri: dict[str, list[tuple[int, int, int]]] = {}
+    for c in chunks:
+        by_uri.setdefault(c["uri"], []).append((c["start_line"], c["end_line"], c["id"]))
+    groups_by_text: dict[str, list[list[int]]] = {}
+    for line in (work / "stripped" / "docstrings.jsonl").read_text(encoding="utf-8").splitlines():
+        t = json.loads(line)
+        hits = [cid for s, e, cid in by_uri.get(t["uri"], []) if s <= t["end_line"] and t["start_line"] <= e]
+        if hits:
+            groups_by_text.setdefault(t["text"], []).append(hits)
+    texts = {}
+    for line in (work / "stripped-queries.jsonl").read_text(encoding="utf-8").splitlines():
+        q = json.loads(line)
+        texts[q["query_id"]] = q["text"]
+    pools = [*root.glob("eval/pools/*.parquet"), *root.glob("eval/pools/stale/*.parquet")]
+    for path in pools:
+        table = pq.read_table(path).to_pylist()
+        if not table or not str(table[0]["query_id"]).startswith("stripped-"):
+            continue
+        ranked: dict[str, dict[str, list[tuple[int, int]]]] = {}
+        for row in table:
+            ranked.setdefault(row["source"], {}).setdefault(row["query_id"], []).append(
+                (row["rank"], row["chunk_id"])
+            )
+        groups = {qid: groups_by_text[text] for qid, text in texts.items() if text in groups_by_text}
+        positives = {qid: sorted({c for g in gs for c in g}) for qid, gs in groups.items()}
+        out = {}
+        for source, per_query in ranked.items():
+            results = {qid: [c for _, c in sorted(rows)] for qid, rows in per_query.items()}
+            m = channel_metrics(source, results, positives, k, groups=groups)
+            out[source] = {"n_queries": m.n_queries, "recall_at_k": m.recall_at_k, "mrr_at_k": m.mrr_at_k,
+                           "ndcg_at_k": m.ndcg_at_k}  # fmt: skip
+        return {
+            "metrics": out,
+            "pool": str(path),
+            "definition": "function found when any overlapping chunk is",
+        }
+    return {}
+
+
 # --- report ----------------------------------------------------------------------------------
 
 
@@ -338,6 +390,14 @@ def compare(before: str, after: str, markdown: Path | None = None) -> str:
                             _get(ea, "by_origin", origin, ch, "recall_at_k"),
                         )
             else:
+                fb, fa = (
+                    _get(rb, "stripped", "eval_function_level"),
+                    _get(ra, "stripped", "eval_function_level"),
+                )
+                for ch in ("hybrid", "faiss", "bm25"):
+                    for metric, short in (("recall_at_k", "R@10"), ("mrr_at_k", "MRR@10")):
+                        row(repo, f"stripped, function-level: {ch} {short}", _get(fb, "metrics", ch, metric),
+                            _get(fa, "metrics", ch, metric))  # fmt: skip
                 ep = _get(ra, "stripped", "eval_product")
                 for ch in ("hybrid", "faiss"):
                     row(repo, f"stripped (eval queries --stripped): {ch} R@10", None,
@@ -370,7 +430,17 @@ def main(argv: list[str] | None = None) -> int:
         "--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="print two result sets side by side"
     )
     p.add_argument("--markdown", type=Path, default=None)
+    p.add_argument("--rescore-stripped", nargs=2, metavar=("RESULTS.json", "WORK_DIR"),
+                   help="add function-level metrics of WORK_DIR's stripped runs to RESULTS.json")  # fmt: skip
     args = p.parse_args(argv)
+    if args.rescore_stripped:
+        results_path, work_dir = Path(args.rescore_stripped[0]), Path(args.rescore_stripped[1])
+        doc = json.loads(results_path.read_text())
+        for r in doc["results"]:
+            if r.get("stripped") and (work_dir / r["repo"] / "data-stripped").is_dir():
+                r["stripped"]["eval_function_level"] = rescore_stripped(work_dir / r["repo"], args.k)
+        results_path.write_text(json.dumps(doc, indent=1))
+        return 0
     if args.compare:
         compare(*args.compare, markdown=args.markdown)
         return 0

@@ -18,7 +18,9 @@ Origins (the ``origin`` column of ``eval/queries.parquet``):
 ``docstring`` with the **stripped** protocol (``build_queries(stripped=DIR)``, see
     :mod:`python_ext.evaluate.stripped`)
     The same queries made from a copy of the repository whose docstrings were removed before
-    it was chunked; positives are the chunks overlapping the function; nothing is masked.
+    it was chunked; positives are the chunks overlapping the function, grouped per function in
+    ``meta.positive_groups`` (a function counts as found when any of its chunks is retrieved;
+    :mod:`python_ext.evaluate.metrics`); nothing is masked.
     ``codeintel.eval.protocol`` in the file's metadata says which protocol made them
     (``masked`` or ``stripped``).
 ``user``
@@ -270,6 +272,8 @@ def stripped_queries(
         q = groups.setdefault(text, Query(_qid("doc", text), text, [], "docstring", {"protocol": "stripped"}))
         for cid in hits:
             _add_positive(q, cid)
+        # one group per function: it is found when any chunk overlapping it is (see metrics)
+        q.meta.setdefault("positive_groups", []).append(hits)
         q.meta.setdefault("definitions", []).append(
             {"uri": t["uri"], "line": t["start_line"], "end_line": t["end_line"], "name": t["name"]}
         )

@@ -64,6 +64,10 @@ def test_stripped_queries_are_mapped_to_the_copys_chunks(stripped: Path, tmp_pat
     by_id = {c["id"]: c for c in chunks}
     for q in read_queries(resolve_data_root(root)):
         assert q.meta["protocol"] == "stripped" and "masks" not in q.meta
+        groups = q.meta["positive_groups"]  # one group of chunks per function: found by any of them
+        assert len(groups) == len(q.meta["definitions"]) and sorted({c for g in groups for c in g}) == sorted(
+            q.positives
+        )
         for d in q.meta["definitions"]:
             overlapping = {c["id"] for c in chunks if c["uri"] == d["uri"]
                            and c["start_line"] <= d["end_line"] and d["line"] <= c["end_line"]}  # fmt: skip
