@@ -66,7 +66,8 @@ def bench_chunking(stdlib: Path) -> list[str]:
         token_s = time.perf_counter() - t
         token_line = (
             f"cAST chunker, 254 MiniLM tokens (what MiniLM ingests use): {token_chunks} chunks in "
-            f"{token_s:.2f} s = {mb / token_s:.2f} MB/s; tokens/characters throughput ratio {chunk_s / token_s:.2f}x"
+            f"{token_s:.2f} s = {mb / token_s:.2f} MB/s; "
+            f"tokens/characters throughput ratio {chunk_s / token_s:.2f}x"
         )
     t = time.perf_counter()
     naive = sum(len(naive_line_windows(f.data)) for f in walk.files)
