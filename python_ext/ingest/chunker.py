@@ -273,11 +273,14 @@ class _Source:
         seg = self.units[start : end + 1]
         return [start + int(i) for i in np.flatnonzero(np.diff(seg)) if start + int(i) > start]
 
-    def pieces(self, start: int, end: int, limit: int, reserve: int = 0) -> list[tuple[int, int]]:
+    def pieces(
+        self, start: int, end: int, limit: int, reserve: int = 0, first: int | None = None
+    ) -> list[tuple[int, int]]:
         """Split ``[start, end)`` into ranges within ``limit``: between lines, then words, then
         tokens; a single word (chars) or token over the limit stays whole. With ``reserve``, the
         last range leaves that much room (for what must follow it in the same chunk: the first
-        line of the declaration a long doc comment documents)."""
+        line of the declaration a long doc comment documents); with ``first``, the first range
+        holds at most that much (what precedes it in its chunk takes the rest)."""
         out: list[tuple[int, int]] = []
         for line in self.lines(start, end):
             if self.size(*line) <= limit:
@@ -290,7 +293,7 @@ class _Source:
                 cuts = [word[0], *self.token_cuts(*word), word[1]]
                 out.extend((a, b) for a, b in itertools.pairwise(cuts))
         if reserve <= 0 or reserve >= limit:
-            return _greedy(out, self, limit)
+            return _greedy(out, self, limit, first)
         # fill backwards: the last range within limit - reserve, the ones before it full
         merged: list[tuple[int, int]] = []
         room = limit - reserve
@@ -308,11 +311,15 @@ class _Source:
 _WORD = re.compile(rb"\S+")
 
 
-def _greedy(ranges: list[tuple[int, int]], src: _Source, limit: int) -> list[tuple[int, int]]:
-    """Merge consecutive ranges while the union stays within ``limit``."""
+def _greedy(
+    ranges: list[tuple[int, int]], src: _Source, limit: int, first: int | None = None
+) -> list[tuple[int, int]]:
+    """Merge consecutive ranges while the union stays within ``limit`` (the first union
+    within ``first`` when given)."""
     out: list[tuple[int, int]] = []
     for start, end in ranges:
-        if out and src.size(out[-1][0], end) <= limit:
+        room = first if first is not None and len(out) == 1 else limit
+        if out and src.size(out[-1][0], end) <= room:
             out[-1] = (out[-1][0], end)
         else:
             out.append((start, end))
@@ -606,9 +613,10 @@ class _Packer:
             return self._split(node, group, depth)
         if splittable and not trivia and carry and (size > limit // 2 or group.sticky):  # type: ignore[union-attr]
             return self._split(node, group, depth)
-        if size <= limit:
+        if size <= limit and not (carry and not splittable and not trivia and size > limit // 2):
             return self._start(group, start, end, lead)
-        # the node alone is over the limit
+        # the node alone is over the limit (or a long string/comment a header leads into: it
+        # is split so that its first lines stay with the header, as a docstring with its `def`)
         if group is not None and not carry:
             cut = self._line_cut(group, start, None)
             if cut is not None:  # its line began in the group: that head leads into the split
@@ -619,7 +627,9 @@ class _Packer:
                 group = None
         if splittable:
             return self._split(node, group, depth)
-        for piece_start, piece_end in src.pieces(start, end, limit, reserve if trivia else 0):
+        # the first piece leaves room for the open group (a header: `def f(…):` + its docstring)
+        room = limit - src.size(group.start, group.end) if group is not None else limit
+        for piece_start, piece_end in src.pieces(start, end, limit, reserve if trivia else 0, room):
             if self._fits(group, piece_start, piece_end):
                 group = self._extend(group, piece_start, piece_end)  # type: ignore[arg-type]
             else:
@@ -694,16 +704,40 @@ def _cover_gaps(ranges: list[tuple[int, int]], src: _Source, limit: int) -> list
     return out
 
 
+#: A fragment ending like a header that waits for its body (``class C(B):``, ``fn f() {``).
+_OPENS = re.compile(rb"(:|\{|\(|\[|=>|=|->)\s*$")
+
+
 def _absorb_fragments(ranges: list[tuple[int, int]], src: _Source, limit: int) -> list[tuple[int, int]]:
-    """Merge fragments under a tenth of the limit (a lone ``}``) into a neighbour that has room."""
+    """Merge fragments under a tenth of the limit into a neighbour that has room: a header
+    waiting for its body (``class HTTPAdapter(BaseAdapter):``) into the chunk after when it
+    fits, anything else (a lone ``}``, the last line of a body) into the chunk before."""
     small = max(1, limit // 10)
     out: list[tuple[int, int]] = []
+    carry: tuple[int, int] | None = None  # a small header waiting to open the next chunk
     for start, end in ranges:
-        tiny = out and (src.size(start, end) < small or src.size(*out[-1]) < small)
-        if tiny and src.size(out[-1][0], end) <= limit:
+        if carry is not None:
+            if src.size(carry[0], end) <= limit:
+                start = carry[0]
+            else:
+                out.append(carry)
+            carry = None
+        size = src.size(start, end)
+        if out and src.size(*out[-1]) < small and src.size(out[-1][0], end) <= limit:
+            out[-1] = (out[-1][0], end)  # the previous fragment joins this one
+            continue
+        if size < small and _OPENS.search(src.data[start:end]):
+            carry = (start, end)
+            continue
+        if out and size < small and src.size(out[-1][0], end) <= limit:
             out[-1] = (out[-1][0], end)
             continue
         out.append((start, end))
+    if carry is not None:
+        if out and src.size(out[-1][0], carry[1]) <= limit:
+            out[-1] = (out[-1][0], carry[1])
+        else:
+            out.append(carry)
     return out
 
 
