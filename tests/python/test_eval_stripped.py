@@ -103,3 +103,33 @@ def test_cli_strip_then_queries(tmp_path: Path, run_cli) -> None:
     q = run_cli("eval", "queries", "--data-root", tmp_path / "d", "--stripped", out, "--json")
     assert q.exit_code == 0, q.stderr
     assert json.loads(q.stdout)["protocol"] == "stripped"
+
+
+def test_eval_run_counts_a_cut_function_once(stripped: Path, tmp_path: Path) -> None:
+    """`eval run` scores stripped queries per function: found when any of its chunks is in the
+    top k (recomputed here from the run's own pool), which chunk-level recall would not credit."""
+    from python_ext.evaluate.pools import read_pool
+    from python_ext.evaluate.run import run_eval
+
+    root = tmp_path / "data"
+    ingest_repository(root, stripped / "repo", embedder="hashing", chunk_budget=60)
+    build_queries(root, stripped=stripped, origins=["docstring"])
+    data_root = resolve_data_root(root)
+    queries = read_queries(data_root)
+    assert any(len(g) > 1 for q in queries for g in q.meta["positive_groups"])  # functions were cut
+    k = 2
+    result = run_eval(data_root, k=k, channels="bm25")
+    top: dict[str, list[int]] = {}
+    for row in sorted(read_pool(data_root, result.run_id).to_pylist(), key=lambda r: r["rank"]):
+        if row["source"] == "bm25":
+            top.setdefault(row["query_id"], []).append(row["chunk_id"])
+    per_function, per_chunk = [], []
+    for q in queries:
+        hits = set(top.get(q.query_id, [])[:k])
+        groups = q.meta["positive_groups"]
+        per_function.append(sum(1 for g in groups if hits.intersection(g)) / len(groups))
+        per_chunk.append(len(hits.intersection(q.positives)) / len(q.positives))
+    (bm25,) = result.metrics
+    assert bm25.recall_at_k == pytest.approx(sum(per_function) / len(queries))
+    assert bm25.recall_at_k > sum(per_chunk) / len(queries)  # a cut function is not penalized
+    assert result.by_origin["docstring"][0].recall_at_k == pytest.approx(bm25.recall_at_k)
