@@ -55,24 +55,38 @@ def chunk_sizer(embedder: object, chunk_budget: int | None = None, context: bool
 
 
 def context_line(uri: str, enclosing_symbol: str | None, counter: TokenCounter | None = None) -> str:
-    """``path`` or ``path > enclosing.symbol``, shortened from the left to fit the reserve."""
+    """``path`` or ``path > enclosing.symbol``, shortened to fit the reserve: leading folders
+    go first, then the symbol's outer names, then the symbol; ``""`` (no context line) when
+    even the file name alone does not fit."""
     line = uri if not enclosing_symbol else f"{uri} > {enclosing_symbol}"
     if counter is None:
         return line
+
+    def fits(text: str) -> bool:
+        return counter.count([text])[0] <= CONTEXT_RESERVE - 1
+
     parts = line.split("/")
-    while len(parts) > 1 and counter.count([line])[0] > CONTEXT_RESERVE - 1:
+    while len(parts) > 1 and not fits(line):
         parts = parts[1:]
         line = "/".join(parts)
-    return line
+    if fits(line):
+        return line
+    name = uri.rsplit("/", 1)[-1]
+    names = (enclosing_symbol or "").split(".")
+    while names:
+        names = names[1:]
+        line = f"{name} > {'.'.join(names)}" if names else name
+        if fits(line):
+            return line
+    return ""
 
 
 def embed_text(
     content: str, uri: str, enclosing_symbol: str | None, context: bool, counter: TokenCounter | None = None
 ) -> str:
     """The text the embedder is given for a chunk (see the module docstring)."""
-    if not context:
-        return content
-    return f"{context_line(uri, enclosing_symbol, counter)}\n{content}"
+    line = context_line(uri, enclosing_symbol, counter) if context else ""
+    return f"{line}\n{content}" if line else content
 
 
 def embed_key(text: str, content: str, hashed_content: str) -> str:

@@ -113,3 +113,28 @@ def test_precomputed_chunks_without_the_optional_columns(tmp_path: Path) -> None
     pq.write_table(bad, tmp_path / "bad.parquet")
     problems = validate_chunks(tmp_path / "bad.parquet")
     assert [(p.column, p.message) for p in problems] == [("embed_length", "type string, expected int32")]
+
+
+def test_a_long_enclosing_symbol_never_pushes_the_context_line_over_the_window(
+    tmp_path: Path, windowed: WindowedHashing
+) -> None:
+    from python_ext.ingest.sizing import CONTEXT_RESERVE, context_line
+
+    long_name = "compute_the_weighted_harmonic_average_of_every_sample_in_the_window_after_removing_outliers"
+    repo = tmp_path / "repo" / "stats" / "robust"
+    repo.mkdir(parents=True)
+    body = "\n".join(f"    value_{i} = value_{i - 1} * {i} + offset_{i}" for i in range(1, 40))
+    (repo / "m.py").write_text(f"def {long_name}(value_0):\n{body}\n    return value_39\n")
+    summary = ingest_repository(tmp_path / "d", tmp_path / "repo", embedder=windowed, context=True)
+    table = chunkstore.read_chunks(tmp_path / "d").to_pylist()
+    assert any(r["enclosing_symbol"] and long_name in r["enclosing_symbol"] for r in table)  # split
+    assert summary.chunking["truncated"] == 0 and not any(r["truncated"] for r in table)
+    assert max(r["embed_length"] for r in table) <= 64
+    counter = windowed.token_counter()
+    symbol = f"stats.robust.m.{long_name}"
+    line = context_line("stats/robust/m.py", symbol, counter)
+    assert line == "m.py" and counter.count([line])[0] < CONTEXT_RESERVE  # the symbol went last
+    assert context_line("stats/robust/m.py", "stats.robust.m.Cart.total", counter) == (
+        "stats/robust/m.py > stats.robust.m.Cart.total"
+    )
+    assert context_line("_".join(["x"] * 40) + ".py", None, counter) == ""  # no line rather than a cut one
