@@ -44,7 +44,9 @@ select
     'chunk of a mapped file without nodes' as problem
 from {{ ref('stg_chunks') }} as chunks
 inner join mapped_files on chunks.uri = mapped_files.uri
-where chunks.chunk_id not in (select node_to_chunk.chunk_id from {{ ref('stg_node_to_chunk') }} as node_to_chunk)
+where chunks.chunk_id not in (
+        select node_to_chunk.chunk_id from {{ ref('stg_node_to_chunk') }} as node_to_chunk
+    )
 
 union all
 

@@ -133,3 +133,35 @@ def test_eval_run_counts_a_cut_function_once(stripped: Path, tmp_path: Path) -> 
     assert bm25.recall_at_k == pytest.approx(sum(per_function) / len(queries))
     assert bm25.recall_at_k > sum(per_chunk) / len(queries)  # a cut function is not penalized
     assert result.by_origin["docstring"][0].recall_at_k == pytest.approx(bm25.recall_at_k)
+
+
+@pytest.mark.slow
+def test_catalog_per_query_marts_score_stripped_queries_like_eval_run(stripped: Path, tmp_path: Path) -> None:
+    """The catalog's per-query marts recompute eval run's function-level metrics from the pool."""
+    import duckdb
+
+    from python_ext.catalog.hydrate import close_connections
+    from python_ext.catalog.refresh import refresh_catalog
+    from python_ext.evaluate.run import run_eval
+
+    root = tmp_path / "data"
+    ingest_repository(root, stripped / "repo", embedder="hashing", chunk_budget=60)
+    build_queries(root, stripped=stripped, origins=["docstring"])
+    data_root = resolve_data_root(root)
+    result = run_eval(data_root, k=2, channels="bm25")
+    refresh_catalog(data_root, db_path=data_root.db_path)
+    try:
+        con = duckdb.connect(str(data_root.db_path), read_only=True)
+        try:
+            (row,) = con.execute(
+                "select count_queries, recall_at_k, mrr_at_k, ndcg_at_k from v_eval_metrics_by_origin "
+                "where run_id = ? and channel = 'bm25' and origin = 'docstring'",
+                [result.run_id],
+            ).fetchall()
+        finally:
+            con.close()
+    finally:
+        close_connections()
+    (bm25,) = result.by_origin["docstring"]
+    # the same data as test_eval_run_counts_a_cut_function_once, where chunk-level recall is lower
+    assert row == pytest.approx((bm25.n_queries, bm25.recall_at_k, bm25.mrr_at_k, bm25.ndcg_at_k))

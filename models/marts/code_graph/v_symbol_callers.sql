@@ -36,7 +36,8 @@ per_symbol as (
         count(distinct case when resolution = 'scip' then src_symbol end) as count_callers_scip,
         count(distinct case when resolution = 'import' then src_symbol end) as count_callers_import,
         count(distinct case when resolution = 'same_module' then src_symbol end) as count_callers_same_module,
-        sum(case when resolution is distinct from 'name_only' then weight else 0 end) as count_call_sites_resolved,
+        sum(case when resolution is distinct from 'name_only' then weight else 0 end)
+            as count_call_sites_resolved,
         sum(weight) as count_call_sites_all
     from edges
     group by dst_symbol

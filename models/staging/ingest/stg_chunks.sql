@@ -36,7 +36,8 @@ renamed as (
         cast(content as varchar) as content,
         cast(content_hash as varchar) as content_hash,
         cast(coalesce(symbols, []) as varchar[]) as symbols,
-        {{ codeintel.optional_column('ingest', 'chunks', 'enclosing_symbol', 'varchar') }} as enclosing_symbol,
+        {{ codeintel.optional_column('ingest', 'chunks', 'enclosing_symbol', 'varchar') }}
+            as enclosing_symbol,
 
         ---------- what the embedder was given (optional columns: null for other producers)
         {{ codeintel.optional_column('ingest', 'chunks', 'embed_length', 'integer') }} as embed_length,
