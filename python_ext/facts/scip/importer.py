@@ -486,6 +486,12 @@ def import_scip(
     paths = [Path(index_path)] if single else [Path(p) for p in index_path]  # type: ignore[union-attr]
     if not paths:
         raise ScipDecodeError("no SCIP index to import", hint="pass the path of an index.scip")
+    for path in paths:  # before sniffing formats or sizes: a missing index is a clear error
+        if not path.is_file():
+            raise InputError(
+                f"SCIP index not found: {path}",
+                hint="create one with `indexctl scip index REPO` or pass the path of an existing index.scip",
+            )
     started = time.perf_counter()
     index = paths[0]
     result = ScipImportResult(
