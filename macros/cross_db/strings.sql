@@ -85,3 +85,21 @@
         {{ delimiter_literal | replace('\\', '\\\\') }}
     )
 {%- endmacro %}
+
+{#- a JSON document's value at `path`, cast to `data_type` (DuckDB spelling, e.g. bigint[][]);
+    null when the document is not valid JSON or lacks the path. DuckDB: json_valid +
+    json_extract + cast; Spark: get_json_object (null on invalid JSON) + from_json. -#}
+{% macro json_typed(document, path, data_type) %}
+    {{ return(adapter.dispatch('json_typed', 'codeintel')(document, path, data_type)) }}
+{% endmacro %}
+
+{% macro default__json_typed(document, path, data_type) -%}
+    case
+        when json_valid({{ document }})
+            then cast(json_extract({{ document }}, '{{ path }}') as {{ data_type }})
+    end
+{%- endmacro %}
+
+{% macro spark__json_typed(document, path, data_type) -%}
+    from_json(get_json_object({{ document }}, '{{ path }}'), '{{ codeintel.spark_type(data_type) }}')
+{%- endmacro %}

@@ -34,6 +34,10 @@ from test_catalog_dbt import MARTS
 #: Marts that only DuckDB can fill: Spark SQL cannot read Parquet key-value metadata, where the
 #: chunks files record their embedder (docs/catalog.md#spark). On Spark they are empty.
 DUCKDB_ONLY = ["v_embedding_model"]
+#: Marts compared row for row besides test_catalog_dbt's MARTS: the fixture has rows for them.
+#: (v_ast_nodes is empty on the fixture, which writes no AST facts: its Spark SQL is checked on a
+#: real ingest in docs/catalog.md#spark, not here.)
+PARITY = [*MARTS, "v_symbol_callers"]
 
 
 def _missing() -> str | None:
@@ -77,7 +81,7 @@ def both(tmp_path_factory: pytest.TempPathFactory):
     if run.ok:
         proc = subprocess.run(
             [sys.executable, str(Path(__file__).parent / "_spark_export.py"), str(spark_dir), str(exported)]
-            + [f"main.{m}" for m in [*MARTS, *DUCKDB_ONLY]],
+            + [f"main.{m}" for m in [*PARITY, *DUCKDB_ONLY]],
             capture_output=True,
             text=True,
             env={**os.environ, **env},
@@ -134,7 +138,7 @@ def _select(mart: str) -> str:
     return "* replace (" + ", ".join(f"{expr} as {col}" for col, expr in replaced.items()) + ")"
 
 
-@pytest.mark.parametrize("mart", MARTS)
+@pytest.mark.parametrize("mart", PARITY)
 def test_mart_agrees_row_for_row_with_duckdb(both, mart: str) -> None:
     root, _, _, run, exported = both
     assert run.ok, describe_failures(run)

