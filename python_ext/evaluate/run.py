@@ -65,6 +65,7 @@ from python_ext.evaluate.tokenize import code_tokens
 from python_ext.ids import content_hash
 from python_ext.index.idmap import index_ids
 from python_ext.index.load import load_index
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 K = TypeVar("K")
@@ -268,6 +269,7 @@ def embed_cached(
     return {key: cached[h] for key, h in hashes.items()}
 
 
+@writes_data_root("eval run", when=lambda kw: kw.get("write", True))
 def run_eval(
     data_root: DataRootLike,
     *,

@@ -32,6 +32,7 @@ from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import EVAL_CHANNELS
 from python_ext.errors import EvalInputError
+from python_ext.lock import writes_data_root
 
 #: Channels that ``indexctl eval run`` computes itself; imports may not use these names.
 BUILTIN_CHANNELS = ("faiss", "flat", "bm25", "hybrid")
@@ -333,6 +334,7 @@ def read_imported_run(data_root: DataRoot, source: str) -> dict[str, list[tuple[
     return out
 
 
+@writes_data_root("eval import-run")
 def import_run(
     data_root: DataRootLike,
     source: str,

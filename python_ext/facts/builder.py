@@ -49,6 +49,7 @@ from python_ext.facts.modules import compute_modules, iter_repo_files, write_mod
 from python_ext.facts.scip.importer import ScipImportResult, import_scip, iter_scip
 from python_ext.facts.scip.indexer import ScipIndexResult, run_scip_python
 from python_ext.ingest.walk import SourceFile, resolve_repository, walk_repository
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 SymbolResolver = Callable[[str, int, int], "list[str] | None"]
@@ -270,6 +271,7 @@ def _files_of(context: Any) -> list[SourceFile] | None:
     return list(walked)
 
 
+@writes_data_root("facts")
 def extract_facts(
     data_root: DataRootLike,
     repo: str | os.PathLike[str],
@@ -284,6 +286,7 @@ def extract_facts(
     return FactsBuilder(data_root, repo, scip=scip, run_scip=run_scip, progress=progress).write_facts()
 
 
+@writes_data_root("graph")
 def extract_graph(
     data_root: DataRootLike,
     repo: str | os.PathLike[str] | None,
@@ -340,6 +343,7 @@ def extract_graph(
     return write_edges(data_root, edges_table(edges, uris), source, started)
 
 
+@writes_data_root("ingest")
 def ingest_with_facts(
     data_root: DataRootLike,
     repo: str | os.PathLike[str],

@@ -22,6 +22,7 @@ from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRootLike, resolve_data_root
 from python_ext.contracts import FAISS_IDMAP_SCHEMA
 from python_ext.errors import IndexMismatchError
+from python_ext.lock import writes_data_root
 
 
 def index_ids(index: faiss.Index) -> np.ndarray:
@@ -126,6 +127,7 @@ class IdmapExportResult:
         return asdict(self)
 
 
+@writes_data_root("index export-idmap")
 def export_idmap(data_root: DataRootLike, version: str | None = None) -> IdmapExportResult:
     """Re-export ``faiss_idmap.parquet`` of a version from its index file; update version.json.
 

@@ -46,6 +46,7 @@ from python_ext.index.factory import metric_code
 from python_ext.index.gpu import Device, exact_knn, resolve_device
 from python_ext.index.load import apply_operating_point, load_index
 from python_ext.index.source import DEFAULT_BATCH_ROWS, iter_vector_batches, scan_corpus
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 DEFAULT_N_QUERIES = 500
@@ -247,6 +248,7 @@ def choose_point(points: list[TunePoint], target_recall: float) -> tuple[TunePoi
     return max(points, key=lambda p: (p.recall_at_k, -p.ms_per_query)), False
 
 
+@writes_data_root("index tune")
 def tune_version(
     data_root: DataRoot,
     version: str | None = None,
@@ -348,6 +350,7 @@ def _record(
     _v.write_manifest(folder, updated)
 
 
+@writes_data_root("index tune")
 def tune_index(
     data_root: DataRootLike,
     *,
@@ -379,7 +382,7 @@ def tune_index(
     if version is not None:
         raise ConfigError("--version and --factories cannot be combined", hint="use one of them")
     if metric is None:
-        published = _v.read_current(data_root)
+        published = _v.published_version(data_root)
         metric = _v.read_manifest(data_root, published)["metric"] if published else "ip"
     results: list[TuneResult] = []
     try:

@@ -54,6 +54,7 @@ from python_ext.facts.scip.decode import (
     iter_scip_binary,
 )
 from python_ext.facts.scip.json_reader import iter_scip_json
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 BATCH_ROWS = 65_536
@@ -449,6 +450,7 @@ class ScipImportResult:
         return out
 
 
+@writes_data_root("scip import")
 def import_scip(
     data_root: DataRootLike,
     index_path: str | os.PathLike[str],
