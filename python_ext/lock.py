@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from python_ext.config import DataRoot, resolve_data_root
 from python_ext.errors import DataRootLockedError
 
 LOCK_FILE = ".lock"
@@ -37,12 +38,12 @@ _guard = threading.RLock()
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def lock_path(root: str | os.PathLike[str]) -> Path:
-    """``<data root>/.lock``."""
-    return Path(getattr(root, "root", root)) / LOCK_FILE
+def lock_path(root: str | os.PathLike[str] | DataRoot) -> Path:
+    """``<data root>/.lock`` (``root`` a :class:`~python_ext.config.DataRoot` or its path)."""
+    return (root.root if isinstance(root, DataRoot) else Path(root)) / LOCK_FILE
 
 
-def lock_holder(root: str | os.PathLike[str]) -> str | None:
+def lock_holder(root: str | os.PathLike[str] | DataRoot) -> str | None:
     """The description the current (or last) holder wrote into the lock file, if any."""
     try:
         text = lock_path(root).read_text(encoding="utf-8", errors="replace").strip()
@@ -52,7 +53,7 @@ def lock_holder(root: str | os.PathLike[str]) -> str | None:
 
 
 @contextlib.contextmanager
-def writer_lock(root: str | os.PathLike[str], command: str) -> Iterator[None]:
+def writer_lock(root: str | os.PathLike[str] | DataRoot, command: str) -> Iterator[None]:
     """Hold the data root's writer lock for the ``with`` block (re-entrant in one thread).
 
     :param root: the data root (a :class:`~python_ext.config.DataRoot` or a path); created if
@@ -119,8 +120,6 @@ def writes_data_root(
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from python_ext.config import resolve_data_root
-
             if when is not None and not when(kwargs):
                 return fn(*args, **kwargs)
             root = resolve_data_root(args[0] if args else kwargs.get("data_root"))
