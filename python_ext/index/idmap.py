@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_write_parquet
-from python_ext.config import DataRootLike, resolve_data_root
+from python_ext.config import DataRootLike, check_version_name, resolve_data_root
 from python_ext.contracts import FAISS_IDMAP_SCHEMA
 from python_ext.errors import IndexMismatchError
 from python_ext.lock import writes_data_root
@@ -140,7 +140,11 @@ def export_idmap(data_root: DataRootLike, version: str | None = None) -> IdmapEx
     data_root = resolve_data_root(data_root)
     from python_ext.index import versions as _v
 
-    name = version or _v.current_version(data_root)
+    name = (
+        check_version_name(version, what="--version")
+        if version is not None
+        else _v.current_version(data_root)
+    )
     manifest = _v.read_manifest(data_root, name)
     folder = data_root.version_dir(name)
     index_path = folder / _v.INDEX_FILE

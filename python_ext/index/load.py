@@ -15,7 +15,7 @@ from typing import Any
 
 import faiss
 
-from python_ext.config import DataRootLike, resolve_data_root
+from python_ext.config import DataRootLike, check_version_name, resolve_data_root
 from python_ext.errors import IndexMismatchError, OperatingPointError
 from python_ext.index import versions as _v
 from python_ext.index.idmap import check_idmap, file_sha256, read_idmap
@@ -110,7 +110,11 @@ def load_index(
     :raises OperatingPointError: the operating point does not fit the index.
     """
     data_root = resolve_data_root(data_root)
-    name = version or _v.current_version(data_root)
+    name = (
+        check_version_name(version, what="--version")
+        if version is not None
+        else _v.current_version(data_root)
+    )
     manifest = _v.read_manifest(data_root, name)
     path = data_root.version_dir(name)
     if not _v.is_complete(path):
