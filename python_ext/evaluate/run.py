@@ -64,7 +64,7 @@ from python_ext.evaluate.runfiles import BUILTIN_CHANNELS, read_imported_run
 from python_ext.evaluate.tokenize import code_tokens
 from python_ext.ids import content_hash
 from python_ext.index.idmap import index_ids
-from python_ext.index.load import load_index
+from python_ext.index.load import LoadedIndex, load_index
 from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
@@ -269,6 +269,211 @@ def embed_cached(
     return {key: cached[h] for key, h in hashes.items()}
 
 
+def plan_channels(
+    channels: str | Sequence[str], k: int, rrf_k0: int
+) -> tuple[list[str], list[str], list[str]]:
+    """Validate the options; return (chosen channels, channels fused by hybrid, channels run)."""
+    if k < 1:
+        raise ConfigError(f"--k must be at least 1, got {k}")
+    if rrf_k0 < 0:
+        raise ConfigError(f"--rrf-k0 must be >= 0, got {rrf_k0}")
+    chosen = parse_channels(channels)
+    fused: list[str] = []
+    if "hybrid" in chosen:
+        fused = [c for c in chosen if c not in ("flat", "hybrid")]
+        if not fused:
+            raise ConfigError(
+                "hybrid needs at least one channel to fuse besides the flat oracle",
+                hint="e.g. --channels faiss,flat,bm25,hybrid",
+            )
+    return chosen, fused, [c for c in chosen if c != "hybrid"]
+
+
+@dataclass
+class EvalCorpus:
+    """The chunks as the channels see them, in both views (plain and docstring-masked)."""
+
+    chunk_ids: np.ndarray
+    contents: list[str]
+    hashes: dict[int, str]
+    row_of: dict[int, int]
+    masked_contents: dict[int, str]
+    views: dict[str, list[Query]]
+    embeddings: pa.ChunkedArray | None
+
+
+def load_corpus(
+    data_root: DataRoot, queries: list[Query], dense: bool, timings: dict[str, float]
+) -> EvalCorpus:
+    """Read the chunks, check every positive is still a chunk, and mask docstring spans."""
+    columns = ["id", "content", "content_hash"] + (["embedding"] if dense else [])
+    t0 = time.perf_counter()
+    chunks = chunkstore.read_chunks(data_root, columns=columns)
+    chunk_ids = np.asarray(chunks.column("id").to_numpy(), dtype=np.int64)
+    contents: list[str] = chunks.column("content").to_pylist()
+    hashes = dict(zip(chunk_ids.tolist(), chunks.column("content_hash").to_pylist(), strict=True))
+    timings["read_chunks_s"] = time.perf_counter() - t0
+    _check_positives(queries, set(hashes))
+    spans = _masks(queries, hashes)
+    row_of = {int(c): i for i, c in enumerate(chunk_ids.tolist())}
+    return EvalCorpus(
+        chunk_ids=chunk_ids,
+        contents=contents,
+        hashes=hashes,
+        row_of=row_of,
+        masked_contents={cid: mask_text(contents[row_of[cid]], s) for cid, s in spans.items()},
+        views={
+            "plain": [q for q in queries if q.origin != "docstring"],
+            "masked": [q for q in queries if q.origin == "docstring"],
+        },
+        embeddings=chunks.column("embedding") if dense else None,
+    )
+
+
+@dataclass
+class ChannelRuns:
+    """Ranked lists per channel and query, and the search seconds behind them."""
+
+    results: dict[str, dict[str, Ranked]]
+    seconds: dict[str, float]
+    index_version: str | None = None
+    operating_point: str | None = None
+    embedding: dict[str, object] | None = None
+
+
+def run_dense_channels(
+    data_root: DataRoot,
+    corpus: EvalCorpus,
+    queries: list[Query],
+    needed: list[str],
+    loaded: LoadedIndex | None,
+    k: int,
+    runs: ChannelRuns,
+    timings: dict[str, float],
+    progress: Reporter,
+) -> None:
+    """``faiss`` (the published index, or a masked copy of it) and ``flat`` on both views."""
+    info = chunkstore.corpus_info(data_root)
+    runs.embedding = {"model": info.model, "dim": info.dim, "normalized": info.normalized, "kind": info.kind}
+    embedder = embedder_from_info(info)
+    assert corpus.embeddings is not None
+    vectors = chunkstore.embeddings_to_numpy(corpus.embeddings, info.dim)
+    t0 = time.perf_counter()
+    qvec_of = embed_cached(
+        data_root, "queries", info, embedder, {q.query_id: q.text for q in queries}, progress
+    )
+    timings["embed_queries_s"] = time.perf_counter() - t0
+    replacements: dict[int, np.ndarray] = {}
+    if corpus.masked_contents and corpus.views["masked"]:
+        t0 = time.perf_counter()
+        replacements = embed_cached(data_root, "masked", info, embedder, corpus.masked_contents, progress)
+        timings["embed_masked_s"] = time.perf_counter() - t0
+    if loaded is not None:
+        metric = loaded.index.metric_type
+        row_ids = index_ids(loaded.index)
+        row_vectors = vectors[[corpus.row_of[int(c)] for c in row_ids.tolist()]]
+    else:
+        metric = faiss.METRIC_INNER_PRODUCT if info.normalized else faiss.METRIC_L2
+    for view, vqueries in corpus.views.items():
+        if not vqueries:
+            continue
+        qv = np.stack([qvec_of[q.query_id] for q in vqueries])
+        masked = view == "masked" and bool(replacements)
+        if "flat" in needed:
+            mat = replace_rows(corpus.chunk_ids, vectors, replacements) if masked else vectors
+            ranked, secs = FlatChannel(corpus.chunk_ids, mat, metric).search(qv, k)
+            runs.results["flat"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
+            runs.seconds["flat"] += secs
+        if "faiss" in needed and loaded is not None:
+            if masked:
+                t0 = time.perf_counter()
+                with progress.task("masked copy of the index", total=1) as advance:
+                    idx = masked_index_copy(
+                        loaded.index,
+                        row_ids,
+                        replace_rows(row_ids, row_vectors, replacements),
+                        loaded.operating_point,
+                    )
+                    advance(1)
+                timings["masked_index_copy_s"] = time.perf_counter() - t0
+            else:
+                idx = loaded.index
+            ranked, secs = FaissChannel(idx).search(qv, k)
+            runs.results["faiss"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
+            runs.seconds["faiss"] += secs
+
+
+def run_bm25_channel(
+    corpus: EvalCorpus, k: int, runs: ChannelRuns, timings: dict[str, float], progress: Reporter
+) -> None:
+    """``bm25`` over the plain view, and over the masked view for docstring queries."""
+    t0 = time.perf_counter()
+    plain_tokens = [code_tokens(t) for t in corpus.contents]
+    timings["bm25_tokenize_s"] = time.perf_counter() - t0
+    for view, vqueries in corpus.views.items():
+        if not vqueries:
+            continue
+        tokens = plain_tokens
+        if view == "masked" and corpus.masked_contents:
+            tokens = list(plain_tokens)
+            for cid, text in corpus.masked_contents.items():
+                tokens[corpus.row_of[cid]] = code_tokens(text)
+        t0 = time.perf_counter()
+        with progress.task(f"bm25 index ({view})", total=1) as advance:
+            channel = Bm25Channel(corpus.chunk_ids, tokens=tokens)
+            advance(1)
+        timings[f"bm25_index_{view}_s"] = time.perf_counter() - t0
+        ranked, secs = channel.search([q.text for q in vqueries], k)
+        runs.results["bm25"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
+        runs.seconds["bm25"] += secs
+
+
+def fuse_hybrid(queries: list[Query], fused: list[str], k: int, rrf_k0: int, runs: ChannelRuns) -> None:
+    """``hybrid``: RRF over the top-k lists of the fused channels, per query."""
+    t0 = time.perf_counter()
+    hybrid: dict[str, Ranked] = {}
+    for q in queries:
+        rankings = {c: [cid for cid, _ in runs.results[c].get(q.query_id, [])[:k]] for c in fused}
+        hybrid[q.query_id] = rrf_fuse(rankings, k0=rrf_k0, k=k)
+    runs.results["hybrid"] = hybrid
+    runs.seconds["hybrid"] = (time.perf_counter() - t0) + sum(runs.seconds.get(c, 0.0) for c in fused)
+
+
+def score_channels(
+    queries: list[Query], chosen: list[str], k: int, runs: ChannelRuns
+) -> tuple[list[ChannelMetrics], dict[str, list[ChannelMetrics]]]:
+    """Metrics per channel, overall and per query origin (``faiss``/``flat`` also against the
+    ``flat`` oracle when it ran)."""
+    results, seconds = runs.results, runs.seconds
+    oracle = {qid: [c for c, _ in r] for qid, r in results["flat"].items()} if "flat" in results else None
+    n = len(queries)
+
+    def _metrics(source: str, subset: dict[str, list[int]]) -> ChannelMetrics:
+        ids_only = {qid: [c for c, _ in r] for qid, r in results[source].items()}
+        qps = n / seconds[source] if source in seconds and seconds[source] > 0 else None
+        use_oracle = oracle if source in DENSE else None
+        return channel_metrics(source, ids_only, subset, k, oracle=use_oracle, queries_per_s=qps)
+
+    metrics = [_metrics(c, {q.query_id: q.positives for q in queries}) for c in chosen]
+    by_origin: dict[str, list[ChannelMetrics]] = {}
+    for origin in sorted({q.origin for q in queries}):
+        subset = {q.query_id: q.positives for q in queries if q.origin == origin}
+        by_origin[origin] = [_metrics(c, subset) for c in chosen]
+    return metrics, by_origin
+
+
+def record_run(
+    data_root: DataRoot, result: EvalRunResult, runs: ChannelRuns, corpus: EvalCorpus, queries: list[Query]
+) -> None:
+    """Write the pool, archive pools that name vanished chunks or queries, append runs.parquet."""
+    table = pools.pool_table(result.run_id, {c: runs.results[c] for c in result.channels}, result.k)
+    if table.num_rows:
+        result.pool_path = pools.write_pool(data_root, table)
+    result.archived_pools = pools.archive_stale_pools(
+        data_root, set(corpus.hashes), {q.query_id for q in queries}, keep=result.run_id
+    )
+
+
 @writes_data_root("eval run", when=lambda kw: kw.get("write", True))
 def run_eval(
     data_root: DataRootLike,
@@ -281,6 +486,10 @@ def run_eval(
     progress: Reporter = NULL_PROGRESS,
 ) -> EvalRunResult:
     """Evaluate the channels on ``eval/queries.parquet`` and record the run.
+
+    Steps, each a function of this module: :func:`plan_channels`, :func:`load_corpus`,
+    :func:`run_dense_channels`, :func:`run_bm25_channel`, imported channels,
+    :func:`fuse_hybrid`, :func:`score_channels`, :func:`record_run`.
 
     :param data_root: the data root (chunks, queries, published index).
     :param k: cut-off for results, pools and metrics (default 10).
@@ -296,192 +505,63 @@ def run_eval(
     data_root = resolve_data_root(data_root)
     t_start = time.perf_counter()
     started_at = datetime.now(UTC)
-    if k < 1:
-        raise ConfigError(f"--k must be at least 1, got {k}")
-    if rrf_k0 < 0:
-        raise ConfigError(f"--rrf-k0 must be >= 0, got {rrf_k0}")
-    chosen = parse_channels(channels)
-    fused: list[str] = []
-    if "hybrid" in chosen:
-        fused = [c for c in chosen if c not in ("flat", "hybrid")]
-        if not fused:
-            raise ConfigError(
-                "hybrid needs at least one channel to fuse besides the flat oracle",
-                hint="e.g. --channels faiss,flat,bm25,hybrid",
-            )
-    needed = [c for c in chosen if c != "hybrid"]
+    chosen, fused, needed = plan_channels(channels, k, rrf_k0)
     timings: dict[str, float] = {}
 
     queries = read_queries(data_root)
     run_id = pools.new_run_id(started_at)
     dense = [c for c in needed if c in DENSE]
-    columns = ["id", "content", "content_hash"] + (["embedding"] if dense else [])
-    t0 = time.perf_counter()
-    chunks = chunkstore.read_chunks(data_root, columns=columns)
-    chunk_ids = np.asarray(chunks.column("id").to_numpy(), dtype=np.int64)
-    contents: list[str] = chunks.column("content").to_pylist()
-    hashes = dict(zip(chunk_ids.tolist(), chunks.column("content_hash").to_pylist(), strict=True))
-    timings["read_chunks_s"] = time.perf_counter() - t0
-    _check_positives(queries, set(hashes))
-    spans = _masks(queries, hashes)
-    row_of = {int(c): i for i, c in enumerate(chunk_ids.tolist())}
-    masked_contents = {cid: mask_text(contents[row_of[cid]], s) for cid, s in spans.items()}
+    corpus = load_corpus(data_root, queries, bool(dense), timings)
+    runs = ChannelRuns(results={c: {} for c in needed}, seconds=dict.fromkeys(needed, 0.0))
 
-    views = {
-        "plain": [q for q in queries if q.origin != "docstring"],
-        "masked": [q for q in queries if q.origin == "docstring"],
-    }
-    results: dict[str, dict[str, Ranked]] = {c: {} for c in needed}
-    seconds: dict[str, float] = dict.fromkeys(needed, 0.0)
-
-    index_version_used: str | None = None
-    operating_point: str | None = None
-    embedding: dict[str, object] | None = None
     loaded = None
     if "faiss" in needed:
         # checked before any embedding work: a mismatched index fails fast
         loaded = load_index(data_root, index_version)
-        index_version_used = loaded.version
-        operating_point = loaded.operating_point
-        row_ids = index_ids(loaded.index)
-        _check_idmap(loaded.version, row_ids, chunk_ids)
+        runs.index_version, runs.operating_point = loaded.version, loaded.operating_point
+        _check_idmap(loaded.version, index_ids(loaded.index), corpus.chunk_ids)
     if dense:
-        info = chunkstore.corpus_info(data_root)
-        embedding = {"model": info.model, "dim": info.dim, "normalized": info.normalized, "kind": info.kind}
-        embedder = embedder_from_info(info)
-        vectors = chunkstore.embeddings_to_numpy(chunks.column("embedding"), info.dim)
-        t0 = time.perf_counter()
-        qvec_of = embed_cached(
-            data_root, "queries", info, embedder, {q.query_id: q.text for q in queries}, progress
-        )
-        timings["embed_queries_s"] = time.perf_counter() - t0
-        replacements: dict[int, np.ndarray] = {}
-        if masked_contents and views["masked"]:
-            t0 = time.perf_counter()
-            replacements = embed_cached(data_root, "masked", info, embedder, masked_contents, progress)
-            timings["embed_masked_s"] = time.perf_counter() - t0
-        if loaded is not None:
-            metric = loaded.index.metric_type
-            row_vectors = vectors[[row_of[int(c)] for c in row_ids.tolist()]]
-        else:
-            metric = faiss.METRIC_INNER_PRODUCT if info.normalized else faiss.METRIC_L2
-        for view, vqueries in views.items():
-            if not vqueries:
-                continue
-            qv = np.stack([qvec_of[q.query_id] for q in vqueries]) if vqueries else np.zeros((0, info.dim))
-            masked = view == "masked" and bool(replacements)
-            if "flat" in needed:
-                mat = replace_rows(chunk_ids, vectors, replacements) if masked else vectors
-                ranked, secs = FlatChannel(chunk_ids, mat, metric).search(qv, k)
-                results["flat"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
-                seconds["flat"] += secs
-            if "faiss" in needed and loaded is not None:
-                if masked:
-                    t0 = time.perf_counter()
-                    with progress.task("masked copy of the index", total=1) as advance:
-                        idx = masked_index_copy(
-                            loaded.index,
-                            row_ids,
-                            replace_rows(row_ids, row_vectors, replacements),
-                            loaded.operating_point,
-                        )
-                        advance(1)
-                    timings["masked_index_copy_s"] = time.perf_counter() - t0
-                else:
-                    idx = loaded.index
-                ranked, secs = FaissChannel(idx).search(qv, k)
-                results["faiss"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
-                seconds["faiss"] += secs
-
+        run_dense_channels(data_root, corpus, queries, needed, loaded, k, runs, timings, progress)
     if "bm25" in needed:
-        t0 = time.perf_counter()
-        plain_tokens = [code_tokens(t) for t in contents]
-        timings["bm25_tokenize_s"] = time.perf_counter() - t0
-        for view, vqueries in views.items():
-            if not vqueries:
-                continue
-            tokens = plain_tokens
-            if view == "masked" and masked_contents:
-                tokens = list(plain_tokens)
-                for cid, text in masked_contents.items():
-                    tokens[row_of[cid]] = code_tokens(text)
-            t0 = time.perf_counter()
-            with progress.task(f"bm25 index ({view})", total=1) as advance:
-                channel = Bm25Channel(chunk_ids, tokens=tokens)
-                advance(1)
-            timings[f"bm25_index_{view}_s"] = time.perf_counter() - t0
-            ranked, secs = channel.search([q.text for q in vqueries], k)
-            results["bm25"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
-            seconds["bm25"] += secs
-
+        run_bm25_channel(corpus, k, runs, timings, progress)
     qids = {q.query_id for q in queries}
-    external = [c for c in needed if c not in BUILTIN_CHANNELS]
-    for source in external:
+    for source in [c for c in needed if c not in BUILTIN_CHANNELS]:
         imported = read_imported_run(data_root, source)
-        results[source] = {qid: ranked[:k] for qid, ranked in imported.items() if qid in qids}
-
+        runs.results[source] = {qid: ranked[:k] for qid, ranked in imported.items() if qid in qids}
     if "hybrid" in chosen:
-        t0 = time.perf_counter()
-        hybrid: dict[str, Ranked] = {}
-        for q in queries:
-            rankings = {c: [cid for cid, _ in results[c].get(q.query_id, [])[:k]] for c in fused}
-            hybrid[q.query_id] = rrf_fuse(rankings, k0=rrf_k0, k=k)
-        results["hybrid"] = hybrid
-        seconds["hybrid"] = (time.perf_counter() - t0) + sum(seconds.get(c, 0.0) for c in fused)
+        fuse_hybrid(queries, fused, k, rrf_k0, runs)
+    metrics, by_origin = score_channels(queries, chosen, k, runs)
 
-    positives = {q.query_id: q.positives for q in queries}
-    oracle = {qid: [c for c, _ in r] for qid, r in results["flat"].items()} if "flat" in results else None
-    n = len(queries)
-
-    def _metrics(source: str, subset: dict[str, list[int]]) -> ChannelMetrics:
-        ids_only = {qid: [c for c, _ in r] for qid, r in results[source].items()}
-        qps = n / seconds[source] if source in seconds and seconds[source] > 0 else None
-        use_oracle = oracle if source in DENSE else None
-        return channel_metrics(source, ids_only, subset, k, oracle=use_oracle, queries_per_s=qps)
-
-    metrics = [_metrics(c, positives) for c in chosen]
-    by_origin: dict[str, list[ChannelMetrics]] = {}
-    for origin in sorted({q.origin for q in queries}):
-        subset = {q.query_id: q.positives for q in queries if q.origin == origin}
-        by_origin[origin] = [_metrics(c, subset) for c in chosen]
-
-    out = {c: results[c] for c in chosen}
+    origins = sorted({q.origin for q in queries})
     result = EvalRunResult(
         run_id=run_id,
         started_at=started_at,
-        index_version=index_version_used,
-        operating_point=operating_point,
+        index_version=runs.index_version,
+        operating_point=runs.operating_point,
         k=k,
         rrf_k0=rrf_k0,
         channels=chosen,
         hybrid_of=fused,
-        n_queries=n,
-        queries_by_origin={
-            o: sum(1 for q in queries if q.origin == o) for o in sorted({q.origin for q in queries})
-        },
-        masked_chunks=len(masked_contents),
-        embedding=embedding,
+        n_queries=len(queries),
+        queries_by_origin={o: sum(1 for q in queries if q.origin == o) for o in origins},
+        masked_chunks=len(corpus.masked_contents),
+        embedding=runs.embedding,
         wall_seconds=0.0,
         metrics=metrics,
         by_origin=by_origin,
         timings=timings,
     )
     if write:
-        table = pools.pool_table(run_id, out, k)
-        if table.num_rows:
-            result.pool_path = pools.write_pool(data_root, table)
-        result.archived_pools = pools.archive_stale_pools(
-            data_root, set(hashes), {q.query_id for q in queries}, keep=run_id
-        )
+        record_run(data_root, result, runs, corpus, queries)
     result.wall_seconds = time.perf_counter() - t_start
     if write:
         record = pools.RunRecord(
             run_id=run_id,
             started_at=started_at,
-            index_version=index_version_used,
-            operating_point=operating_point,
+            index_version=runs.index_version,
+            operating_point=runs.operating_point,
             k=k,
-            n_queries=n,
+            n_queries=len(queries),
             channels=chosen,
             rrf_k0=rrf_k0 if "hybrid" in chosen else None,
             wall_seconds=result.wall_seconds,
