@@ -213,3 +213,50 @@ def test_scip_index_with_a_missing_executable(
     )
     assert lines[1].startswith("Hint: run `bash scripts/bootstrap.sh` (or `npm install --prefix .cache/node ")
     assert not (tmp_path / "i.scip").exists()
+
+
+def test_scip_index_never_follows_symlinks_out_and_survives_a_fifo(run_cli, tmp_path: Path) -> None:
+    """Reproductions: `--run-scip` followed a symlink out of the repository and copied the outside
+    file's text into the data root; a FIFO crashed `scip index`."""
+    import os
+
+    from _scip_support import ensure_scip_python
+
+    ensure_scip_python()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.py").write_text('def leak():\n    """TOPSECRET-OUTSIDE text."""\n    return 1\n')
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pkg" / "__init__.py").write_text("")
+    (repo / "pkg" / "core.py").write_text(
+        'def area(r):\n    """Area of a circle."""\n    return 3.14 * r * r\n'
+    )
+    (repo / "pkg" / "leak.py").symlink_to(outside / "secret.py")
+    (repo / "linked_dir").symlink_to(outside, target_is_directory=True)
+    os.mkfifo(repo / "pkg" / "pipe.py")
+    (repo / "pyproject.toml").write_text('[project]\nname = "repo"\nversion = "0"\n')
+
+    data = tmp_path / "data"
+    result = run_cli(
+        "ingest", repo, "--out", data, "--embedder", "hashing", "--facts", "--run-scip", "-q", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    texts = []
+    for parquet in (data / "scip").glob("*.parquet"):
+        texts.append(json.dumps(pq.read_table(parquet).to_pylist(), default=str))
+    blob = "\n".join(texts)
+    assert "pkg/core.py" in blob and "Area of a circle." in blob
+    assert "TOPSECRET" not in blob and "leak" not in blob and "linked_dir" not in blob
+    for parquet in data.rglob("*.parquet"):
+        assert b"TOPSECRET" not in parquet.read_bytes(), parquet
+
+
+def test_scip_import_refuses_paths_out_of_the_repository(run_cli, tmp_path: Path) -> None:
+    index = json.loads(PKGDEMO_JSON.read_text())
+    index["documents"][0]["relative_path"] = "../../etc/passwd"
+    bad = tmp_path / "bad.scip.json"
+    bad.write_text(json.dumps(index))
+    result = run_cli("scip", "import", bad, "--repo", PKGDEMO, "--out", tmp_path / "data", "-q")
+    assert result.exit_code == 1
+    assert "relative_path '../../etc/passwd' is not a path inside the repository" in result.stderr

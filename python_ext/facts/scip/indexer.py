@@ -9,17 +9,20 @@ The run is offline: ``--environment`` receives an empty package list so scip-pyt
 query pip, and ``--project-version`` defaults to ``0`` so symbols are stable across commits
 (scip-python would otherwise embed the git revision, and fails outside a git checkout).
 
-pyright picks its project root from the nearest ``pyproject.toml``/``pyrightconfig.json``
-walking *up* from the repository. When the repository root has neither, a parent project's
-file would make module names relative to that parent (``tests.fixtures.x.mod`` instead of
-``mod``), so the repository's Python sources are indexed from a temporary copy instead; the
-relative paths in the index are the same.
+The repository's regular Python files (and its root ``pyproject.toml``/``pyrightconfig.json``)
+are indexed from a temporary copy; the relative paths in the index are the same. The copy
+holds no symlink (one could point out of the repository and bring outside text into the data
+root) and no FIFO (scip-python would block or crash on it). It also pins pyright's project
+root: pyright picks the nearest ``pyproject.toml``/``pyrightconfig.json`` walking *up*, and a
+parent project's file would make module names relative to that parent
+(``tests.fixtures.x.mod`` instead of ``mod``).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -89,16 +92,34 @@ class ScipIndexResult:
 
 
 def _copy_python_sources(repo: Path, dest: Path) -> int:
+    """Copy the repository's Python sources (and its pyright/pyproject configuration) to ``dest``.
+
+    Only regular files are copied: a symlink (which could point out of the repository, e.g. at
+    ``/etc/passwd``), a FIFO or a device is skipped, so scip-python never reads — and the data
+    root never receives — text from outside the repository, and never blocks on a pipe.
+    Folders are not followed through symlinks either.
+    """
     copied = 0
-    for dirpath, dirnames, filenames in os.walk(repo):
+    for dirpath, dirnames, filenames in os.walk(repo, followlinks=False):
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")]
         rel = Path(dirpath).relative_to(repo)
         for name in filenames:
-            if name.endswith((".py", ".pyi")):
-                target = dest / rel / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(Path(dirpath) / name, target)
-                copied += 1
+            is_config = not rel.parts and name in _CONFIG_FILES
+            if not (name.endswith((".py", ".pyi")) or is_config):
+                continue
+            source = Path(dirpath) / name
+            try:
+                if not stat.S_ISREG(os.lstat(source).st_mode):
+                    continue
+            except OSError:
+                continue
+            target = dest / rel / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                shutil.copyfile(source, target, follow_symlinks=False)
+            except OSError:  # unreadable: scip-python could not read it either
+                continue
+            copied += not is_config
     return copied
 
 
@@ -134,17 +155,17 @@ def run_scip_python(
         tmp_dir = Path(tmp)
         env_file = tmp_dir / "environment.json"
         env_file.write_text("[]\n")
-        copied = not any((repo / c).is_file() for c in _CONFIG_FILES)
-        workdir = repo
-        if copied:
-            workdir = tmp_dir / "src" / repo.name
-            workdir.mkdir(parents=True)
-            count = _copy_python_sources(repo, workdir)
-            if count == 0:
-                raise ScipIndexError(
-                    f"no Python files (*.py, *.pyi) under {repo}",
-                    hint="scip-python indexes Python only; pass --scip with an index from another indexer",
-                )
+        # always index a copy of the regular Python files: scip-python (pyright) follows
+        # symlinks and opens FIFOs; the copy holds neither. The relative paths are the same.
+        copied = True
+        workdir = tmp_dir / "src" / repo.name
+        workdir.mkdir(parents=True)
+        count = _copy_python_sources(repo, workdir)
+        if count == 0:
+            raise ScipIndexError(
+                f"no Python files (*.py, *.pyi) under {repo}",
+                hint="scip-python indexes Python only; pass --scip with an index from another indexer",
+            )
         tmp_out = tmp_dir / "index.scip"
         cmd = [
             str(exe), "index", ".",
