@@ -112,3 +112,11 @@ class CheckFailedError(IndexctlError):
 
 class ScipIndexError(IndexctlError):
     """Running a SCIP indexer (scip-python) failed or produced no index."""
+
+
+class IndexctlWarning(UserWarning):
+    """A warning the library issues on purpose (the CLI prints it as ``Warning: …``)."""
+
+
+class StaleCatalogWarning(IndexctlWarning):
+    """The catalog no longer matches the data root (published version or inputs changed)."""

@@ -147,7 +147,7 @@ def validate_chunks_cmd(
         raise CheckFailedError(f"{len(problems)} problem(s) in {files} file(s) under {path}")
     if not as_json:
         n = len(chunk_parquet_files(path))
-        stdout.print(f"OK: {n} file(s) under {path} match the chunks contract", highlight=False)
+        stdout.print(f"OK: {n} file(s) under {path} match the chunks contract", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:
