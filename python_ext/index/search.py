@@ -19,7 +19,7 @@ import numpy as np
 from python_ext import chunkstore
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import EmbeddingInfo
-from python_ext.errors import ConfigError, InputError
+from python_ext.errors import ConfigError, IndexMismatchError, InputError
 from python_ext.index.load import LoadedIndex, load_index
 
 
@@ -102,18 +102,38 @@ def hydrate_chunks(data_root: DataRoot, ids: list[int]) -> dict[int, dict[str, A
     return {int(r[0]): {"uri": r[1], "start_line": r[2], "end_line": r[3], "preview": r[4]} for r in result}
 
 
+#: The catalog inputs hydration depends on (other inputs changing, e.g. a new eval run, do not
+#: make its chunk rows wrong).
+HYDRATION_SOURCES = ("ingest.chunks", "index.current_version", "index.faiss_idmap")
+
+
 def _hydrate_from_catalog(data_root: DataRoot, ids: list[int]) -> dict[int, dict[str, Any]] | None:
     """Rows from the catalog (``python_ext.catalog.hydrate.hydrate``), or None to fall back.
 
-    Falls back when the catalog database does not exist, cannot be read, or lacks some of the
-    ids (a catalog refreshed before the chunks changed).
+    Falls back when the catalog database does not exist, cannot be read, is stale (it no longer
+    matches the data root: another version was published, or inputs changed since it was built;
+    a :class:`~python_ext.errors.StaleCatalogWarning` says so), or lacks some of the ids.
     """
     if not data_root.db_path.is_file():
         return None
+    import warnings
+
     import duckdb
 
     from python_ext.catalog.hydrate import hydrate
-    from python_ext.errors import CatalogError
+    from python_ext.catalog.status import catalog_staleness
+    from python_ext.errors import CatalogError, StaleCatalogWarning
+
+    stale = catalog_staleness(data_root, sources=HYDRATION_SOURCES)
+    if stale:
+        warnings.warn(
+            StaleCatalogWarning(
+                f"the catalog {data_root.db_path} is stale ({stale[0]}); hits are hydrated from the "
+                "chunks Parquet instead: run `indexctl catalog refresh`"
+            ),
+            stacklevel=3,
+        )
+        return None
 
     try:
         rows = hydrate(ids, db_path=data_root.db_path)
@@ -140,19 +160,35 @@ def search_text(
     :param k: number of hits (≥ 1).
     :param version: search this version instead of the published one.
     :param operating_point: override the recorded operating point for this search.
-    :raises InputError: empty query or k < 1.
+    :raises InputError: empty query.
+    :raises ConfigError: k < 1 or more than the index holds (exit 2).
     :raises VersionNotFoundError: nothing is published.
+    :raises IndexMismatchError: the index returned chunk ids the chunks no longer hold (it was
+        built from other chunks); never a hit without a path.
     """
     data_root = resolve_data_root(data_root)
     if not text.strip():
         raise InputError("the query text is empty", hint='pass a query, e.g. indexctl search "parse config"')
     if k < 1:
-        raise InputError(f"-k must be >= 1 (got {k})", hint="use -k 10")
+        raise ConfigError(f"-k must be >= 1 (got {k})", hint="use -k 10")
     loaded = load_index(data_root, version, operating_point=operating_point)
+    if k > loaded.index.ntotal:
+        raise ConfigError(
+            f"-k {k} is more than the {loaded.index.ntotal} chunks index version {loaded.version} holds",
+            hint=f"use -k {min(10, loaded.index.ntotal)} (at most {loaded.index.ntotal})",
+        )
     xq = embed_query(loaded.manifest, [text])
     scores, ids = search_vectors(loaded, xq, k)
     found = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
     meta = hydrate_chunks(data_root, [i for _, i in found])
+    missing = [cid for _, cid in found if cid not in meta]
+    if missing:
+        raise IndexMismatchError(
+            f"index version {loaded.version} returned {len(missing)} chunk id(s) that are not in the "
+            f"chunks under {data_root.chunks_dir} (first: {missing[0]}): it was built from other chunks",
+            hint="build a version from the current chunks with `indexctl index build` (or publish one "
+            "built from them); a hit without a path is never returned",
+        )
     hits = []
     for rank, (score, cid) in enumerate(found, start=1):
         m = meta.get(cid, {})
