@@ -9,6 +9,7 @@ applied, so every search runs at the tuned setting.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,29 +53,95 @@ def inner_index(index: faiss.Index) -> faiss.Index:
     return index
 
 
+#: Search parameters whose value is a count: name -> largest accepted value. FAISS casts the
+#: value to an int (``efSearch=1e12`` wrapped to a negative number, ``efSearch=0`` returned no
+#: neighbours): each must be a whole number from 1 to this bound. ``nprobe`` is also capped by
+#: the index's number of lists.
+COUNT_PARAMETERS: dict[str, int] = {
+    "nprobe": 1 << 20,
+    "quantizer_nprobe": 1 << 20,
+    "efSearch": 1 << 16,
+    "quantizer_efSearch": 1 << 16,
+    "max_codes": 1 << 40,
+    "ht": 1 << 16,
+    "polysemous_ht": 1 << 16,
+}
+#: Real-valued parameters: name -> (smallest, largest) accepted value.
+REAL_PARAMETERS: dict[str, tuple[float, float]] = {
+    "k_factor": (1.0, 4096.0),
+    "k_factor_rf": (1.0, 4096.0),
+}
+_OP_HINT = "use a FAISS ParameterSpace string such as nprobe=16 or efSearch=64"
+
+
+def parse_operating_point(operating_point: str) -> list[tuple[str, float]]:
+    """Split and check ``"nprobe=16,efSearch=64"`` into ``[(name, value)]``.
+
+    Values must be finite numbers; count parameters (:data:`COUNT_PARAMETERS`) whole numbers
+    from 1 to their bound, real ones (:data:`REAL_PARAMETERS`) within their range.
+
+    :raises OperatingPointError: naming the parameter and what is wrong with it.
+    """
+    out: list[tuple[str, float]] = []
+    for part in operating_point.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise OperatingPointError(
+                f"operating point {operating_point!r}: {part!r} is not NAME=VALUE", hint=_OP_HINT
+            )
+        try:
+            number = float(value)
+        except ValueError as exc:
+            raise OperatingPointError(
+                f"operating point {operating_point!r}: value of {name} is not a number: {value!r}",
+                hint=_OP_HINT,
+            ) from exc
+        if not math.isfinite(number):
+            raise OperatingPointError(
+                f"operating point {operating_point!r}: {name}={value.strip()} is not a finite number",
+                hint=_OP_HINT,
+            )
+        if name in COUNT_PARAMETERS:
+            top = COUNT_PARAMETERS[name]
+            if number != int(number) or not 1 <= number <= top:
+                raise OperatingPointError(
+                    f"operating point {operating_point!r}: {name} must be a whole number from 1 to {top} "
+                    f"(got {value.strip()})",
+                    hint=f"e.g. {name}=16; larger values only cost time (FAISS would wrap or ignore them)",
+                )
+        elif name in REAL_PARAMETERS:
+            low, high = REAL_PARAMETERS[name]
+            if not low <= number <= high:
+                raise OperatingPointError(
+                    f"operating point {operating_point!r}: {name} must be from {low:g} to {high:g} "
+                    f"(got {value.strip()})",
+                    hint=f"e.g. {name}=4",
+                )
+        out.append((name, number))
+    return out
+
+
 def apply_operating_point(index: faiss.Index, operating_point: str) -> None:
     """Set ParameterSpace parameters (``"nprobe=16,quantizer_efSearch=64"``) on ``index``.
 
     :param index: an index, or an ``IndexIDMap2`` around one.
-    :raises OperatingPointError: a parameter the index does not have, or a malformed string.
+    :raises OperatingPointError: a parameter the index does not have, a malformed string, or a
+        value out of range (see :func:`parse_operating_point`; ``nprobe`` at most the index's
+        number of lists).
     """
     if not operating_point:
         return
     target = inner_index(index)
-    for part in operating_point.split(","):
-        name, sep, value = part.partition("=")
-        if not sep or not name.strip():
+    parsed = parse_operating_point(operating_point)
+    nlist = _nlist(target)
+    for name, number in parsed:
+        if name == "nprobe" and nlist is not None and number > nlist:
             raise OperatingPointError(
-                f"operating point {operating_point!r}: {part!r} is not NAME=VALUE",
-                hint="use a FAISS ParameterSpace string such as nprobe=16 or efSearch=64",
+                f"operating point {operating_point!r}: nprobe={int(number)} is more than the {nlist} "
+                f"lists of this {type(target).__name__} index",
+                hint=f"use nprobe from 1 to {nlist} (nprobe={nlist} searches every list)",
             )
-        try:
-            float(value)
-        except ValueError as exc:
-            raise OperatingPointError(
-                f"operating point {operating_point!r}: value of {name} is not a number: {value!r}",
-                hint="use a FAISS ParameterSpace string such as nprobe=16 or efSearch=64",
-            ) from exc
     try:
         faiss.ParameterSpace().set_index_parameters(target, operating_point)
     except RuntimeError as exc:
@@ -84,6 +151,15 @@ def apply_operating_point(index: faiss.Index, operating_point: str) -> None:
             f"index: {detail}",
             hint=f"parameters this index accepts: {', '.join(accepted_parameters(target)) or 'none'}",
         ) from exc
+
+
+def _nlist(index: faiss.Index) -> int | None:
+    """Number of inverted lists of an IVF index (None for other kinds)."""
+    try:
+        ivf = faiss.extract_index_ivf(index)
+    except RuntimeError:
+        return None
+    return int(ivf.nlist) if ivf is not None else None
 
 
 def accepted_parameters(index: faiss.Index) -> list[str]:

@@ -282,6 +282,11 @@ def tune_version(
     device = resolve_device(gpu)
     started = time.perf_counter()
     loaded = load_index(data_root, version)
+    if k > loaded.index.ntotal:
+        raise ConfigError(
+            f"-k {k} is more than the {loaded.index.ntotal} vectors of index version {loaded.version}",
+            hint=f"use -k {min(10, loaded.index.ntotal)}",
+        )
     manifest = loaded.manifest
     scan = scan_corpus(
         data_root, metric=manifest["metric"], sample_size=n_queries, seed=seed + 7, progress=progress
