@@ -6,15 +6,30 @@ edges as (
 
 ),
 
-scip_symbols as (
+-- each side of an edge joins its own CTE: a CTE referenced twice is materialized by DuckDB
+-- 2.0, and over an empty table (no SCIP data) that plan dropped the LIMIT of queries on this
+-- view (`select … from v_symbol_neighbors limit 3` returned every row)
+src_symbols as (
 
-    select * from {{ ref('stg_scip_symbols') }}
+    select symbol, display_name from {{ ref('stg_scip_symbols') }}
 
 ),
 
-uri_modules as (
+dst_symbols as (
 
-    select * from {{ ref('int_uri_modules') }}
+    select symbol, display_name from {{ ref('stg_scip_symbols') }}
+
+),
+
+src_modules as (
+
+    select uri, module_id from {{ ref('int_uri_modules') }}
+
+),
+
+dst_modules as (
+
+    select uri, module_id from {{ ref('int_uri_modules') }}
 
 ),
 
@@ -38,10 +53,10 @@ final as (
             and src_modules.module_id <> dst_modules.module_id
         ) as is_cross_module
     from edges
-    left join scip_symbols as src_symbols on edges.src_symbol = src_symbols.symbol
-    left join scip_symbols as dst_symbols on edges.dst_symbol = dst_symbols.symbol
-    left join uri_modules as src_modules on edges.src_uri = src_modules.uri
-    left join uri_modules as dst_modules on edges.dst_uri = dst_modules.uri
+    left join src_symbols on edges.src_symbol = src_symbols.symbol
+    left join dst_symbols on edges.dst_symbol = dst_symbols.symbol
+    left join src_modules on edges.src_uri = src_modules.uri
+    left join dst_modules on edges.dst_uri = dst_modules.uri
 
 )
 
