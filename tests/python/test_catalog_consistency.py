@@ -221,3 +221,34 @@ def test_check_dbt_vars_library() -> None:
     for bad in ({"rrf_k0": "3.5"}, {"rrf_k0": True}, {"eval_regression_tolerance": "nan"}, {"x": 1}):
         with pytest.raises(ConfigError):
             check_dbt_vars(bad)
+
+
+def test_limit_holds_on_every_view_without_scip_data(tmp_path: Path) -> None:
+    """Reproduction (DuckDB 2.0.1): `select edge_id from v_symbol_neighbors limit 3` returned
+    every row on catalogs without SCIP data (a CTE joined twice, over an empty table)."""
+    root = DataRoot(tmp_path / "data")
+    catalog_data.write_data_root(root.root)
+    for table in root.scip_occurrences_path, root.scip_symbols_path:
+        table.unlink()
+    import pyarrow.parquet as pq
+
+    edges = pq.read_table(root.symbol_edges_path)
+    more = [dict(r, src_symbol=f"{r['src_symbol']}#{i}") for i in range(400) for r in edges.to_pylist()]
+    pq.write_table(
+        pq.read_table(root.symbol_edges_path).from_pylist(more, schema=edges.schema), root.symbol_edges_path
+    )
+    db = tmp_path / "views.duckdb"
+    run = run_dbt(["build", "--exclude-resource-type", "test"], data_root=root.root, db_path=db)
+    assert run.ok, run.log[-2000:]
+    from python_ext.catalog.query import query_catalog
+
+    assert query_catalog(None, "select count(*) from v_symbol_neighbors", db_path=db).rows[0][0] > 1000
+    assert len(query_catalog(None, "select edge_id from v_symbol_neighbors limit 3", db_path=db).rows) == 3
+    views = [
+        r[0]
+        for r in _q(db, "select view_name from duckdb_views() where schema_name = 'main' and not internal")
+    ]
+    assert "v_symbol_neighbors" in views and len(views) > 10
+    for view in views:
+        rows = query_catalog(None, f'select * from "{view}" limit 3', db_path=db, max_rows=None).rows
+        assert len(rows) <= 3, view
