@@ -244,6 +244,7 @@ EVAL_RUNS_SCHEMA = pa.schema(
         pa.field("rrf_k0", pa.int32()),
         pa.field("wall_seconds", pa.float64()),
         pa.field("metrics", pa.list_(EVAL_METRICS_TYPE), nullable=False),
+        pa.field("queries_fingerprint", pa.string()),
     ]
 )
 

@@ -163,6 +163,7 @@ class RunRecord:
     rrf_k0: int | None
     wall_seconds: float
     metrics: list[ChannelMetrics]
+    queries_fingerprint: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -176,6 +177,7 @@ class RunRecord:
             "rrf_k0": self.rrf_k0,
             "wall_seconds": self.wall_seconds,
             "metrics": [m.to_dict() for m in self.metrics],
+            "queries_fingerprint": self.queries_fingerprint,
         }
 
 
@@ -196,6 +198,7 @@ def _run_row_table(record: RunRecord) -> pa.Table:
                 "rrf_k0": record.rrf_k0,
                 "wall_seconds": record.wall_seconds,
                 "metrics": metrics,
+                "queries_fingerprint": record.queries_fingerprint,
             }
         ],
         schema=EVAL_RUNS_SCHEMA,
@@ -221,6 +224,10 @@ def read_runs(data_root: DataRoot) -> pa.Table:
     if not path.exists():
         return EVAL_RUNS_SCHEMA.empty_table()
     table = pq.read_table(path)
+    if "queries_fingerprint" not in table.column_names:  # written before runs recorded it
+        table = table.append_column(
+            EVAL_RUNS_SCHEMA.field("queries_fingerprint"), pa.nulls(table.num_rows, pa.string())
+        )
     if not table.schema.equals(EVAL_RUNS_SCHEMA, check_metadata=False):
         raise ContractError(
             f"{path}: schema does not match the eval runs contract",

@@ -323,6 +323,19 @@ def queries_table(qs: QuerySet) -> pa.Table:
     return pa.Table.from_pylist([q.to_row() for q in qs.queries], schema=EVAL_QUERIES_SCHEMA)
 
 
+def queries_fingerprint(queries: list[Query]) -> str:
+    """``sha256:<hex>`` of a query set: every query's id, text and positives, in id order.
+
+    Two runs are comparable only over the same query set (same fingerprint): ``eval run
+    --fail-on-regression`` and ``v_eval_run_comparison`` pair such runs only.
+    """
+    digest = hashlib.sha256()
+    for q in sorted(queries, key=lambda q: q.query_id):
+        digest.update(json.dumps([q.query_id, q.text, sorted(q.positives)], ensure_ascii=False).encode())
+        digest.update(b"\n")
+    return f"sha256:{digest.hexdigest()}"
+
+
 def read_queries(data_root: DataRoot) -> list[Query]:
     """Read ``eval/queries.parquet`` back.
 

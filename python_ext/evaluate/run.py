@@ -59,7 +59,8 @@ from python_ext.evaluate.channels import (
 )
 from python_ext.evaluate.fusion import DEFAULT_RRF_K0, rrf_fuse
 from python_ext.evaluate.metrics import ChannelMetrics, channel_metrics
-from python_ext.evaluate.queries import Query, read_queries
+from python_ext.evaluate.queries import Query, queries_fingerprint, read_queries
+from python_ext.evaluate.regression import RegressionReport
 from python_ext.evaluate.runfiles import BUILTIN_CHANNELS, read_imported_run
 from python_ext.evaluate.tokenize import code_tokens
 from python_ext.ids import content_hash
@@ -98,6 +99,8 @@ class EvalRunResult:
     runs_path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     archived_pools: list[str] = field(default_factory=list)
+    queries_fingerprint: str | None = None
+    regression: RegressionReport | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -120,6 +123,8 @@ class EvalRunResult:
             "runs_path": str(self.runs_path) if self.runs_path else None,
             "timings": self.timings,
             "archived_pools": self.archived_pools,
+            "queries_fingerprint": self.queries_fingerprint,
+            "regression": self.regression.to_dict() if self.regression else None,
         }
 
     def metric_rows(self) -> list[dict[str, object]]:
@@ -483,6 +488,7 @@ def run_eval(
     rrf_k0: int = DEFAULT_RRF_K0,
     index_version: str | None = None,
     write: bool = True,
+    regression_tolerance: float | None = None,
     progress: Reporter = NULL_PROGRESS,
 ) -> EvalRunResult:
     """Evaluate the channels on ``eval/queries.parquet`` and record the run.
@@ -498,6 +504,9 @@ def run_eval(
     :param rrf_k0: the RRF constant for ``hybrid`` (default 60).
     :param index_version: evaluate this index version instead of the published one.
     :param write: write the pool and append runs.parquet (default True).
+    :param regression_tolerance: when given, compare the recorded run with the last earlier run
+        over the same query set and k (:func:`python_ext.evaluate.regression.compare_with_previous`)
+        and put the report in ``result.regression``; needs ``write``.
     :returns: the run's metrics and paths.
     :raises EvalInputError: missing or stale queries, a missing imported run.
     :raises IndexMismatchError: the index's id map does not match the chunks.
@@ -506,12 +515,19 @@ def run_eval(
     t_start = time.perf_counter()
     started_at = datetime.now(UTC)
     chosen, fused, needed = plan_channels(channels, k, rrf_k0)
+    if regression_tolerance is not None and not write:
+        raise ConfigError("a regression check needs the run recorded (write=True)")
     timings: dict[str, float] = {}
 
     queries = read_queries(data_root)
     run_id = pools.new_run_id(started_at)
     dense = [c for c in needed if c in DENSE]
     corpus = load_corpus(data_root, queries, bool(dense), timings)
+    if k > len(corpus.chunk_ids):
+        raise ConfigError(
+            f"--k {k} is more than the {len(corpus.chunk_ids)} chunks under {data_root.chunks_dir}",
+            hint=f"use --k {min(10, len(corpus.chunk_ids))}",
+        )
     runs = ChannelRuns(results={c: {} for c in needed}, seconds=dict.fromkeys(needed, 0.0))
 
     loaded = None
@@ -550,6 +566,7 @@ def run_eval(
         metrics=metrics,
         by_origin=by_origin,
         timings=timings,
+        queries_fingerprint=queries_fingerprint(queries),
     )
     if write:
         record_run(data_root, result, runs, corpus, queries)
@@ -566,8 +583,13 @@ def run_eval(
             rrf_k0=rrf_k0 if "hybrid" in chosen else None,
             wall_seconds=result.wall_seconds,
             metrics=metrics,
+            queries_fingerprint=result.queries_fingerprint,
         )
         result.runs_path = pools.append_run(data_root, record)
+        if regression_tolerance is not None:
+            from python_ext.evaluate.regression import compare_with_previous
+
+            result.regression = compare_with_previous(data_root, run_id, tolerance=regression_tolerance)
     return result
 
 
@@ -589,6 +611,7 @@ def list_runs(data_root: DataRootLike) -> list[dict[str, object]]:
             "rrf_k0": r["rrf_k0"],
             "wall_seconds": r["wall_seconds"],
             "metrics": r["metrics"],
+            "queries_fingerprint": r["queries_fingerprint"],
         }
         out.append(row)
     return out

@@ -1,4 +1,4 @@
-{%- set tolerance = var('eval_regression_tolerance') | float -%}
+{%- set tolerance = codeintel.checked_var('eval_regression_tolerance', 'float', min_value=0) -%}
 
 with
 
@@ -18,8 +18,11 @@ with_previous as (
         lag(metrics.mrr_at_k) over by_channel as previous_mrr_at_k,
         lag(metrics.ndcg_at_k) over by_channel as previous_ndcg_at_k
     from metrics
+    -- only runs over the same query set are comparable (legacy runs without a fingerprint
+    -- pair among themselves)
     window by_channel as (
-        partition by metrics.channel, metrics.k order by metrics.started_at, metrics.run_id
+        partition by metrics.channel, metrics.k, metrics.queries_fingerprint
+        order by metrics.started_at, metrics.run_id
     )
 
 ),

@@ -1,3 +1,5 @@
+{%- set has_fingerprint = codeintel.source_has_column('eval', 'runs', 'queries_fingerprint') -%}
+
 with
 
 source as (
@@ -19,6 +21,11 @@ renamed as (
         cast(n_queries as integer) as count_queries,
         cast(channels as varchar[]) as channels,
         cast(rrf_k0 as integer) as rrf_k0,
+        {% if has_fingerprint -%}
+            cast(queries_fingerprint as varchar) as queries_fingerprint,
+        {%- else -%}
+            cast(null as varchar) as queries_fingerprint,
+        {%- endif %}
 
         ---------- numerics
         cast(wall_seconds as double) as wall_seconds,
