@@ -9,7 +9,6 @@ import typer
 
 from python_ext.cli._options import DataRootOpt, JsonOpt, NlOpt, QuietOpt
 from python_ext.config import resolve_data_root
-from python_ext.evaluate.regression import DEFAULT_TOLERANCE
 
 if TYPE_CHECKING:
     from python_ext.evaluate.run import EvalRunResult
@@ -89,13 +88,15 @@ def run_cmd(
         ),
     ] = False,
     tolerance: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--tolerance",
             min=0.0,
-            help="Largest allowed drop for --fail-on-regression (the dbt var eval_regression_tolerance).",
+            help="Largest allowed drop for --fail-on-regression (default 0.01, the dbt var "
+            "eval_regression_tolerance).",
+            show_default=False,
         ),
-    ] = DEFAULT_TOLERANCE,
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -104,6 +105,7 @@ def run_cmd(
     Example: indexctl eval run --k 10 --channels faiss,flat,bm25,hybrid --fail-on-regression
     """
     from python_ext.cli._output import emit, print_json, reporter, stderr, stdout, warn
+    from python_ext.evaluate.regression import DEFAULT_TOLERANCE
     from python_ext.evaluate.run import run_eval
 
     result = run_eval(
@@ -112,7 +114,9 @@ def run_cmd(
         channels=channels,
         rrf_k0=rrf_k0,
         index_version=index_version,
-        regression_tolerance=tolerance if fail_on_regression else None,
+        regression_tolerance=(DEFAULT_TOLERANCE if tolerance is None else tolerance)
+        if fail_on_regression
+        else None,
         progress=reporter(quiet or as_json),
     )
     report = result.regression

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRoot
-from python_ext.contracts import EVAL_CHANNELS, EVAL_POOL_SCHEMA, EVAL_RUNS_SCHEMA
+from python_ext.contracts import EVAL_CHANNELS, EVAL_POOL_SCHEMA, EVAL_RUNS_SCHEMA, read_parquet_file
 from python_ext.errors import ContractError
 from python_ext.evaluate.metrics import ChannelMetrics
 
@@ -102,7 +102,7 @@ def write_pool(data_root: DataRoot, table: pa.Table) -> Path:
 def read_pool(data_root: DataRoot, run_id: str) -> pa.Table:
     """Read one run's pool back (checked against the contract)."""
     path = data_root.pools_dir / f"{run_id}.parquet"
-    table = pq.read_table(path)
+    table = read_parquet_file(path, what="eval pool", hint="re-run `indexctl eval run`")
     if not table.schema.equals(EVAL_POOL_SCHEMA, check_metadata=False):
         raise ContractError(f"{path}: schema does not match the eval pool contract")
     return table
@@ -223,7 +223,9 @@ def read_runs(data_root: DataRoot) -> pa.Table:
     path = data_root.runs_path
     if not path.exists():
         return EVAL_RUNS_SCHEMA.empty_table()
-    table = pq.read_table(path)
+    table = read_parquet_file(
+        path, what="eval runs", hint="move the file away; the next `indexctl eval run` starts a fresh one"
+    )
     if "queries_fingerprint" not in table.column_names:  # written before runs recorded it
         table = table.append_column(
             EVAL_RUNS_SCHEMA.field("queries_fingerprint"), pa.nulls(table.num_rows, pa.string())

@@ -31,11 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
-from python_ext.contracts import SCIP_OCCURRENCES_SCHEMA, SCIP_SYMBOLS_SCHEMA, empty_table
+from python_ext.contracts import SCIP_OCCURRENCES_SCHEMA, SCIP_SYMBOLS_SCHEMA, empty_table, read_parquet_file
 from python_ext.errors import ConfigError, InputError
 from python_ext.facts.graph import (
     GraphResult,
@@ -69,7 +68,13 @@ class ScipDefinitionIndex:
     @classmethod
     def from_parquet(cls, path: str | os.PathLike[str]) -> ScipDefinitionIndex:
         """Load the definitions (role bit 1, locals excluded) of a ``scip_occurrences.parquet``."""
-        table = pq.read_table(path, columns=["symbol", "uri", "role_bits", "start_line", "end_line"])
+        table = read_parquet_file(
+            path,
+            what="scip occurrences",
+            hint="re-import the SCIP index (indexctl scip import) or ingest with --scip/--run-scip",
+            columns=["symbol", "uri", "role_bits", "start_line", "end_line"],
+        )
+        all_uris = set(pc.unique(table.column("uri")).to_pylist())
         mask = pc.and_(
             pc.not_equal(pc.bit_wise_and(table["role_bits"], 1), 0),
             pc.invert(pc.starts_with(table["symbol"], "local ")),
@@ -84,7 +89,7 @@ class ScipDefinitionIndex:
             strict=True,
         ):
             defs[uri].append((start, end, symbol))
-        covered = set(pc.unique(pq.read_table(path, columns=["uri"])["uri"]).to_pylist())
+        covered = all_uris
         for uri in covered:
             defs.setdefault(uri, [])
         return cls(defs)

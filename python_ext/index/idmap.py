@@ -110,8 +110,18 @@ def check_idmap(index: faiss.Index, table: pa.Table, source: str = "faiss_idmap"
 
 
 def read_idmap(path: str | Path) -> pa.Table:
-    """Read an id map file (columns of :data:`FAISS_IDMAP_SCHEMA`)."""
-    return pq.read_table(path, schema=FAISS_IDMAP_SCHEMA)
+    """Read an id map file (columns of :data:`FAISS_IDMAP_SCHEMA`).
+
+    :raises IndexMismatchError: the file is not readable Parquet or lacks the contract's columns.
+    """
+    try:
+        return pq.read_table(path, schema=FAISS_IDMAP_SCHEMA)
+    except (pa.ArrowException, OSError) as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise IndexMismatchError(
+            f"{path}: not a readable faiss_idmap Parquet file ({detail})",
+            hint="re-export it with `indexctl index export-idmap`, or rebuild with `indexctl index build`",
+        ) from exc
 
 
 @dataclass
@@ -155,8 +165,16 @@ def export_idmap(data_root: DataRootLike, version: str | None = None) -> IdmapEx
             f"{str(manifest.get('index_sha256'))[:16]}…",
             hint="rebuild with `indexctl index build`",
         )
-    index = faiss.read_index(str(index_path))
-    built_at = dt.datetime.fromisoformat(manifest["created_at"].replace("Z", "+00:00"))
+    from python_ext.index.load import read_index_file
+
+    index = read_index_file(index_path, name)
+    try:
+        built_at = dt.datetime.fromisoformat(manifest["created_at"].replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise IndexMismatchError(
+            f"{folder / _v.MANIFEST_FILE}: created_at {manifest['created_at']!r} is not an ISO time",
+            hint="rebuild with `indexctl index build`",
+        ) from exc
     sha = write_idmap(
         index,
         folder / _v.IDMAP_FILE,

@@ -169,6 +169,21 @@ def accepted_parameters(index: faiss.Index) -> list[str]:
     return [ps.parameter_ranges.at(i).name for i in range(ps.parameter_ranges.size())]
 
 
+def read_index_file(path: Path, version: str) -> faiss.Index:
+    """``faiss.read_index`` of a version's index file.
+
+    :raises IndexMismatchError: FAISS cannot read it (corrupt or not a FAISS index).
+    """
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError as exc:
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
+        raise IndexMismatchError(
+            f"{path}: FAISS cannot read the index of version {version} ({detail[:200]})",
+            hint="rebuild with `indexctl index build`",
+        ) from exc
+
+
 def load_index(
     data_root: DataRootLike,
     version: str | None = None,
@@ -213,7 +228,7 @@ def load_index(
                     hint="the files were changed after the build: rebuild with `indexctl index build` "
                     "or re-export with `indexctl index export-idmap`",
                 )
-    index = faiss.read_index(str(index_path))
+    index = read_index_file(index_path, name)
     if index.ntotal != manifest.get("ntotal"):
         raise IndexMismatchError(
             f"{index_path}: index holds {index.ntotal} vectors but version.json says "

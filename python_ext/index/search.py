@@ -89,14 +89,22 @@ def hydrate_chunks(data_root: DataRoot, ids: list[int]) -> dict[int, dict[str, A
         return rows
     import duckdb
 
-    files = [str(p) for p in chunkstore.chunk_files(data_root)]
+    paths = chunkstore.chunk_files(data_root)
+    columns = ["id", "uri", "start_line", "end_line", "preview"]
+    for path in paths:  # a clear error naming the file, not DuckDB's binder message
+        chunkstore.check_columns(path, chunkstore.read_schema(path), columns)
     con = duckdb.connect()
     try:
         result = con.execute(
             "select id, uri, start_line, end_line, preview from read_parquet($files) "
             "where id in (select unnest($ids))",
-            {"files": files, "ids": [int(i) for i in ids]},
+            {"files": [str(p) for p in paths], "ids": [int(i) for i in ids]},
         ).fetchall()
+    except duckdb.Error as exc:
+        raise InputError(
+            f"cannot read the chunks under {data_root.chunks_dir}: {exc}".strip(),
+            hint="run `indexctl validate chunks` on the data root; re-run `indexctl ingest`",
+        ) from exc
     finally:
         con.close()
     return {int(r[0]): {"uri": r[1], "start_line": r[2], "end_line": r[3], "preview": r[4]} for r in result}

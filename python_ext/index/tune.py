@@ -38,7 +38,7 @@ import pyarrow as pa
 from python_ext import chunkstore
 from python_ext.atomic import atomic_write_json, atomic_write_parquet
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
-from python_ext.contracts import TUNING_FRONTIER_SCHEMA, EmbeddingInfo
+from python_ext.contracts import TUNING_FRONTIER_SCHEMA, EmbeddingInfo, read_parquet_file
 from python_ext.errors import ConfigError, IndexctlError, IndexMismatchError
 from python_ext.index import versions as _v
 from python_ext.index.build import build_index
@@ -147,7 +147,6 @@ def exact_ground_truth(
 def _eval_queries(data_root: DataRoot, manifest: dict[str, Any], progress: Reporter) -> np.ndarray | None:
     if not data_root.queries_path.is_file():
         return None
-    import pyarrow.parquet as pq
 
     from python_ext.embed import embedder_from_info
 
@@ -162,7 +161,16 @@ def _eval_queries(data_root: DataRoot, manifest: dict[str, Any], progress: Repor
     except IndexctlError as exc:
         progress.log(f"eval queries not used (cannot embed them: {exc.message}); sampling chunks instead")
         return None
-    texts = pq.read_table(data_root.queries_path, columns=["text"]).column("text").to_pylist()
+    texts = (
+        read_parquet_file(
+            data_root.queries_path,
+            what="eval queries",
+            hint="regenerate them (indexctl eval queries) or tune with --queries sample",
+            columns=["text"],
+        )
+        .column("text")
+        .to_pylist()
+    )
     if not texts:
         return None
     xq = np.ascontiguousarray(embedder.embed(texts), dtype="float32")

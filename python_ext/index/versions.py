@@ -144,21 +144,59 @@ def commit_staging(data_root: DataRoot, staging: Path, version: str) -> Path:
     return final
 
 
+#: Keys every version.json must hold, with their JSON type (docs/index.md lists them all).
+MANIFEST_KEYS: dict[str, type | tuple[type, ...]] = {
+    "created_at": str,
+    "index_name": str,
+    "metric": str,
+    "dim": int,
+    "ntotal": int,
+    "idmap_sha256": str,
+    "index_sha256": str,
+    "embedding_model": str,
+}
+
+
+def parse_manifest(path: Path) -> dict[str, Any]:
+    """Read and check one version.json: a JSON object with :data:`MANIFEST_KEYS` typed right.
+
+    :raises IndexMismatchError: unreadable, not JSON, not an object, a key missing or of
+        another type (the message names the file and the key).
+    """
+    hint = "rebuild the version with `indexctl index build` (or restore its version.json)"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexMismatchError(f"{path}: not valid JSON ({exc})", hint=hint) from exc
+    if not isinstance(manifest, dict):
+        raise IndexMismatchError(
+            f"{path}: version.json must be a JSON object, got {type(manifest).__name__}", hint=hint
+        )
+    for key, kind in MANIFEST_KEYS.items():
+        value = manifest.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            what = "missing" if key not in manifest else f"{type(value).__name__} {value!r}"
+            expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise IndexMismatchError(f"{path}: key {key!r} is {what}, expected {expected}", hint=hint)
+    return manifest
+
+
 def is_complete(path: Path) -> bool:
-    """True when ``path`` holds every required file and a parseable version.json."""
+    """True when ``path`` holds every required file and a valid version.json (:func:`parse_manifest`)."""
     if not all((path / f).is_file() for f in REQUIRED_FILES):
         return False
     try:
-        json.loads((path / MANIFEST_FILE).read_text())
-    except (OSError, ValueError):
+        parse_manifest(path / MANIFEST_FILE)
+    except IndexMismatchError:
         return False
     return True
 
 
 def read_manifest(data_root: DataRoot, version: str) -> dict[str, Any]:
-    """Parsed version.json of ``version``.
+    """Parsed, checked version.json of ``version`` (see :func:`parse_manifest`).
 
     :raises VersionNotFoundError: the version folder or its manifest does not exist.
+    :raises IndexMismatchError: the manifest is not valid.
     """
     path = data_root.version_dir(version) / MANIFEST_FILE
     if not path.is_file():
@@ -166,12 +204,7 @@ def read_manifest(data_root: DataRoot, version: str) -> dict[str, Any]:
             f"index version {version!r} not found under {data_root.versions_dir}",
             hint="list versions with `indexctl index versions`",
         )
-    try:
-        return json.loads(path.read_text())
-    except ValueError as exc:
-        raise IndexMismatchError(
-            f"{path}: not valid JSON ({exc})", hint="rebuild with `indexctl index build`"
-        ) from exc
+    return parse_manifest(path)
 
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> Path:
@@ -286,7 +319,7 @@ def list_versions(data_root: DataRootLike) -> list[VersionEntry]:
     out = []
     for path in _version_dirs(data_root):
         if is_complete(path):
-            manifest = json.loads((path / MANIFEST_FILE).read_text())
+            manifest = parse_manifest(path / MANIFEST_FILE)
             out.append(VersionEntry(path.name, path.name == published, manifest))
     return out
 
