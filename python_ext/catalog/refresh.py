@@ -219,7 +219,13 @@ def refresh_catalog(
                 carried = _carry_over_idmap_mat(target, staged)
             if carried:
                 progress.log("catalog: faiss_idmap_mat carried over from the current catalog")
-            run = run_dbt(["build"], data_root=root.root, db_path=staged, extra_vars=dbt_vars)
+            run = run_dbt(
+                ["build"],
+                data_root=root.root,
+                db_path=staged,
+                extra_vars=dbt_vars,
+                threads=FRESH_BUILD_THREADS,
+            )
         if not run.ok:
             attach_failing_rows(run, staged)
             kept = _keep_failed(build_dir, target)
@@ -251,6 +257,13 @@ def refresh_catalog(
         slowest=run.slowest(),
     )
 
+
+#: dbt threads of a refresh (and of ``catalog test``). The profile runs one thread because two
+#: threads rebuilding tables *in place* race in DuckDB (see profiles/profiles.yml); a refresh
+#: builds into a new file where no table but the carried ``faiss_idmap_mat`` exists, so no two
+#: threads swap indexed tables, and tests only create views: two threads are safe and overlap
+#: dbt's per-node overhead.
+FRESH_BUILD_THREADS = 2
 
 #: dbt vars a caller may set: name -> (kind, minimum, maximum) (see dbt_project.yml).
 DBT_VARS: dict[str, tuple[type, float | None, float | None]] = {
