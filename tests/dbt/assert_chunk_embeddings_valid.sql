@@ -32,6 +32,15 @@ published as (
 
 ),
 
+expected as (
+
+    select
+        {{ codeintel.chunks_normalized() }}
+        or exists (select 1 from published where published.metric in ('ip', 'inner_product'))
+            as must_be_unit
+
+),
+
 squared as (
 
     select
@@ -53,7 +62,7 @@ checked as (
             when not isfinite(squared.squared_norm) then 'embedding contains NaN or inf'
             when squared.squared_norm = 0 then 'embedding is the zero vector'
             when
-                ({{ codeintel.chunks_normalized() }} or exists (select 1 from published where published.metric in ('ip', 'inner_product')))
+                (select expected.must_be_unit from expected)
                 and abs(sqrt(squared.squared_norm) - 1) > 1e-3
                 then 'embedding is not unit length (L2 norm ' || round(sqrt(squared.squared_norm), 4) || ')'
         end as problem
@@ -62,4 +71,4 @@ checked as (
 )
 
 select * from checked
-where checked.problem is not null
+where problem is not null

@@ -81,7 +81,7 @@ problems as (
         published.version,
         'id map rows name version ' || idmap.build_version as problem
     from published
-    inner join idmap on idmap.build_version <> published.version
+    inner join idmap on published.version <> idmap.build_version
     group by published.version, idmap.build_version
 
 )

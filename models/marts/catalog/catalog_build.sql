@@ -1,4 +1,10 @@
 {{ config(materialized='table') }}
+{%- set rrf_k0 = codeintel.checked_var('rrf_k0', 'int', min_value=0) -%}
+{%- set rrf_rank_cutoff = codeintel.checked_var('rrf_rank_cutoff', 'int', min_value=1) -%}
+{%- set idmap_min_coverage = codeintel.checked_var(
+    'idmap_min_coverage', 'float', min_value=0, max_value=1
+) -%}
+{%- set tolerance = codeintel.checked_var('eval_regression_tolerance', 'float', min_value=0) -%}
 
 with
 
@@ -27,12 +33,10 @@ final as (
             as count_input_files,
         cast('{{ dbt_version }}' as varchar) as dbt_version,
         cast(version() as varchar) as duckdb_version,
-        cast({{ codeintel.checked_var('rrf_k0', 'int', min_value=0) }} as integer) as rrf_k0,
-        cast({{ codeintel.checked_var('rrf_rank_cutoff', 'int', min_value=1) }} as integer) as rrf_rank_cutoff,
-        cast({{ codeintel.checked_var('idmap_min_coverage', 'float', min_value=0, max_value=1) }} as double)
-            as idmap_min_coverage,
-        cast({{ codeintel.checked_var('eval_regression_tolerance', 'float', min_value=0) }} as double)
-            as eval_regression_tolerance
+        cast({{ rrf_k0 }} as integer) as rrf_k0,
+        cast({{ rrf_rank_cutoff }} as integer) as rrf_rank_cutoff,
+        cast({{ idmap_min_coverage }} as double) as idmap_min_coverage,
+        cast({{ tolerance }} as double) as eval_regression_tolerance
     from (select 1) as one_row
 
 )

@@ -1,4 +1,5 @@
 {%- set has_fingerprint = codeintel.source_has_column('eval', 'runs', 'queries_fingerprint') -%}
+{%- set fingerprint = 'queries_fingerprint' if has_fingerprint else 'null' -%}
 
 with
 
@@ -21,11 +22,7 @@ renamed as (
         cast(n_queries as integer) as count_queries,
         cast(channels as varchar[]) as channels,
         cast(rrf_k0 as integer) as rrf_k0,
-        {% if has_fingerprint -%}
-            cast(queries_fingerprint as varchar) as queries_fingerprint,
-        {%- else -%}
-            cast(null as varchar) as queries_fingerprint,
-        {%- endif %}
+        cast({{ fingerprint }} as varchar) as queries_fingerprint,
 
         ---------- numerics
         cast(wall_seconds as double) as wall_seconds,
