@@ -67,6 +67,9 @@ LOCKED_DOWN_CONFIG = {
     "allow_community_extensions": False,
 }
 
+#: Name the catalog file is attached under (``codeintel.main.v_chunks``), whatever its file name.
+CATALOG_ALIAS = "codeintel"
+
 _REFUSED_HINT = (
     "`indexctl catalog query` runs exactly one read-only statement: select / with / from / describe / "
     "show / summarize / explain, or a reading pragma; to export results use --json or --nl and "
@@ -147,9 +150,14 @@ def _check_statement(statement: duckdb.Statement) -> None:
 
 
 def open_locked_connection(
-    path: Path, prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+    path: Path, prepare: Callable[[duckdb.DuckDBPyConnection], object] | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """A private DuckDB connection with the catalog at ``path`` attached read-only as default.
+    """A private DuckDB connection with the catalog at ``path`` attached read-only as the default
+    database :data:`CATALOG_ALIAS` (``codeintel``), whatever the file is called.
+
+    The one way this package opens the catalog for SQL it did not write: ``indexctl catalog
+    query``, :func:`query_catalog`, :func:`python_ext.catalog.semantic.open_catalog` and
+    ``indexctl catalog status``.
 
     External access is disabled and the configuration locked *after* ``prepare`` ran, so
     ``prepare`` may register Python functions (``con.create_function``) or load what it needs.
@@ -161,17 +169,13 @@ def open_locked_connection(
     con = duckdb.connect(":memory:", config=dict(LOCKED_DOWN_CONFIG))
     try:
         try:
-            con.execute("attach ? (read_only)", [str(path)])
+            con.execute(f"attach ? as {CATALOG_ALIAS} (read_only)", [str(path)])
         except duckdb.Error as exc:
             raise CatalogError(
                 f"{path} cannot be opened as a DuckDB catalog: {exc}".strip(),
                 hint="rebuild it with `indexctl catalog refresh`",
             ) from exc
-        name = con.execute(
-            "select database_name from duckdb_databases() where path = ? or path = ?",
-            [str(path), os.path.realpath(path)],
-        ).fetchone()
-        con.execute(f'use "{(name[0] if name else path.stem).replace(chr(34), chr(34) * 2)}"')
+        con.execute(f"use {CATALOG_ALIAS}")
         if prepare is not None:
             prepare(con)
         con.execute("set enable_external_access = false")
@@ -182,6 +186,22 @@ def open_locked_connection(
     return con
 
 
+def _with_semantic_functions(
+    prepare: Callable[[duckdb.DuckDBPyConnection], object] | None,
+) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """The prepare hook of the query connection: ``embed(text)`` and then the caller's hook (which
+    may replace ``embed`` with a function of its own)."""
+
+    def prepare_connection(con: duckdb.DuckDBPyConnection) -> None:
+        from python_ext.catalog.semantic import register_semantic_functions
+
+        register_semantic_functions(con)
+        if prepare is not None:
+            prepare(con)
+
+    return prepare_connection
+
+
 def query_catalog(
     data_root: DataRootLike,
     sql: str,
@@ -189,14 +209,16 @@ def query_catalog(
     db_path: str | os.PathLike[str] | None = None,
     params: Sequence[Any] | None = None,
     max_rows: int | None = 1000,
-    prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    prepare: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
 ) -> QueryResult:
     """Run one read-only SQL statement against the catalog and return its rows.
 
     :param data_root: data root whose ``db/codeintel.duckdb`` to open (None: as everywhere).
     :param sql: exactly one statement of a reading kind (``select …``, ``describe v_chunks``,
         ``show tables``, ``explain …``, ``pragma table_info('v_chunks')``); values that come from
-        users belong in ``params`` as ``?`` parameters, never formatted in.
+        users belong in ``params`` as ``?`` parameters, never formatted in. ``embed(text)`` is
+        available: the corpus's embedder as a SQL function (semantic SQL,
+        docs/catalog.md#catalog-semantic-sql).
     :param db_path: catalog file; overrides ``data_root`` (default ``$CODEINTEL_DB_PATH``).
     :param params: positional parameters bound to ``?`` parameters.
     :param max_rows: keep at most this many rows (``None``: all); ``truncated`` says if cut.
@@ -217,7 +239,7 @@ def query_catalog(
     if max_rows is not None and max_rows < 1:
         raise QueryRefusedError(f"max_rows must be at least 1 (got {max_rows})", hint="use --max-rows 1000")
     statement = check_read_only_sql(sql)
-    con = open_locked_connection(path, prepare)
+    con = open_locked_connection(path, _with_semantic_functions(prepare))
     try:
         cursor = con.execute(statement, list(params) if params else None)
         if cursor.description is None:

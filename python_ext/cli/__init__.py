@@ -22,6 +22,7 @@ from python_ext.cli import facts as _facts
 from python_ext.cli import index as _index
 from python_ext.cli import ingest as _ingest
 from python_ext.cli import pipeline as _pipeline
+from python_ext.cli import report as _report
 from python_ext.errors import IndexctlError, IndexctlWarning
 
 app = typer.Typer(
@@ -33,7 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_ingest, _facts, _index, _eval, _catalog, _pipeline):
+for _module in (_ingest, _facts, _index, _eval, _catalog, _report, _pipeline):
     _module.register(app)
 
 

@@ -163,6 +163,10 @@ class RunRecord:
     rrf_k0: int | None
     wall_seconds: float
     metrics: list[ChannelMetrics]
+    #: the query ids the run evaluated (stored sorted and distinct: the run's query set).
+    query_ids: Sequence[str] = ()
+    #: sha256 of the query set's ids, texts and positives
+    #: (:func:`python_ext.evaluate.queries.queries_fingerprint`).
     queries_fingerprint: str | None = None
 
     def to_dict(self) -> dict[str, object]:
@@ -177,6 +181,7 @@ class RunRecord:
             "rrf_k0": self.rrf_k0,
             "wall_seconds": self.wall_seconds,
             "metrics": [m.to_dict() for m in self.metrics],
+            "query_ids": sorted(set(self.query_ids)),
             "queries_fingerprint": self.queries_fingerprint,
         }
 
@@ -198,6 +203,7 @@ def _run_row_table(record: RunRecord) -> pa.Table:
                 "rrf_k0": record.rrf_k0,
                 "wall_seconds": record.wall_seconds,
                 "metrics": metrics,
+                "query_ids": sorted(set(record.query_ids)),
                 "queries_fingerprint": record.queries_fingerprint,
             }
         ],
@@ -218,18 +224,28 @@ def _locked(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _with_query_set_columns(table: pa.Table) -> pa.Table:
+    """Runs recorded before ``query_ids`` or ``queries_fingerprint`` existed get them as null
+    (query set unknown), in the contract's column order."""
+    for name in ("query_ids", "queries_fingerprint"):
+        if name not in table.column_names:
+            field = EVAL_RUNS_SCHEMA.field(name)
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    if sorted(table.column_names) == sorted(EVAL_RUNS_SCHEMA.names):
+        table = table.select(EVAL_RUNS_SCHEMA.names)
+    return table
+
+
 def read_runs(data_root: DataRoot) -> pa.Table:
     """All recorded runs (an empty table with the contract's schema when there are none)."""
     path = data_root.runs_path
     if not path.exists():
         return EVAL_RUNS_SCHEMA.empty_table()
-    table = read_parquet_file(
-        path, what="eval runs", hint="move the file away; the next `indexctl eval run` starts a fresh one"
-    )
-    if "queries_fingerprint" not in table.column_names:  # written before runs recorded it
-        table = table.append_column(
-            EVAL_RUNS_SCHEMA.field("queries_fingerprint"), pa.nulls(table.num_rows, pa.string())
+    table = _with_query_set_columns(
+        read_parquet_file(
+            path, what="eval runs", hint="move the file away; the next `indexctl eval run` starts a fresh one"
         )
+    )
     if not table.schema.equals(EVAL_RUNS_SCHEMA, check_metadata=False):
         raise ContractError(
             f"{path}: schema does not match the eval runs contract",

@@ -584,6 +584,7 @@ def run_eval(
             wall_seconds=result.wall_seconds,
             metrics=metrics,
             queries_fingerprint=result.queries_fingerprint,
+            query_ids=[q.query_id for q in queries],
         )
         result.runs_path = pools.append_run(data_root, record)
         if regression_tolerance is not None:

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from python_ext.catalog.query import query_catalog
-from python_ext.errors import CatalogError, QueryRefusedError
+from python_ext.errors import CatalogError, InputError, QueryRefusedError
 
 
 @pytest.fixture
@@ -152,3 +152,41 @@ def test_cli_query_json_nl_and_errors(run_cli, db: Path, tmp_path: Path) -> None
     assert res.exit_code == 1 and f"Error: no catalog at {missing}" in res.stderr
     with pytest.raises(CatalogError):
         query_catalog(None, "select 1", db_path=missing)
+
+
+def test_embed_on_a_corpus_it_cannot_embed_says_why_and_other_queries_still_run(tmp_path: Path) -> None:
+    """The fixture catalog's chunks record the model 'fixture-hash', which this package does not
+    have: queries run, embed() fails that query with the reason. A plain file without
+    v_embedding_model (not a codeintel catalog) has embed() too, failing with the fix."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+    import catalog_data
+
+    root, _ = catalog_data.shared_catalog(tmp_path)
+    assert query_catalog(root, "select count(*) from v_embedding_model").rows == [(1,)]
+    with pytest.raises(InputError, match="unknown embedder 'fixture-hash'"):
+        query_catalog(root, "select * from nearest_chunks(embed(?), 3)", params=["a query"])
+    assert query_catalog(root, "select embed(null) is null").rows == [(True,)]
+    bare = tmp_path / "bare.duckdb"
+    duckdb.connect(str(bare)).close()
+    with pytest.raises(InputError, match="records no embedder"):
+        query_catalog(None, "select embed('x')", db_path=bare)
+
+
+def test_open_catalog_is_the_same_locked_down_connection(db: Path) -> None:
+    """open_catalog (notebooks) and query_catalog share one opener: embed() registered, then
+    external access off and the configuration locked, so a notebook connection cannot read
+    files or switch the lock-down back either."""
+    from python_ext.catalog.semantic import open_catalog
+
+    with open_catalog(db_path=db) as con:
+        row = con.execute("select current_database(), count(*) from v_chunk_min").fetchone()
+        assert row == ("codeintel", 5)
+        assert con.execute("select embed(null) is null").fetchone() == (True,)
+        with pytest.raises(duckdb.PermissionException):
+            con.execute("select * from read_text('/etc/hostname')")
+        with pytest.raises(duckdb.Error, match="lock"):
+            con.execute("set enable_external_access = true")
+        with pytest.raises(duckdb.Error):
+            con.execute("create table t as select 1")

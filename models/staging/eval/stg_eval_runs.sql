@@ -1,5 +1,4 @@
-{%- set has_fingerprint = codeintel.source_has_column('eval', 'runs', 'queries_fingerprint') -%}
-{%- set fingerprint = 'queries_fingerprint' if has_fingerprint else 'null' -%}
+{%- set source_columns = codeintel.source_column_names('eval', 'runs') -%}
 
 with
 
@@ -22,11 +21,22 @@ renamed as (
         cast(n_queries as integer) as count_queries,
         cast(channels as varchar[]) as channels,
         cast(rrf_k0 as integer) as rrf_k0,
-        cast({{ fingerprint }} as varchar) as queries_fingerprint,
 
         ---------- numerics
         cast(wall_seconds as double) as wall_seconds,
         metrics,
+
+        ---------- query set (null in runs recorded before query_ids existed)
+        {% if 'query_ids' in source_columns -%}
+        cast(query_ids as varchar[]) as query_ids,
+        {%- else -%}
+        cast(null as varchar[]) as query_ids,
+        {%- endif %}
+        {% if 'queries_fingerprint' in source_columns -%}
+        cast(queries_fingerprint as varchar) as queries_fingerprint,
+        {%- else -%}
+        cast(null as varchar) as queries_fingerprint,
+        {%- endif %}
 
         ---------- timestamps
         cast(started_at as timestamp) as started_at
