@@ -205,7 +205,7 @@ def parse_parquet(path: Path, problems: _Problems) -> list[RunRow]:
     """Read a Parquet run (query_id, chunk_id, score); row numbers are 1-based."""
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise EvalInputError(f"{path}: not a readable Parquet file ({exc})") from exc
     missing = [c for c in ("query_id", "chunk_id", "score") if c not in table.column_names]
     if missing:
