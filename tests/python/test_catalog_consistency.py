@@ -252,3 +252,38 @@ def test_limit_holds_on_every_view_without_scip_data(tmp_path: Path) -> None:
     for view in views:
         rows = query_catalog(None, f'select * from "{view}" limit 3', db_path=db, max_rows=None).rows
         assert len(rows) <= 3, view
+
+
+def test_forced_rollback_to_other_chunks_never_returns_a_hit_without_a_path(
+    run_cli, tmp_path: Path, tiny_repo: Path
+) -> None:
+    """Reproduction: `index rollback` to a version built on an older chunk set made `search`
+    return hits with blank path and lines (exit 0). Without --force it is refused; with --force,
+    search refuses to answer instead of returning hits it cannot hydrate."""
+    from python_ext.errors import IndexMismatchError
+    from python_ext.index.search import search_text
+
+    root = DataRoot(tmp_path / "data")
+    other_repo = tmp_path / "other_repo"
+    other_repo.mkdir()
+    for i in range(3):
+        body = f'def helper_{i}(value):\n    """Return value plus {i}."""\n    return value + {i}\n'
+        (other_repo / f"mod{i}.py").write_text(body, encoding="utf-8")
+    assert run_cli("ingest", tiny_repo, "--out", root.root, "--embedder", "hashing", "-q").exit_code == 0
+    args = ("index", "build", "--out", root.root, "--factory", "Flat", "--json")
+    old = json.loads(run_cli(*args).stdout)["version"]
+    assert run_cli("ingest", other_repo, "--out", root.root, "--embedder", "hashing", "-q").exit_code == 0
+    new = json.loads(run_cli(*args).stdout)["version"]
+
+    res = run_cli("index", "rollback", "--no-refresh-catalog", "--out", root.root)
+    assert res.exit_code == 1 and f"index version {old} was built from other chunks" in res.stderr
+    assert "--force" in res.stderr
+    assert (root.faiss_dir / "CURRENT").read_text().strip() == new
+
+    res = run_cli("index", "rollback", "--force", "--no-refresh-catalog", "--out", root.root)
+    assert res.exit_code == 0, res.stderr
+    assert (root.faiss_dir / "CURRENT").read_text().strip() == old
+    with pytest.raises(IndexMismatchError, match="built from other chunks"):
+        search_text(root, "parse the config file", 3)
+    res = run_cli("search", "parse the config file", "-k", "3", "--out", root.root)
+    assert res.exit_code == 1 and "a hit without a path is never returned" in res.stderr
