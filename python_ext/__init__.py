@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from python_ext.catalog.status import catalog_status
     from python_ext.chunkstore import corpus_info, iter_embedding_batches, read_chunks
     from python_ext.embed import default_embedder, embedder_from_info, get_embedder
-    from python_ext.evaluate.fusion import rrf_fuse
     from python_ext.evaluate.queries import build_queries
     from python_ext.evaluate.regression import compare_with_previous
     from python_ext.evaluate.run import list_runs, run_eval
@@ -42,8 +41,8 @@ if TYPE_CHECKING:
     from python_ext.index.build import build_index
     from python_ext.index.idmap import export_idmap
     from python_ext.index.load import load_index
-    from python_ext.index.search import search_text
     from python_ext.index.tune import tune_index
+    from python_ext.index.vectors import embeddings_by_ids
     from python_ext.index.versions import current_problem, describe, gc, list_versions, publish, rollback
     from python_ext.ingest.chunk_ingest import ingest_repository
     from python_ext.ingest.chunker import chunk_file
@@ -52,6 +51,10 @@ if TYPE_CHECKING:
     from python_ext.ingest.walk import walk_repository
     from python_ext.repo_to_catalog import run_pipeline
     from python_ext.report.build import build_report
+    from python_ext.search.fusion import rrf_fuse
+    from python_ext.search.searcher import Searcher, query_by_module, query_by_symbols, search_text
+    from python_ext.serve import serve
+    from python_ext.serve.app import create_app
 
 __version__ = "0.1.0"
 
@@ -86,7 +89,7 @@ _LAZY: dict[str, str] = {
     "build_index": "python_ext.index.build",
     "tune_index": "python_ext.index.tune",
     "load_index": "python_ext.index.load",
-    "search_text": "python_ext.index.search",
+    "embeddings_by_ids": "python_ext.index.vectors",
     "export_idmap": "python_ext.index.idmap",
     "publish": "python_ext.index.versions",
     "rollback": "python_ext.index.versions",
@@ -100,7 +103,14 @@ _LAZY: dict[str, str] = {
     "list_runs": "python_ext.evaluate.run",
     "compare_with_previous": "python_ext.evaluate.regression",
     "import_run": "python_ext.evaluate.runfiles",
-    "rrf_fuse": "python_ext.evaluate.fusion",
+    # search (one loaded version) and the HTTP server
+    "Searcher": "python_ext.search.searcher",
+    "search_text": "python_ext.search.searcher",
+    "query_by_symbols": "python_ext.search.searcher",
+    "query_by_module": "python_ext.search.searcher",
+    "rrf_fuse": "python_ext.search.fusion",
+    "serve": "python_ext.serve",
+    "create_app": "python_ext.serve.app",
     # catalog
     "refresh_catalog": "python_ext.catalog.refresh",
     "check_catalog": "python_ext.catalog.refresh",
@@ -122,6 +132,7 @@ __all__ = [
     "DataRoot",
     "EmbeddingInfo",
     "IndexctlError",
+    "Searcher",
     "__version__",
     "build_index",
     "build_queries",
@@ -137,10 +148,12 @@ __all__ = [
     "convert_modules_jsonl",
     "convert_symbol_graph_json",
     "corpus_info",
+    "create_app",
     "current_problem",
     "default_embedder",
     "describe",
     "embedder_from_info",
+    "embeddings_by_ids",
     "export_idmap",
     "extract_facts",
     "extract_graph",
@@ -162,6 +175,8 @@ __all__ = [
     "open_catalog",
     "publish",
     "publish_version",
+    "query_by_module",
+    "query_by_symbols",
     "query_catalog",
     "read_chunks",
     "refresh_catalog",
@@ -174,6 +189,7 @@ __all__ = [
     "run_pipeline",
     "run_scip_python",
     "search_text",
+    "serve",
     "tune_index",
     "validate_chunks",
     "walk_repository",

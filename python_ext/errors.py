@@ -120,3 +120,17 @@ class IndexctlWarning(UserWarning):
 
 class StaleCatalogWarning(IndexctlWarning):
     """The catalog no longer matches the data root (published version or inputs changed)."""
+
+
+class UsageError(ConfigError):
+    """A flag or argument value is out of range or malformed (exit 2, like Click's usage errors)."""
+
+    exit_code = 2
+
+
+class NoMatchError(InputError):
+    """A search filter, symbol or module matches no chunk (the message says what does exist)."""
+
+
+class ChunkNotFoundError(InputError):
+    """A chunk id is not part of the searched index version."""
