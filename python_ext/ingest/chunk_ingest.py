@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from python_ext import chunkstore
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
-from python_ext.contracts import EmbeddingInfo, chunks_schema, embedding_type
+from python_ext.contracts import ChunkingInfo, EmbeddingInfo, chunks_schema, embedding_type
 from python_ext.embed import (
     FALLBACK_EMBEDDER,
     MINILM_HINT,
@@ -46,6 +46,7 @@ from python_ext.embed import (
 from python_ext.errors import ContractError, IdCollisionError, InputError
 from python_ext.ingest import chunker
 from python_ext.ingest.cache import EmbeddingCache, FileManifest
+from python_ext.ingest.sizing import chunk_sizer, embed_key, embed_length, embed_text
 from python_ext.ingest.walk import DEFAULT_MAX_FILE_BYTES, SourceFile, WalkResult, walk_repository
 from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
@@ -96,6 +97,7 @@ class IngestResult:
     bytes_ingested: int = 0
     files_skipped: dict[str, int] = field(default_factory=dict)
     dirs_skipped: dict[str, int] = field(default_factory=dict)
+    scope: dict[str, Any] = field(default_factory=dict)
     languages: dict[str, int] = field(default_factory=dict)
     chunks: int = 0
     chunks_added: int = 0
@@ -110,6 +112,7 @@ class IngestResult:
     files_reused: int = 0
     embedded: int = 0
     embed_cache_hits: int = 0
+    chunking: dict[str, Any] = field(default_factory=dict)
     chunk_files: list[str] = field(default_factory=list)
     fingerprint: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
@@ -122,8 +125,10 @@ class IngestResult:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _settings_key(info: EmbeddingInfo, budget: int, salt: str | None) -> str:
-    return f"{chunker.CHUNKER_VERSION}|budget={budget}|salt={salt or ''}|{info.to_json()}"
+def _settings_key(info: EmbeddingInfo, sizer: chunker.ChunkSizer, context: bool, salt: str | None) -> str:
+    """What the chunk rows depend on besides the file bytes: the chunker's rules version, the
+    sizing (unit, limit, window), the context line, the id salt and the embedder."""
+    return f"{chunker.CHUNKER_VERSION}|{sizer.key()}|context={context}|salt={salt or ''}|{info.to_json()}"
 
 
 def read_previous(root: DataRoot) -> pa.Table | None:
@@ -136,8 +141,34 @@ def read_previous(root: DataRoot) -> pa.Table | None:
         return None
 
 
+@dataclass
+class EmbedPlan:
+    """Per new chunk: the text given to the embedder, its cache key and its length in the
+    embedder's units (special tokens included)."""
+
+    texts: list[str]
+    keys: list[str]
+    lengths: list[int]
+
+
+def plan_embedding(chunks: Sequence[chunker.Chunk], sizer: chunker.ChunkSizer, context: bool) -> EmbedPlan:
+    """What the embedder is given for each chunk (:mod:`python_ext.ingest.sizing`)."""
+    texts, keys, lengths = [], [], []
+    for c in chunks:
+        text = embed_text(c.content, c.uri, c.enclosing_symbol, context, sizer.counter)
+        texts.append(text)
+        keys.append(embed_key(text, c.content, c.content_hash))
+        lengths.append(embed_length(sizer, c.size, text, c.content))
+    return EmbedPlan(texts, keys, lengths)
+
+
 def _chunks_to_table(
-    chunks: Sequence[chunker.Chunk], vectors: np.ndarray, info: EmbeddingInfo, salt: str | None
+    chunks: Sequence[chunker.Chunk],
+    vectors: np.ndarray,
+    info: EmbeddingInfo,
+    salt: str | None,
+    lengths: Sequence[int],
+    window: int | None,
 ) -> pa.Table:
     flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1), pa.float32())
     columns = {
@@ -153,13 +184,16 @@ def _chunks_to_table(
         "embedding": pa.FixedSizeListArray.from_arrays(flat, type=embedding_type(info.dim)),
         "content_hash": pa.array([c.content_hash for c in chunks], pa.string()),
         "symbols": pa.array([list(c.symbols) for c in chunks], pa.list_(pa.string())),
+        "enclosing_symbol": pa.array([c.enclosing_symbol for c in chunks], pa.string()),
+        "embed_length": pa.array(list(lengths), pa.int32()),
+        "truncated": pa.array([window is not None and n > window for n in lengths], pa.bool_()),
     }
-    return pa.table(columns, schema=chunks_schema(info.dim, info))
+    return pa.table(columns, schema=chunks_schema(info.dim, info, optional=True))
 
 
 def _conform(table: pa.Table, info: EmbeddingInfo) -> pa.Table:
     """Cast a chunks table to the exact contract schema (same column order and metadata)."""
-    schema = chunks_schema(info.dim, info)
+    schema = chunks_schema(info.dim, info, optional=True)
     return pa.table([table.column(f.name).cast(f.type) for f in schema], schema=schema)
 
 
@@ -268,6 +302,30 @@ def _embed_missing(
     return len(todo), hits
 
 
+def chunking_summary(table: pa.Table, chunking: ChunkingInfo) -> dict[str, Any]:
+    """The ``chunking`` part of the ingest summary: how chunks were sized, how many are over
+    the limit (only when a single token forces it) and how many the embedder truncated, per
+    language too."""
+    langs = table.column("lang").to_pylist()
+    lengths = table.column("embed_length").to_pylist()
+    flags = table.column("truncated").to_pylist()
+    by_lang: dict[str, dict[str, int]] = {}
+    for lang, n, cut in zip(langs, lengths, flags, strict=True):
+        row = by_lang.setdefault(lang, {"chunks": 0, "truncated": 0, "max_length": 0})
+        row["chunks"] += 1
+        row["truncated"] += bool(cut)
+        row["max_length"] = max(row["max_length"], n or 0)
+    return {
+        "version": chunking.version,
+        "unit": chunking.unit,
+        "limit": chunking.limit,
+        "window": chunking.window,
+        "context": chunking.context,
+        "truncated": chunking.truncated,
+        "by_lang": dict(sorted(by_lang.items())),
+    }
+
+
 # --- the steps ------------------------------------------------------------------------------
 
 
@@ -293,6 +351,8 @@ class ChunkPlan:
     new_chunks: list[chunker.Chunk]
     reused_rows: list[int]
     files_chunked: int
+    #: embedding-cache keys of the kept rows (filled by :func:`embed_chunks`)
+    reused_keys: list[str] = field(default_factory=list)
 
 
 def chunk_changed_files(
@@ -301,7 +361,7 @@ def chunk_changed_files(
     manifest: FileManifest,
     settings: str,
     info: EmbeddingInfo,
-    budget: int,
+    sizer: chunker.ChunkSizer,
     progress: Reporter,
 ) -> ChunkPlan:
     """Chunk every new or changed file; keep the previous rows of unchanged files (same bytes,
@@ -322,12 +382,23 @@ def chunk_changed_files(
             if can_reuse and manifest.files.get(source.uri) == source.file_hash:
                 plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
             else:
-                plan.new_chunks.extend(
-                    chunker.chunk_file(source.uri, source.data, source.lang, budget=budget)
-                )
+                plan.new_chunks.extend(chunker.chunk_file(source.uri, source.data, source.lang, sizer=sizer))
                 plan.files_chunked += 1
             advance(1)
     return plan
+
+
+def _reused_keys(previous: pa.Table, rows: list[int], context: bool, sizer: chunker.ChunkSizer) -> list[str]:
+    hashes = previous.column("content_hash").take(rows).to_pylist()
+    if not context:
+        return hashes
+    kept = previous.select(["uri", "enclosing_symbol", "content"]).take(rows).to_pylist()
+    return [
+        embed_key(
+            embed_text(r["content"], r["uri"], r["enclosing_symbol"], True, sizer.counter), r["content"], h
+        )
+        for r, h in zip(kept, hashes, strict=True)
+    ]
 
 
 def embed_chunks(
@@ -336,19 +407,27 @@ def embed_chunks(
     cache: EmbeddingCache,
     model: Embedder,
     progress: Reporter,
+    embedding: EmbedPlan | None = None,
+    context: bool = False,
+    sizer: chunker.ChunkSizer | None = None,
 ) -> tuple[dict[str, np.ndarray], int, int]:
-    """Vectors for every content hash of the new chunk set: the kept rows' own vectors, then
-    the embedding cache, then the model (only for hashes found in neither).
+    """Vectors for every embedded text of the new chunk set, by embedding-cache key: the kept
+    rows' own vectors, then the embedding cache, then the model (only for texts found in
+    neither).
 
-    :returns: (vectors by content hash, number embedded, cache hits).
+    :param embedding: the new chunks' texts and keys (default: :func:`plan_embedding` without
+        a context line).
+    :returns: (vectors by key, number embedded, cache hits).
     """
+    sizer = sizer or chunker.ChunkSizer.chars()
+    embedding = embedding or plan_embedding(plan.new_chunks, sizer, context)
     known: dict[str, np.ndarray] = {}
     if plan.reused_rows and previous is not None:
         old_vectors = chunkstore.embeddings_to_numpy(previous.column("embedding"), model.dim)
-        reused_hashes = previous.column("content_hash").take(plan.reused_rows).to_pylist()
-        for row, h in zip(plan.reused_rows, reused_hashes, strict=True):
-            known.setdefault(h, old_vectors[row])
-    texts = {c.content_hash: c.content for c in plan.new_chunks}
+        plan.reused_keys = _reused_keys(previous, plan.reused_rows, context, sizer)
+        for row, key in zip(plan.reused_rows, plan.reused_keys, strict=True):
+            known.setdefault(key, old_vectors[row])
+    texts = dict(zip(embedding.keys, embedding.texts, strict=True))
     embedded, hits = _embed_missing(list(texts), texts, known, cache, model, progress)
     return known, embedded, hits
 
@@ -360,15 +439,18 @@ def assemble_chunk_set(
     info: EmbeddingInfo,
     id_salt: str | None,
     symbol_resolver: SymbolResolver | None,
+    embedding: EmbedPlan | None = None,
+    window: int | None = None,
 ) -> pa.Table:
     """New rows + kept rows in ``(uri, start_byte)`` order, symbols from the resolver (e.g.
     SCIP) applied, ids checked for collisions."""
+    embedding = embedding or plan_embedding(plan.new_chunks, chunker.ChunkSizer.chars(), False)
     vectors = (
-        np.stack([known[c.content_hash] for c in plan.new_chunks])
+        np.stack([known[k] for k in embedding.keys])
         if plan.new_chunks
         else np.zeros((0, info.dim), dtype=np.float32)
     )
-    table = _chunks_to_table(plan.new_chunks, vectors, info, id_salt)
+    table = _chunks_to_table(plan.new_chunks, vectors, info, id_salt, embedding.lengths, window)
     if plan.reused_rows and previous is not None:
         table = pa.concat_tables([table, _conform(previous.take(plan.reused_rows), info)])
     if table.num_rows:
@@ -389,10 +471,14 @@ def publish_chunk_set(
     walk: WalkResult,
     settings: str,
     rows_per_file: int,
+    keys: Sequence[str] | None = None,
 ) -> tuple[list[Path], str]:
-    """Write the embedding cache, then the chunk set (temp files + rename), then the file
-    manifest. :returns: (the published files, the chunk set's fingerprint)."""
-    hashes = list(dict.fromkeys(table.column("content_hash").to_pylist()))
+    """Write the embedding cache (the vectors of ``keys``, default the content hashes), then
+    the chunk set (temp files + rename), then the file manifest.
+
+    :returns: (the published files, the chunk set's fingerprint)."""
+    source = keys if keys is not None else table.column("content_hash").to_pylist()
+    hashes = list(dict.fromkeys(source))
     dim = cache.info.dim
     cache.save(hashes, np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32))
     written = chunkstore.replace_chunk_set(root, table, rows_per_file=rows_per_file)
@@ -414,7 +500,11 @@ def ingest_repository(
     embedder: str | Embedder | None = None,
     languages: Sequence[str] | str | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-    chunk_budget: int = chunker.DEFAULT_CHUNK_BUDGET,
+    include: Sequence[str] | str | None = None,
+    exclude: Sequence[str] | str | None = None,
+    default_skips: bool = True,
+    chunk_budget: int | None = None,
+    context: bool = False,
     id_salt: str | None = None,
     rows_per_file: int = chunkstore.DEFAULT_ROWS_PER_FILE,
     symbol_resolver: SymbolResolver | None = None,
@@ -434,7 +524,15 @@ def ingest_repository(
         with, else ``minilm`` when its extra is installed, else ``hashing`` (announced).
     :param languages: only these languages (``"python,go"`` or a list); default all.
     :param max_file_bytes: skip larger files (default 1,000,000).
-    :param chunk_budget: non-whitespace characters per chunk (default 1200).
+    :param include: only files matching these gitignore-style globs (default all).
+    :param exclude: leave out files and folders matching these globs; the repository's
+        ``.codeintelignore`` applies too (:mod:`python_ext.ingest.scope`).
+    :param default_skips: skip changelogs, lock files and generated code (default True).
+    :param chunk_budget: the chunk size limit in the embedder's units: tokens for an embedder
+        with a window (MiniLM: at most, and by default, 254 = 256 − [CLS]/[SEP]), else
+        non-whitespace characters (default 1200). See :func:`python_ext.ingest.sizing.chunk_sizer`.
+    :param context: give the embedder a first line naming the file and the enclosing symbol
+        before each chunk's content (the stored content is unchanged; default off).
     :param id_salt: salt appended to every chunk id key (default none); changes every id.
     :param rows_per_file: rows per chunks Parquet file (default 250,000).
     :param symbol_resolver: ``f(uri, start_line, end_line) -> list[str] | None``; a list
@@ -445,6 +543,7 @@ def ingest_repository(
     :raises RepositoryNotFoundError: when ``repo`` is not an existing folder.
     :raises IdCollisionError: when two chunks get the same id.
     :raises MissingDependencyError: for ``minilm`` without the ``minilm`` extra.
+    :raises ConfigError: a ``chunk_budget`` larger than the embedder's window holds.
     """
     t0 = time.perf_counter()
     root = resolve_data_root(data_root)
@@ -457,23 +556,37 @@ def ingest_repository(
 
     model = choose_embedder(embedder, root, progress)
     info = embedding_info(model)
+    sizer = chunk_sizer(model, chunk_budget, context)
     t = lap("embedder", t0)
-    walk = walk_repository(repo, languages=languages, max_file_bytes=max_file_bytes, progress=progress)
+    walk = walk_repository(
+        repo,
+        languages=languages,
+        max_file_bytes=max_file_bytes,
+        include=include,
+        exclude=exclude,
+        default_skips=default_skips,
+        progress=progress,
+    )
     t = lap("walk", t)
 
     previous = read_previous(root)
-    settings = _settings_key(info, chunk_budget, id_salt)
-    plan = chunk_changed_files(
-        walk, previous, FileManifest.load(root), settings, info, chunk_budget, progress
-    )
+    settings = _settings_key(info, sizer, context, id_salt)
+    plan = chunk_changed_files(walk, previous, FileManifest.load(root), settings, info, sizer, progress)
     t = lap("chunk", t)
 
     cache = EmbeddingCache(root, info)
-    known, embedded, hits = embed_chunks(plan, previous, cache, model, progress)
+    embedding = plan_embedding(plan.new_chunks, sizer, context)
+    known, embedded, hits = embed_chunks(plan, previous, cache, model, progress, embedding, context, sizer)
     t = lap("embed", t)
 
-    table = assemble_chunk_set(plan, previous, known, info, id_salt, symbol_resolver)
-    written, fingerprint = publish_chunk_set(root, table, known, cache, walk, settings, rows_per_file)
+    table = assemble_chunk_set(plan, previous, known, info, id_salt, symbol_resolver, embedding, sizer.window)
+    truncated = int(pc.sum(table.column("truncated")).as_py() or 0) if table.num_rows else 0
+    chunking = ChunkingInfo(
+        chunker.CHUNKER_VERSION, sizer.unit, sizer.limit, sizer.window, context, truncated
+    )
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **chunking.to_metadata()})
+    keys = [*embedding.keys, *plan.reused_keys]
+    written, fingerprint = publish_chunk_set(root, table, known, cache, walk, settings, rows_per_file, keys)
     t = lap("write", t)
 
     result = IngestResult(
@@ -487,12 +600,14 @@ def ingest_repository(
         bytes_ingested=walk.total_bytes,
         files_skipped=dict(sorted(walk.skipped.items())),
         dirs_skipped=dict(sorted(walk.skipped_dirs.items())),
+        scope=walk.scope.to_dict(),
         languages=dict(sorted(Counter(f.lang for f in walk.files).items())),
         chunks=table.num_rows,
         files_chunked=plan.files_chunked,
         files_reused=len(walk.files) - plan.files_chunked,
         embedded=embedded,
         embed_cache_hits=hits,
+        chunking=chunking_summary(table, chunking),
         chunk_files=[str(p) for p in written],
         fingerprint=fingerprint,
     )
@@ -506,7 +621,15 @@ def ingest_repository(
             embedding=info,
             chunk_files=written,
             progress=progress,
-            options={"languages": languages, "max_file_bytes": max_file_bytes, "chunk_budget": chunk_budget},
+            options={
+                "languages": languages,
+                "max_file_bytes": max_file_bytes,
+                "include": include,
+                "exclude": exclude,
+                "default_skips": default_skips,
+                "chunk_budget": chunk_budget,
+                "context": context,
+            },
         )
         result.facts = dict(after_write(context) or {})
         lap("after_write", t)
