@@ -20,7 +20,7 @@ import numpy as np
 
 from python_ext import chunkstore
 from python_ext.config import DataRoot
-from python_ext.errors import IndexctlError, IndexMismatchError, StaleCatalogWarning
+from python_ext.errors import IndexctlError, IndexMismatchError, InputError, StaleCatalogWarning
 from python_ext.index.bm25 import Bm25Index, has_bm25, load_bm25
 from python_ext.index.idmap import RowMap, index_ids
 from python_ext.index.load import LoadedIndex, load_index
@@ -120,15 +120,22 @@ class SearchState:
 def _contents_from_chunks(data_root: DataRoot, ids: list[int]) -> dict[int, tuple[str, str]]:
     import duckdb
 
-    files = [str(p) for p in chunkstore.chunk_files(data_root)]
-    if not files:
+    paths = chunkstore.chunk_files(data_root)
+    if not paths:
         return {}
+    for path in paths:  # a damaged file is named, never DuckDB's message about it
+        chunkstore.check_columns(path, chunkstore.read_schema(path), ["id", "content", "content_hash"])
     con = duckdb.connect()
     try:
         rows = con.execute(
             "select id, content, content_hash from read_parquet($files) where id in (select unnest($ids))",
-            {"files": files, "ids": [int(i) for i in ids]},
+            {"files": [str(p) for p in paths], "ids": [int(i) for i in ids]},
         ).fetchall()
+    except duckdb.Error as exc:
+        raise InputError(
+            f"cannot read the chunk text under {data_root.chunks_dir}: {exc}".strip(),
+            hint="run `indexctl validate chunks` on the data root; re-run `indexctl ingest`",
+        ) from exc
     finally:
         con.close()
     return {int(r[0]): (r[1], r[2]) for r in rows}
