@@ -34,6 +34,28 @@ LOCK_FILE = ".lock"
 
 _held: dict[tuple[str, int], tuple[int, int]] = {}  # (lock path, thread) -> (fd, depth)
 _guard = threading.RLock()
+#: (lock path, thread) -> folders the writer created for its data root (deepest first)
+_created: dict[tuple[str, int], list[Path]] = {}
+
+
+def _missing_dirs(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    out: list[Path] = []
+    while not folder.exists() and folder != folder.parent:
+        out.append(folder)
+        folder = folder.parent
+    return out
+
+
+def _remove_if_untouched(lock: Path, created: list[Path]) -> None:
+    """Remove the lock file and the folders a writer created when it wrote nothing else: a
+    refused command (a missing repository, a bad flag) leaves no data root behind."""
+    if not created or any(p.name != lock.name for p in lock.parent.iterdir()):
+        return
+    with contextlib.suppress(OSError):
+        lock.unlink()
+        for folder in created:
+            folder.rmdir()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,6 +90,7 @@ def writer_lock(root: str | os.PathLike[str] | DataRoot, command: str) -> Iterat
             fd, depth = _held[key]
             _held[key] = (fd, depth + 1)
         else:
+            created = _missing_dirs(path.parent)
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -90,6 +113,7 @@ def writer_lock(root: str | os.PathLike[str] | DataRoot, command: str) -> Iterat
             os.ftruncate(fd, 0)
             os.pwrite(fd, text.encode("utf-8", errors="replace"), 0)
             _held[key] = (fd, 1)
+            _created[key] = created
     try:
         yield
     finally:
@@ -101,6 +125,9 @@ def writer_lock(root: str | os.PathLike[str] | DataRoot, command: str) -> Iterat
                 del _held[key]
                 with contextlib.suppress(OSError):
                     os.ftruncate(fd, 0)
+                created = _created.pop(key, [])
+                with contextlib.suppress(OSError):
+                    _remove_if_untouched(path, created)  # while the flock is still held
                 os.close(fd)  # closing the descriptor releases the flock
 
 

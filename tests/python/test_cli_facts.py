@@ -84,7 +84,7 @@ def test_modules_from_jsonl_and_flag_errors(run_cli, tmp_path: Path) -> None:
     second = run_cli("modules", "--from-jsonl", src, "--out", tmp_path / "data", "--json")
     assert json.loads(second.stdout)["skipped"] is True
     both = run_cli("modules", TINY, "--from-jsonl", src, "--out", tmp_path / "data")
-    assert both.exit_code == 1
+    assert both.exit_code == 2
     assert both.stderr.splitlines()[0] == "Error: pass exactly one of REPO and --from-jsonl FILE"
 
 
@@ -118,7 +118,7 @@ def test_facts_command_runs_everything(
 
 def test_facts_conflicting_flags(run_cli, tmp_path: Path) -> None:
     result = run_cli("facts", TINY, "--scip", PKGDEMO_JSON, "--run-scip", "--out", tmp_path / "data")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == "Error: --scip and --run-scip exclude each other"
 
 
@@ -195,7 +195,7 @@ def test_ingest_scip_needs_facts(run_cli, tmp_path: Path) -> None:
 def test_rejected_ingest_with_run_scip_writes_nothing(run_cli, pkgdemo_repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "d"
     result = run_cli("ingest", pkgdemo_repo, "--run-scip", "--embedder", "bert", "--out", out)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == "Error: unknown embedder 'bert'"
     assert not out.exists()
 

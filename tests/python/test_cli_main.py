@@ -78,7 +78,9 @@ def test_markup_in_queries_repository_text_and_errors_prints_as_written(
 
     res = run_cli("search", "[/x]", "-k", "3", "--out", root)
     assert res.exit_code == 0, res.stderr
-    assert "search: [/x]" in res.stdout and "Traceback" not in res.stderr
+    assert res.stdout.startswith("hybrid (") and "Traceback" not in res.stderr
+    res = run_cli("search", "[/x] nothing matches this", "-k", "3", "--channel", "bm25", "--out", root)
+    assert res.exit_code == 0 and "(no hits)" in res.stdout and "Traceback" not in res.stderr
     res = run_cli("search", "closes a tag [/b] link", "-k", "10", "--out", root)
     assert res.exit_code == 0, res.stderr
     assert "markup.py" in res.stdout and "[/b]" in res.stdout
