@@ -57,6 +57,7 @@ def _remove_if_untouched(lock: Path, created: list[Path]) -> None:
         for folder in created:
             folder.rmdir()
 
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
