@@ -63,6 +63,7 @@ class RichReporter:
         if not self.enabled:
             yield lambda n=1: None
             return
+        from rich.markup import escape
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -82,7 +83,8 @@ class RichReporter:
             TimeRemainingColumn(),
         ]
         with Progress(*columns, console=self.console, transient=False) as bar:
-            task_id = bar.add_task(description, total=total)
+            # descriptions carry repository and file names: data, never rich markup
+            task_id = bar.add_task(escape(description), total=total)
 
             def advance(n: int = 1) -> None:
                 bar.advance(task_id, n)
@@ -91,4 +93,4 @@ class RichReporter:
 
     def log(self, message: str) -> None:
         if self.enabled:
-            self.console.print(message, highlight=False)
+            self.console.print(message, highlight=False, markup=False)

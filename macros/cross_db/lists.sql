@@ -52,3 +52,12 @@
     {#- posexplode's position is 0-based: inline() over (element, position + 1) structs -#}
     inline(transform({{ list }}, (x, i) -> struct(x as {{ value_alias }}, i + 1 as {{ position_alias }})))
 {%- endmacro %}
+
+{#- the squared L2 norm of a float list as a double: array_inner_product(l, l) / aggregate() -#}
+{% macro squared_norm(list) %}
+    {{ return(adapter.dispatch('squared_norm', 'codeintel')(list)) }}
+{% endmacro %}
+
+{% macro default__squared_norm(list) %}cast(array_inner_product({{ list }}, {{ list }}) as double){% endmacro %}
+
+{% macro spark__squared_norm(list) %}aggregate({{ list }}, cast(0 as double), (acc, x) -> acc + cast(x as double) * x){% endmacro %}

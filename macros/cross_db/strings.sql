@@ -103,3 +103,36 @@
 {% macro spark__json_typed(document, path, data_type) -%}
     from_json(get_json_object({{ document }}, '{{ path }}'), '{{ codeintel.spark_type(data_type) }}')
 {%- endmacro %}
+
+{#- a text as a SQL string literal. DuckDB doubles single quotes; Spark reads backslashes as
+    escapes, so it gets both backslashes and quotes escaped with one. -#}
+{% macro sql_string(text) %}
+    {{ return(adapter.dispatch('sql_string', 'codeintel')(text)) }}
+{% endmacro %}
+
+{% macro default__sql_string(text) %}{{ return("'" ~ (text | replace("'", "''")) ~ "'") }}{% endmacro %}
+
+{% macro spark__sql_string(text) %}{{ return("'" ~ (text | replace('\\', '\\\\') | replace("'", "\\'")) ~ "'") }}{% endmacro %}
+
+{#- the DuckDB version that builds the catalog: version() on DuckDB; null on Spark (whose own
+    version() is Spark's, not DuckDB's). -#}
+{% macro duckdb_version() %}
+    {{ return(adapter.dispatch('duckdb_version', 'codeintel')()) }}
+{% endmacro %}
+
+{% macro default__duckdb_version() %}version(){% endmacro %}
+
+{% macro spark__duckdb_version() %}cast(null as string){% endmacro %}
+
+{#- the text of a (small) file, run at compile time: read_text / Spark's binaryFile source. -#}
+{% macro file_text(path) %}
+    {{ return(adapter.dispatch('file_text', 'codeintel')(path)) }}
+{% endmacro %}
+
+{% macro default__file_text(path) %}
+    {{ return(run_query("select content from read_text('" ~ (path | replace("'", "''")) ~ "')").columns[0].values()[0]) }}
+{% endmacro %}
+
+{% macro spark__file_text(path) %}
+    {{ return(run_query("select cast(content as string) from binaryFile.`" ~ path ~ "`").columns[0].values()[0]) }}
+{% endmacro %}

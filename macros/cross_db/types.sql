@@ -65,3 +65,12 @@
 {#- dbt.type_string() is the cross-database text type (string on Spark); dbt-duckdb would
     render TEXT, the project spells DuckDB's text type varchar (and lints types lower-case). -#}
 {% macro duckdb__type_string() %}varchar{% endmacro %}
+
+{#- a double is neither NaN nor ±inf: isfinite(x) / Spark, which has no isfinite -#}
+{% macro is_finite(value) %}
+    {{ return(adapter.dispatch('is_finite', 'codeintel')(value)) }}
+{% endmacro %}
+
+{% macro default__is_finite(value) %}isfinite({{ value }}){% endmacro %}
+
+{% macro spark__is_finite(value) %}(not isnan({{ value }}) and abs({{ value }}) <> double('infinity')){% endmacro %}

@@ -49,6 +49,7 @@ from python_ext.index.shards import build_shards, check_shard_options, parameter
 from python_ext.index.source import DEFAULT_BATCH_ROWS, count_rows, iter_vector_batches, scan_corpus
 from python_ext.index.vectors import VECTORS_FILE, create_vectors_file, holds_exact_vectors, scores_exactly
 from python_ext.lang.tokens import code_tokens
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 INDEX_NAME = "chunks"
@@ -283,6 +284,7 @@ def _index_type(factory: str, sharding: dict[str, Any] | None) -> str:
     return f"IDMap,Shards{sharding['count']}({factory})"
 
 
+@writes_data_root("index build")
 def build_index(
     data_root: DataRootLike,
     *,

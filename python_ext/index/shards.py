@@ -395,22 +395,24 @@ def read_version_index(folder: Path, manifest: dict[str, Any], *, verify: bool =
         differs from version.json, or the shards disagree with their template.
     """
     from python_ext.index import versions as _v
+    from python_ext.index.load import read_index_file
 
     block = manifest.get("sharding")
     index_path = folder / _v.INDEX_FILE
+    version = str(manifest.get("version"))
     if not block:
-        return faiss.read_index(str(index_path))
+        return read_index_file(index_path, version)
     if block["layout"] == "ondisk":
         ivfdata = folder / IVFDATA_FILE
         _check_file(ivfdata, block.get("ivfdata_sha256"), "on-disk inverted lists", verify, manifest)
         with quiet_stdout():
-            return faiss.read_index(str(index_path), faiss.IO_FLAG_ONDISK_SAME_DIR)
-    template = faiss.read_index(str(index_path))
+            return read_index_file(index_path, version, faiss.IO_FLAG_ONDISK_SAME_DIR)
+    template = read_index_file(index_path, version)
     owners, ids = [], []
     for part in block["parts"]:
         path = folder / part["file"]
         _check_file(path, part.get("sha256"), f"shard {part['shard']}", verify, manifest)
-        shard = faiss.read_index(str(path))
+        shard = read_index_file(path, version)
         if not isinstance(shard, faiss.IndexIDMap) or shard.ntotal != part["ntotal"]:
             raise IndexMismatchError(
                 f"{path}: shard {part['shard']} holds {shard.ntotal} vectors, version.json says "

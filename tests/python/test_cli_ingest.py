@@ -77,9 +77,9 @@ def test_ingest_human_summary_and_filters(run_cli, tiny_repo: Path, tmp_path: Pa
             1,
             "Error: repository not found: /no/such/repo",
         ),
-        (["."], 1, "Error: unknown embedder 'bert' Hint: use --embedder with one of: hashing, minilm"),
+        (["."], 2, "Error: unknown embedder 'bert' Hint: use --embedder with one of: hashing, minilm"),
         ([], 2, "missing REPO (or --precomputed FILE)"),
-        (["."], 1, "Error: unknown language(s) in --languages: cobol"),
+        (["."], 2, "Error: unknown language(s) in --languages: cobol"),
     ],
 )
 def test_ingest_errors(run_cli, tmp_path: Path, args: list[str], code: int, message: str) -> None:

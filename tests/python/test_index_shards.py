@@ -280,4 +280,4 @@ def test_cli_build_shards_json(syn_root: DataRoot, run_cli) -> None:
     manifest = read_manifest(syn_root, out["version"])
     assert manifest["index_type"] == "IDMap,Shards2(IVF16,Flat)"
     bad = run_cli("index", "build", "--shards", "2", "--layout", "ondisk", "--data-root", syn_root.root)
-    assert bad.exit_code == 1 and "--layout ondisk needs an IVF factory" in bad.stderr
+    assert bad.exit_code == 2 and "--layout ondisk needs an IVF factory" in bad.stderr  # ConfigError: usage
