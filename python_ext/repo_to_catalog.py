@@ -156,7 +156,7 @@ def _summary(obj: Any) -> dict[str, Any]:
 
 
 def _timed(name: str, fn: Callable[[], Any], progress: Reporter) -> tuple[StageResult, Any]:
-    progress.log(f"[bold]▶ {name}[/]")
+    progress.log(f"▶ {name}")
     t0 = time.perf_counter()
     value = fn()
     return StageResult(name, time.perf_counter() - t0, _summary(value)), value
@@ -225,7 +225,7 @@ def run_pipeline(
     if scip:
         run_scip, why = scip_available()
         if not run_scip:
-            progress.log(f"[yellow]SCIP skipped: {why}[/]")
+            progress.log(f"Warning: SCIP skipped: {why}")
 
     def _ingest() -> Any:
         return ingest_with_facts(

@@ -338,8 +338,8 @@ def choose_embedder(embedder: str | Embedder | None, root: DataRoot, progress: R
     name = embedder if embedder is not None else default_embedder(chunkstore.recorded_embedding(root))
     if embedder is None and name == FALLBACK_EMBEDDER:
         progress.log(
-            "[bold yellow]the minilm extra is not installed: using the LEXICAL hashing embedder "
-            f"(hashed identifier tokens, not semantic); {MINILM_HINT}[/]"
+            "Warning: the minilm extra is not installed: using the LEXICAL hashing embedder "
+            f"(hashed identifier tokens, not semantic); {MINILM_HINT}"
         )
     return get_embedder(name)
 

@@ -411,7 +411,7 @@ def run_scip_indexers(
         if why[name]:
             if strict:
                 (find_scip_python if name == "scip-python" else find_scip_typescript)()
-            progress.log(f"[yellow]{name} skipped: {why[name]}[/]")
+            progress.log(f"Warning: {name} skipped: {why[name]}")
             continue
         if name == "scip-python":
             results.append(run_scip_python(repo, out_dir / "index.scip", progress=progress))
