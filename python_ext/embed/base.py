@@ -1,4 +1,9 @@
-"""What every embedder is: the :class:`Embedder` protocol and the metadata of its vectors."""
+"""What every embedder is: the :class:`Embedder` protocol and the metadata of its vectors.
+
+Optional members, read with ``getattr``: ``backend`` and ``precision`` (the runtime and numeric
+precision that compute the vectors, part of their identity in the Parquet metadata and the
+embedding cache; MiniLM has several, :mod:`python_ext.embed.backends`).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +36,13 @@ class Embedder(Protocol):
 
 
 def embedding_info(embedder: Embedder) -> EmbeddingInfo:
-    """The :class:`~python_ext.contracts.EmbeddingInfo` describing ``embedder``'s vectors."""
+    """The :class:`~python_ext.contracts.EmbeddingInfo` describing ``embedder``'s vectors: its
+    model, and its ``backend``/``precision`` when it has them (optional members)."""
     return EmbeddingInfo(
-        model=embedder.name, dim=embedder.dim, normalized=embedder.normalized, kind=embedder.kind
+        model=embedder.name,
+        dim=embedder.dim,
+        normalized=embedder.normalized,
+        kind=embedder.kind,
+        backend=str(getattr(embedder, "backend", "") or ""),
+        precision=str(getattr(embedder, "precision", "") or ""),
     )

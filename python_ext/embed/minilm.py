@@ -14,6 +14,9 @@ from python_ext.errors import ConfigError, MissingDependencyError
 
 MINILM_MODEL_NAME = "all-MiniLM-L6-v2"
 MINILM_DIM = 384
+#: The model's window: word pieces it reads, ``[CLS]`` and ``[SEP]`` included (its
+#: ``max_seq_length``); the rest of a longer text is cut off before the model sees it.
+MINILM_WINDOW = 256
 MINILM_HINT = "pip install 'codeintel-catalog[minilm]'"
 
 
@@ -34,12 +37,14 @@ def minilm_model_path() -> str:
 
 
 class MiniLMEmbedder:
-    """The all-MiniLM-L6-v2 sentence-transformers model, loaded offline from its package.
+    """The all-MiniLM-L6-v2 sentence-transformers model on torch, loaded offline from its package
+    (the ``torch`` backend, the reference every other backend is measured against; ``cuda``
+    on a GPU).
 
     Texts longer than the model's window (256 word pieces) are truncated by the model, as
     sentence-transformers does. Vectors are L2-normalized (cosine = inner product).
 
-    :param device: torch device (default ``cpu``).
+    :param device: torch device (default ``cpu``; ``cuda`` records the backend ``torch-cuda``).
     :param batch_size: texts per forward pass (default 64).
     :raises MissingDependencyError: when sentence-transformers, torch or the model package is
         missing (the hint names the ``minilm`` extra).
@@ -49,8 +54,13 @@ class MiniLMEmbedder:
     normalized = True
     name = MINILM_MODEL_NAME
     dim = MINILM_DIM
+    #: Word pieces the model reads, special tokens included.
+    window = MINILM_WINDOW
+    precision = "fp32"
 
     def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
+        self.device = device
+        self.backend = "torch" if device == "cpu" else "torch-cuda"
         path = minilm_model_path()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -89,4 +99,4 @@ class MiniLMEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def __repr__(self) -> str:
-        return "MiniLMEmbedder()"
+        return f"MiniLMEmbedder(device={self.device!r})"

@@ -46,12 +46,7 @@ class SearchHit:
 
 def manifest_embedding_info(manifest: dict[str, Any]) -> EmbeddingInfo:
     """The corpus's :class:`EmbeddingInfo` as recorded in version.json."""
-    return EmbeddingInfo(
-        model=manifest["embedding_model"],
-        dim=int(manifest["dim"]),
-        normalized=bool(manifest.get("embedding_normalized", True)),
-        kind=manifest.get("embedding_kind", "semantic"),
-    )
+    return EmbeddingInfo.from_manifest(manifest)
 
 
 def embed_query(manifest: dict[str, Any], texts: list[str]) -> np.ndarray:
