@@ -142,9 +142,13 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def _missing(modules: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if importlib.util.find_spec(m) is None]
+
+
 def unavailable_reason(b: Backend) -> str | None:
     """Why ``b`` cannot run on this machine, or None when it can."""
-    missing = [m for m in b.modules if importlib.util.find_spec(m) is None]
+    missing = _missing(b.modules)
     if missing:
         extra = "accel" if {"onnxruntime", "openvino", "onnx"} & set(missing) else "minilm"
         return f"{', '.join(missing)} not installed (the {extra} extra)"

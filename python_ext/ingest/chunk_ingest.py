@@ -281,7 +281,7 @@ def _embed_missing(
 
 def _embed_label(embedder: Embedder) -> str:
     info = embedding_info(embedder)
-    return f"embedding chunks ({info.identity}, {info.kind})"
+    return f"embedding ({info.backend}-{info.precision})" if info.backend else f"embedding ({info.model})"
 
 
 def _embed_checked(embedder: Embedder, texts: list[str]) -> np.ndarray:
