@@ -25,7 +25,13 @@ if TYPE_CHECKING:
     from python_ext.catalog.query import query_catalog
     from python_ext.catalog.refresh import check_catalog, generate_docs, refresh_catalog
     from python_ext.chunkstore import corpus_info, iter_embedding_batches, read_chunks
-    from python_ext.embed import default_embedder, embedder_from_info, get_embedder
+    from python_ext.embed import (
+        available_backends,
+        choose_backend,
+        default_embedder,
+        embedder_from_info,
+        get_embedder,
+    )
     from python_ext.evaluate.fusion import rrf_fuse
     from python_ext.evaluate.queries import build_queries
     from python_ext.evaluate.run import list_runs, run_eval
@@ -63,6 +69,8 @@ _LAZY: dict[str, str] = {
     "get_embedder": "python_ext.embed",
     "embedder_from_info": "python_ext.embed",
     "default_embedder": "python_ext.embed",
+    "choose_backend": "python_ext.embed",
+    "available_backends": "python_ext.embed",
     # code-intelligence facts
     "ingest_with_facts": "python_ext.facts.builder",
     "extract_facts": "python_ext.facts.builder",
@@ -109,9 +117,11 @@ __all__ = [
     "EmbeddingInfo",
     "IndexctlError",
     "__version__",
+    "available_backends",
     "build_index",
     "build_queries",
     "check_catalog",
+    "choose_backend",
     "chunk_file",
     "chunk_id",
     "chunk_parquet_files",
