@@ -194,6 +194,35 @@ def test_graph_backends_match_torch_on_real_code(
     assert embedder.embed([]).shape == (0, 384)
 
 
+@pytest.mark.minilm
+@pytest.mark.gpu
+@pytest.mark.skipif(
+    not be.cuda_available(),
+    reason="torch sees no CUDA GPU (no NVIDIA driver, a CPU-only torch build, or no device): the "
+    "cuda backend is unverified here; run on a GPU machine after CODEINTEL_FAISS=gpu bash "
+    "scripts/bootstrap.sh",
+)
+def test_cuda_backend_matches_torch_and_is_what_auto_takes(
+    real_texts: list[str], torch_vectors: np.ndarray
+) -> None:
+    """The GPU path: unverified on hardware until a machine with a CUDA GPU runs this test."""
+    from python_ext.embed import embedding_info, minilm_embedder
+
+    assert be.choose_backend("auto").backend.name == "cuda"
+    assert be.choose_backend("auto", gpu=False).backend.name != "cuda"
+    embedder = minilm_embedder("cuda")
+    vectors = embedder.embed(real_texts)
+    assert vectors.shape == (len(real_texts), 384) and vectors.dtype == np.float32
+    cos = (vectors * torch_vectors).sum(axis=1)
+    assert cos.min() >= 0.9999, f"cuda: min cosine {cos.min():.6f} vs torch on the CPU"
+    info = embedding_info(embedder)
+    assert (info.backend, info.precision, info.identity) == (
+        "torch-cuda",
+        "fp32",
+        "all-MiniLM-L6-v2@torch-cuda-fp32",
+    )
+
+
 # --- the auto choice --------------------------------------------------------------------------
 
 
