@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from python_ext.catalog.hydrate import hydrate
     from python_ext.catalog.query import query_catalog
     from python_ext.catalog.refresh import check_catalog, generate_docs, refresh_catalog
+    from python_ext.catalog.semantic import open_catalog, register_semantic_functions
     from python_ext.chunkstore import corpus_info, iter_embedding_batches, read_chunks
     from python_ext.embed import (
         available_backends,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from python_ext.ingest.validate import chunk_parquet_files, validate_chunks
     from python_ext.ingest.walk import walk_repository
     from python_ext.repo_to_catalog import run_pipeline
+    from python_ext.report.build import build_report
 
 __version__ = "0.1.0"
 
@@ -108,6 +110,10 @@ _LAZY: dict[str, str] = {
     "generate_docs": "python_ext.catalog.refresh",
     "query_catalog": "python_ext.catalog.query",
     "hydrate": "python_ext.catalog.hydrate",
+    "open_catalog": "python_ext.catalog.semantic",
+    "register_semantic_functions": "python_ext.catalog.semantic",
+    # report
+    "build_report": "python_ext.report.build",
     # the whole job
     "run_pipeline": "python_ext.repo_to_catalog",
 }
@@ -120,6 +126,7 @@ __all__ = [
     "available_backends",
     "build_index",
     "build_queries",
+    "build_report",
     "check_catalog",
     "choose_backend",
     "chunk_file",
@@ -151,10 +158,12 @@ __all__ = [
     "list_versions",
     "load_index",
     "modules_facts",
+    "open_catalog",
     "publish",
     "query_catalog",
     "read_chunks",
     "refresh_catalog",
+    "register_semantic_functions",
     "resolve_data_root",
     "rollback",
     "rrf_fuse",

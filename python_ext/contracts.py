@@ -299,6 +299,8 @@ EVAL_RUNS_SCHEMA = pa.schema(
         pa.field("rrf_k0", pa.int32()),
         pa.field("wall_seconds", pa.float64()),
         pa.field("metrics", pa.list_(EVAL_METRICS_TYPE), nullable=False),
+        # the run's query set, sorted (null in runs recorded before the column existed)
+        pa.field("query_ids", pa.list_(pa.string())),
     ]
 )
 

@@ -14,7 +14,9 @@ Stages, in order, each one library call of its own area:
 4. ``eval queries`` — :func:`python_ext.evaluate.queries.build_queries`;
 5. ``eval run`` — :func:`python_ext.evaluate.run.run_eval` (faiss, flat, bm25, hybrid);
 6. ``catalog refresh`` — :func:`python_ext.catalog.refresh.refresh_catalog` (dbt build into a
-   new DuckDB file, swapped in atomically).
+   new DuckDB file, swapped in atomically);
+7. ``report`` — :func:`python_ext.report.build.build_report` (the catalog as an offline HTML
+   page of figures, next to the catalog); skipped with the catalog.
 
 The default repository is this project's own source tree (the checkout that holds
 ``python_ext``; its ``.gitignore`` keeps ``data/``, ``.venv/`` and caches out of the walk).
@@ -35,7 +37,7 @@ from python_ext.config import PROJECT_ROOT, DataRoot, DataRootLike, resolve_data
 from python_ext.errors import RepositoryNotFoundError
 from python_ext.progress import NULL_PROGRESS, Reporter
 
-STAGES = ("ingest", "index build", "index tune", "eval queries", "eval run", "catalog refresh")
+STAGES = ("ingest", "index build", "index tune", "eval queries", "eval run", "catalog refresh", "report")
 
 #: Queries an analyst can paste into ``duckdb data/db/codeintel.duckdb``.
 EXAMPLE_SQL = (
@@ -121,6 +123,7 @@ class PipelineResult:
     catalog_path: Path | None
     wall_seconds: float
     examples: list[dict[str, str]]
+    report_path: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,6 +138,7 @@ class PipelineResult:
             "k": self.k,
             "metrics": self.metrics,
             "catalog": str(self.catalog_path) if self.catalog_path else None,
+            "report": str(self.report_path) if self.report_path else None,
             "wall_seconds": round(self.wall_seconds, 3),
             "example_sql": self.examples,
         }
@@ -260,14 +264,21 @@ def run_pipeline(
     stages.append(stage)
 
     catalog_path: Path | None = None
+    report_path: Path | None = None
     if catalog:
         from python_ext.catalog.refresh import refresh_catalog
 
         stage, _ = _timed("catalog refresh", lambda: refresh_catalog(data_root, progress=progress), progress)
         stages.append(stage)
         catalog_path = data_root.db_path
+        from python_ext.report.build import build_report
+
+        stage, report = _timed("report", lambda: build_report(data_root, progress=progress), progress)
+        stages.append(stage)
+        report_path = report.path
     else:
         stages.append(StageResult("catalog refresh", 0.0, skipped="--no-catalog"))
+        stages.append(StageResult("report", 0.0, skipped="--no-catalog"))
 
     counts = _counts(data_root, ingest, evaluation)
     embedding = evaluation.embedding or {}
@@ -285,6 +296,7 @@ def run_pipeline(
         catalog_path=catalog_path,
         wall_seconds=time.perf_counter() - t_start,
         examples=[{"question": q, "sql": sql} for q, sql in EXAMPLE_SQL] if catalog_path else [],
+        report_path=report_path,
     )
 
 

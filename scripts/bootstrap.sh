@@ -38,3 +38,17 @@ if command -v npm >/dev/null 2>&1; then
 else
   echo "bootstrap: npm not found; SCIP indexing with scip-python will be unavailable" >&2
 fi
+
+# Chromium (Debian package) renders `indexctl report` in a real headless browser in the tests
+# (tests/python/test_report.py). Installed when absent and apt-get is usable as root;
+# CODEINTEL_CHROMIUM=skip opts out (the browser test then skips and says why).
+if [ "${CODEINTEL_CHROMIUM:-auto}" != skip ] && ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: installing chromium (apt) for the report's browser test" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends -o DPkg::Lock::Timeout=600 chromium; } >/dev/null 2>&1 \
+      || echo "bootstrap: could not install chromium; the report's browser test will skip" >&2
+  else
+    echo "bootstrap: chromium not found and apt-get not usable as root; the report's browser test will skip" >&2
+  fi
+fi

@@ -31,6 +31,15 @@ class QueryResult:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
+def _open_connection(path: Path) -> Any:
+    """The connection the statement runs on, prepared before it runs (and before anything
+    restricts it): a private DuckDB with the catalog attached read-only and ``embed(text)``
+    registered (:func:`python_ext.catalog.semantic.connect_catalog`)."""
+    from python_ext.catalog.semantic import connect_catalog
+
+    return connect_catalog(path)
+
+
 def query_catalog(
     data_root: DataRootLike,
     sql: str,
@@ -44,6 +53,8 @@ def query_catalog(
     :param data_root: data root whose ``db/codeintel.duckdb`` to open (None: as everywhere).
     :param sql: the statement (``select …``, ``describe v_chunks``, ``show tables``…); values
         that come from users belong in ``params`` as ``?`` parameters, never formatted in.
+        ``embed(text)`` is available: the corpus's embedder as a SQL function (semantic SQL,
+        docs/catalog.md#catalog-semantic-sql).
     :param db_path: catalog file; overrides ``data_root`` (default ``$CODEINTEL_DB_PATH``).
     :param params: positional parameters bound to ``?`` parameters.
     :param max_rows: keep at most this many rows (``None``: all); ``truncated`` says if cut.
@@ -55,7 +66,7 @@ def query_catalog(
     path = Path(db_path).expanduser().resolve() if db_path else resolve_data_root(data_root).db_path
     if not path.is_file():
         raise CatalogError(f"no catalog at {path}", hint="build it with `indexctl catalog refresh`")
-    con = duckdb.connect(str(path), read_only=True)
+    con = _open_connection(path)
     try:
         cursor = con.execute(sql, list(params) if params else None)
         if cursor.description is None:

@@ -19,6 +19,7 @@ from python_ext.cli import facts as _facts
 from python_ext.cli import index as _index
 from python_ext.cli import ingest as _ingest
 from python_ext.cli import pipeline as _pipeline
+from python_ext.cli import report as _report
 from python_ext.errors import IndexctlError
 
 app = typer.Typer(
@@ -30,7 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_ingest, _facts, _index, _eval, _catalog, _pipeline):
+for _module in (_ingest, _facts, _index, _eval, _catalog, _report, _pipeline):
     _module.register(app)
 
 

@@ -77,6 +77,7 @@ def _render_pipeline(result: PipelineResult) -> None:
             "operating point": result.operating_point or "(exact / defaults)",
             "data root": str(result.data_root),
             "catalog": str(result.catalog_path) if result.catalog_path else "(not refreshed)",
+            "report": str(result.report_path) if result.report_path else "(not written)",
             "wall seconds": f"{result.wall_seconds:.1f}",
         },
         title="summary",
@@ -105,6 +106,12 @@ def _render_pipeline(result: PipelineResult) -> None:
         )
         for example in result.examples:
             stdout.print(f"\n-- {example['question']}\n{example['sql']}", highlight=False, markup=False)
+    if result.report_path:
+        stdout.print(
+            f"\nReport (figures, opens offline in any browser):  {result.report_path.as_uri()}",
+            highlight=False,
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

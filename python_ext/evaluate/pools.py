@@ -163,6 +163,8 @@ class RunRecord:
     rrf_k0: int | None
     wall_seconds: float
     metrics: list[ChannelMetrics]
+    #: the query ids the run evaluated (stored sorted and distinct: the run's query set).
+    query_ids: Sequence[str] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -176,6 +178,7 @@ class RunRecord:
             "rrf_k0": self.rrf_k0,
             "wall_seconds": self.wall_seconds,
             "metrics": [m.to_dict() for m in self.metrics],
+            "query_ids": sorted(set(self.query_ids)),
         }
 
 
@@ -196,6 +199,7 @@ def _run_row_table(record: RunRecord) -> pa.Table:
                 "rrf_k0": record.rrf_k0,
                 "wall_seconds": record.wall_seconds,
                 "metrics": metrics,
+                "query_ids": sorted(set(record.query_ids)),
             }
         ],
         schema=EVAL_RUNS_SCHEMA,
@@ -215,12 +219,20 @@ def _locked(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _with_query_set_columns(table: pa.Table) -> pa.Table:
+    """Runs recorded before ``query_ids`` existed get it as null (query set unknown)."""
+    if "query_ids" not in table.column_names:
+        field = EVAL_RUNS_SCHEMA.field("query_ids")
+        table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    return table
+
+
 def read_runs(data_root: DataRoot) -> pa.Table:
     """All recorded runs (an empty table with the contract's schema when there are none)."""
     path = data_root.runs_path
     if not path.exists():
         return EVAL_RUNS_SCHEMA.empty_table()
-    table = pq.read_table(path)
+    table = _with_query_set_columns(pq.read_table(path))
     if not table.schema.equals(EVAL_RUNS_SCHEMA, check_metadata=False):
         raise ContractError(
             f"{path}: schema does not match the eval runs contract",

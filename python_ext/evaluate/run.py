@@ -572,6 +572,7 @@ def run_eval(
             rrf_k0=rrf_k0 if "hybrid" in chosen else None,
             wall_seconds=result.wall_seconds,
             metrics=metrics,
+            query_ids=[q.query_id for q in queries],
         )
         result.runs_path = pools.append_run(data_root, record)
     return result

@@ -4,7 +4,9 @@ faiss_idmap_mat no-op refresh, atomic swap under a reader, any-cwd opening."""
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +42,9 @@ MARTS = [
     "v_eval_metrics_by_run",
     "v_eval_run_comparison",
     "v_eval_hits_by_module",
+    "v_eval_query_results",
+    "v_eval_metrics_by_origin",
+    "v_eval_worst_queries",
 ]
 
 
@@ -141,6 +146,114 @@ def test_rrf_contributions_hand_checked(built) -> None:
     assert reg == [("r2", "faiss")]  # faiss recall 0.75 -> 0.5
 
 
+def test_per_query_eval_marts_hand_checked(built) -> None:
+    """r1 and r2 ran q1, q2 (r1's set comes from its pool); r3 added q3, which bm25 ranks 2nd
+    and hybrid loses in fusion (fixture: catalog_data._write_eval)."""
+    root, _, _ = built
+    rows = {
+        (r[0], r[1]): r[2:]
+        for r in _q(
+            root.db_path,
+            "select run_id, query_id, origin, count_positives, faiss_first_positive_rank, faiss_hit_at_k, "
+            "bm25_first_positive_rank, hybrid_first_positive_rank, flat_hit_at_k, count_channels_hit, "
+            "winning_channel from v_eval_query_results",
+        )
+    }
+    assert set(rows) == {(r, q) for r in ("r1", "r2") for q in ("q1", "q2")} | {
+        ("r3", q) for q in ("q1", "q2", "q3")
+    }
+    # q1: faiss has its positive first, bm25 second; flat did not run (null, not a miss)
+    assert rows[("r3", "q1")] == ("docstring", 1, 1, True, 2, 1, None, 2, "faiss")
+    # q2 (positives ids[6], ids[7]): faiss finds ids[6] at 2, bm25 ids[7] at 1
+    assert rows[("r3", "q2")] == ("name", 2, 2, True, 1, 1, None, 2, "bm25")
+    assert rows[("r3", "q3")] == ("user", 1, None, False, 2, None, None, 1, "bm25")
+
+    worst = _q(
+        root.db_path,
+        "select run_id, worst_rank, query_id, failure, hybrid_first_positive_rank, best_channel, "
+        "best_channel_rank, found_by from v_eval_worst_queries",
+    )
+    assert worst == [("r3", 1, "q3", "lost_in_fusion", None, "bm25", 2, "bm25@2")]
+
+    by_origin = {
+        (r[0], r[1]): r[2:]
+        for r in _q(
+            root.db_path,
+            "select channel, origin, count_queries, recall_at_k, mrr_at_k, ndcg_at_k, hit_rate_at_k "
+            "from v_eval_metrics_by_origin where run_id = 'r3'",
+        )
+    }
+    ideal2 = 1 + 1 / math.log2(3)  # IDCG of two positives
+    expected = {
+        ("faiss", "docstring"): (1, 1.0, 1.0, 1.0, 1.0),
+        ("faiss", "name"): (1, 0.5, 0.5, (1 / math.log2(3)) / ideal2, 1.0),
+        ("faiss", "user"): (1, 0.0, 0.0, 0.0, 0.0),
+        ("bm25", "docstring"): (1, 1.0, 0.5, 1 / math.log2(3), 1.0),
+        ("bm25", "name"): (1, 0.5, 1.0, 1 / ideal2, 1.0),
+        ("bm25", "user"): (1, 1.0, 0.5, 1 / math.log2(3), 1.0),
+        ("hybrid", "docstring"): (1, 1.0, 1.0, 1.0, 1.0),
+        ("hybrid", "name"): (1, 0.5, 1.0, 1 / ideal2, 1.0),
+        ("hybrid", "user"): (1, 0.0, 0.0, 0.0, 0.0),
+    }
+    assert set(by_origin) == set(expected)
+    for key, values in expected.items():
+        assert by_origin[key] == pytest.approx(values), key
+
+
+def test_run_comparison_pairs_only_runs_over_the_same_query_set(built) -> None:
+    root, _, _ = built
+    rows = _q(
+        root.db_path,
+        "select run_id, previous_run_id, is_regression, count_queries, preceding_run_id, query_set_change, "
+        "count_queries_added, count_queries_removed from v_eval_run_comparison where channel = 'faiss' "
+        "order by started_at",
+    )
+    assert rows == [
+        ("r1", None, False, 2, None, "first", None, None),
+        # r1's set (from its pool) equals r2's recorded one: compared, recall 0.75 -> 0.5 flagged
+        ("r2", "r1", True, 2, "r1", "same", None, None),
+        # r3 adds q3: no earlier run over its set, so its lower recall (0.4) is not a regression
+        ("r3", None, False, 3, "r2", "changed", 1, 0),
+    ]
+
+
+@pytest.mark.slow
+def test_runs_recorded_before_query_ids_take_their_query_set_from_the_pool(tmp_path: Path) -> None:
+    """A runs.parquet written before the query_ids column existed still builds; each run's
+    query set comes from its pool, so the comparison is the same as with recorded ids."""
+    root = DataRoot(tmp_path / "data")
+    catalog_data.write_data_root(root.root)
+    legacy = pq.read_table(root.runs_path).drop_columns(["query_ids"])
+    pq.write_table(legacy, root.runs_path)
+    refresh_catalog(root, db_path=root.db_path)
+    assert _q(root.db_path, "select count(*), count(query_ids) from staging.stg_eval_runs")[0] == (3, 0)
+    assert _q(root.db_path, "select distinct query_set_source from staging.int_eval_run_queries") == [
+        ("pool",)
+    ]
+    rows = _q(
+        root.db_path,
+        "select run_id, previous_run_id, is_regression, query_set_change, count_queries_added "
+        "from v_eval_run_comparison where channel = 'faiss' order by started_at",
+    )
+    assert rows == [
+        ("r1", None, False, "first", None),
+        ("r2", "r1", True, "same", None),
+        ("r3", None, False, "changed", 1),
+    ]
+    close_connections()
+
+
+def test_eval_channel_columns_match_the_pool_contract_and_seed() -> None:
+    from python_ext.contracts import EVAL_CHANNELS
+
+    macro = (Path(__file__).resolve().parents[2] / "macros" / "eval" / "eval_channels.sql").read_text()
+    listed = re.search(r"return\(\[(.*?)\]\)", macro, re.S)
+    assert listed, "macros/eval/eval_channels.sql must return a literal list"
+    names = re.findall(r"'([a-z0-9_]+)'", listed.group(1))
+    seed = (Path(__file__).resolve().parents[2] / "seeds" / "channels.csv").read_text().splitlines()[1:]
+    assert sorted(names) == sorted(EVAL_CHANNELS) == sorted(line.split(",")[0] for line in seed)
+
+
 def test_index_version_marts(built) -> None:
     root, _, _ = built
     rows = _q(
@@ -188,10 +301,10 @@ def test_atomic_refresh_while_a_reader_holds_the_catalog(built) -> None:
         ask = "select count(*) from v_eval_metrics_by_run\n"
         reader.stdin.write(ask)
         reader.stdin.flush()
-        assert reader.stdout.readline().strip() == "6"
-        # a third run, and a reshuffled id map (changed checksum -> faiss_idmap_mat rebuilt)
+        assert reader.stdout.readline().strip() == "9"
+        # a fourth run, and a reshuffled id map (changed checksum -> faiss_idmap_mat rebuilt)
         runs = pq.read_table(root.runs_path).to_pylist()
-        runs.append(dict(runs[-1], run_id="r3"))
+        runs.append(dict(runs[-1], run_id="r4"))
         pq.write_table(
             pq.read_table(root.runs_path).from_pylist(runs, schema=pq.read_schema(root.runs_path)),
             root.runs_path,
@@ -208,12 +321,12 @@ def test_atomic_refresh_while_a_reader_holds_the_catalog(built) -> None:
         # the reader still sees its consistent old catalog ...
         reader.stdin.write(ask)
         reader.stdin.flush()
-        assert reader.stdout.readline().strip() == "6"
+        assert reader.stdout.readline().strip() == "9"
     finally:
         reader.stdin.close()
         reader.wait(timeout=30)
     # ... new readers see the new one, with the new id map order
-    assert _q(root.db_path, "select count(*) from v_eval_metrics_by_run")[0][0] == 9
+    assert _q(root.db_path, "select count(*) from v_eval_metrics_by_run")[0][0] == 12
     first = _q(root.db_path, "select chunk_id from faiss_idmap_mat where faiss_row = 0")[0][0]
     assert first == idmap[-1]["chunk_id"]
     assert not Path(str(root.db_path) + ".wal").exists()

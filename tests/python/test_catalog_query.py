@@ -68,3 +68,23 @@ def test_cli_query_json_nl_and_errors(run_cli, db: Path, tmp_path: Path) -> None
     assert res.exit_code == 1 and f"Error: no catalog at {missing}" in res.stderr
     with pytest.raises(CatalogError):
         query_catalog(None, "select 1", db_path=missing)
+
+
+def test_embed_on_a_corpus_it_cannot_embed_says_why_and_other_queries_still_run(tmp_path: Path) -> None:
+    """The fixture catalog's chunks record the model 'fixture-hash', which this package does not
+    have: queries run, embed() fails that query with the reason. A plain file without
+    v_embedding_model (not a codeintel catalog) has embed() too, failing with the fix."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+    import catalog_data
+
+    root, _ = catalog_data.shared_catalog(tmp_path)
+    assert query_catalog(root, "select count(*) from v_embedding_model").rows == [(1,)]
+    with pytest.raises(InputError, match="unknown embedder 'fixture-hash'"):
+        query_catalog(root, "select * from nearest_chunks(embed(?), 3)", params=["a query"])
+    assert query_catalog(root, "select embed(null) is null").rows == [(True,)]
+    bare = tmp_path / "bare.duckdb"
+    duckdb.connect(str(bare)).close()
+    with pytest.raises(InputError, match="records no embedder"):
+        query_catalog(None, "select embed('x')", db_path=bare)

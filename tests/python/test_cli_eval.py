@@ -94,8 +94,9 @@ def test_pipeline_cli_json(tiny_repo: Path, data_root: DataRoot, run_cli: Callab
     assert res.exit_code == 0, res.stderr
     doc = json.loads(res.stdout)
     assert doc["embedding_kind"] == "lexical"
-    assert [s["stage"] for s in doc["stages"]][-1] == "catalog refresh"
-    assert doc["counts"]["queries"] > 0 and doc["example_sql"] == []
+    assert [s["stage"] for s in doc["stages"]][-2:] == ["catalog refresh", "report"]
+    assert [s["skipped"] for s in doc["stages"]][-2:] == ["--no-catalog", "--no-catalog"]
+    assert doc["counts"]["queries"] > 0 and doc["example_sql"] == [] and doc["report"] is None
     res = run_cli("pipeline", tiny_repo, "--data-root", data_root.root, "--embedder", "hashing", "--no-scip",
                   "--no-catalog", "-q")  # fmt: skip
     assert res.exit_code == 0, res.stderr

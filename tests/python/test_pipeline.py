@@ -16,8 +16,13 @@ def test_pipeline_runs_every_stage_and_is_rerunnable(tiny_repo: Path, data_root:
     first = run_pipeline(data_root, tiny_repo, embedder="hashing", scip=False, catalog=True, k=5)
     assert [s.name for s in first.stages] == list(STAGES)
     assert [s.name for s in first.stages if s.skipped] == []
-    refresh = first.stages[-1].summary
+    by_name = {s.name: s.summary for s in first.stages}
+    refresh = by_name["catalog refresh"]
     assert refresh["tests_failed"] == 0 and refresh["swapped"] is True
+    # the report is written next to the catalog, with every figure drawn
+    assert first.report_path == data_root.db_path.with_name("codeintel-report.html")
+    assert first.report_path.is_file() and by_name["report"]["path"] == str(first.report_path)
+    assert by_name["report"]["empty"] == {} and len(by_name["report"]["figures"]) == 5
     assert first.catalog_path == data_root.db_path and data_root.db_path.exists()
     _check_catalog_against_pool(data_root, first)
     assert first.embedding_kind == "lexical" and first.embedder.startswith("hashing")

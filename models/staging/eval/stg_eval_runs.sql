@@ -1,3 +1,5 @@
+{%- set source_columns = codeintel.source_column_names('eval', 'runs') -%}
+
 with
 
 source as (
@@ -23,6 +25,13 @@ renamed as (
         ---------- numerics
         cast(wall_seconds as double) as wall_seconds,
         metrics,
+
+        ---------- query set (null in runs recorded before query_ids existed)
+        {% if 'query_ids' in source_columns -%}
+        cast(query_ids as varchar[]) as query_ids,
+        {%- else -%}
+        cast(null as varchar[]) as query_ids,
+        {%- endif %}
 
         ---------- timestamps
         cast(started_at as timestamp) as started_at

@@ -1,0 +1,1 @@
+"""report stage of python_ext: the catalog as pictures (``indexctl report``)."""
