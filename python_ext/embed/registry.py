@@ -71,11 +71,18 @@ def default_embedder(recorded: EmbeddingInfo | None = None) -> str:
 
 
 def recorded_backend(recorded: EmbeddingInfo | None) -> str | None:
-    """The ``--embedder-backend`` name of a data root's MiniLM vectors (None when it holds none).
+    """The ``--embedder-backend`` name of a data root's MiniLM vectors (None when it holds none,
+    or when ``recorded`` names no backend: an :class:`EmbeddingInfo` made by hand; metadata read
+    from files always names one, :meth:`EmbeddingInfo.from_metadata`).
 
     :raises ConfigError: the metadata names a backend this version cannot run.
     """
-    if recorded is None or recorded.kind != "semantic" or recorded.model != MINILM_MODEL_NAME:
+    if (
+        recorded is None
+        or recorded.kind != "semantic"
+        or recorded.model != MINILM_MODEL_NAME
+        or not recorded.backend
+    ):
         return None
     return backend_of(recorded.backend, recorded.precision).name
 

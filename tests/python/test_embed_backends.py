@@ -10,6 +10,7 @@ import threading
 import warnings
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -356,3 +357,51 @@ def test_queries_of_a_corpus_whose_backend_cannot_run_fall_back_with_a_warning(
             EmbeddingInfo("all-MiniLM-L6-v2", 384, True, "semantic", "openvino", "fp32")
         )
     assert embedding_info(same).backend == "openvino"
+
+
+# --- the catalog's record of the backend (embed(text) in SQL) ---------------------------------
+
+
+def _catalog(*rows: str, with_backend: bool = True) -> duckdb.DuckDBPyConnection:
+    """A DuckDB database with a v_embedding_model of ``rows`` (as dbt builds it; older catalogs
+    have no backend/precision columns)."""
+    con = duckdb.connect()
+    backend = "backend varchar, precision varchar, " if with_backend else ""
+    con.execute(
+        "create table v_embedding_model (model varchar, embedding_dim integer, is_normalized boolean, "
+        f"kind varchar, {backend}count_files integer)"
+    )
+    for row in rows:
+        con.execute(f"insert into v_embedding_model values ({row})")
+    return con
+
+
+def test_the_catalog_names_the_backend_that_embed_text_runs_on() -> None:
+    from python_ext.catalog.semantic import catalog_embedding
+
+    con = _catalog("'all-MiniLM-L6-v2', 384, true, 'semantic', 'openvino', 'bf16', 3")
+    assert catalog_embedding(con).identity == "all-MiniLM-L6-v2@openvino-bf16"  # type: ignore[union-attr]
+    lexical = catalog_embedding(_catalog("'hashing-v1-d256', 256, true, 'lexical', null, null, 1"))
+    assert lexical is not None and (lexical.backend, lexical.identity) == ("", "hashing-v1-d256")
+    # a catalog built before backends were recorded: its MiniLM vectors came from torch in fp32
+    old = _catalog("'all-MiniLM-L6-v2', 384, true, 'semantic', 1", with_backend=False)
+    assert catalog_embedding(old).identity == "all-MiniLM-L6-v2@torch-fp32"  # type: ignore[union-attr]
+    mixed = _catalog(
+        "'all-MiniLM-L6-v2', 384, true, 'semantic', 'openvino', 'bf16', 1",
+        "'all-MiniLM-L6-v2', 384, true, 'semantic', 'torch', 'fp32', 1",
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"several embedders: all-MiniLM-L6-v2@openvino-bf16 \(d=384\), all-MiniLM-L6-v2@torch-fp32",
+    ):
+        catalog_embedding(mixed)
+
+
+def test_an_embedding_info_without_a_backend_gets_the_auto_backend() -> None:
+    from python_ext.embed.registry import recorded_backend
+
+    assert recorded_backend(EmbeddingInfo("all-MiniLM-L6-v2", 384, True, "semantic")) is None
+    legacy = EmbeddingInfo.from_metadata(
+        EmbeddingInfo("all-MiniLM-L6-v2", 384, True, "semantic").to_metadata()
+    )
+    assert recorded_backend(legacy) == "torch"
