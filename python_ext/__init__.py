@@ -33,7 +33,6 @@ if TYPE_CHECKING:
         embedder_from_info,
         get_embedder,
     )
-    from python_ext.evaluate.fusion import rrf_fuse
     from python_ext.evaluate.queries import build_queries
     from python_ext.evaluate.run import list_runs, run_eval
     from python_ext.evaluate.runfiles import import_run
@@ -45,8 +44,8 @@ if TYPE_CHECKING:
     from python_ext.index.build import build_index
     from python_ext.index.idmap import export_idmap
     from python_ext.index.load import load_index
-    from python_ext.index.search import search_text
     from python_ext.index.tune import tune_index
+    from python_ext.index.vectors import embeddings_by_ids
     from python_ext.index.versions import describe, gc, list_versions, publish, rollback
     from python_ext.ingest.chunk_ingest import ingest_repository
     from python_ext.ingest.chunker import chunk_file
@@ -55,6 +54,10 @@ if TYPE_CHECKING:
     from python_ext.ingest.walk import walk_repository
     from python_ext.repo_to_catalog import run_pipeline
     from python_ext.report.build import build_report
+    from python_ext.search.fusion import rrf_fuse
+    from python_ext.search.searcher import Searcher, query_by_module, query_by_symbols, search_text
+    from python_ext.serve import serve
+    from python_ext.serve.app import create_app
 
 __version__ = "0.1.0"
 
@@ -91,7 +94,7 @@ _LAZY: dict[str, str] = {
     "build_index": "python_ext.index.build",
     "tune_index": "python_ext.index.tune",
     "load_index": "python_ext.index.load",
-    "search_text": "python_ext.index.search",
+    "embeddings_by_ids": "python_ext.index.vectors",
     "export_idmap": "python_ext.index.idmap",
     "publish": "python_ext.index.versions",
     "rollback": "python_ext.index.versions",
@@ -103,7 +106,14 @@ _LAZY: dict[str, str] = {
     "run_eval": "python_ext.evaluate.run",
     "list_runs": "python_ext.evaluate.run",
     "import_run": "python_ext.evaluate.runfiles",
-    "rrf_fuse": "python_ext.evaluate.fusion",
+    # search (one loaded version) and the HTTP server
+    "Searcher": "python_ext.search.searcher",
+    "search_text": "python_ext.search.searcher",
+    "query_by_symbols": "python_ext.search.searcher",
+    "query_by_module": "python_ext.search.searcher",
+    "rrf_fuse": "python_ext.search.fusion",
+    "serve": "python_ext.serve",
+    "create_app": "python_ext.serve.app",
     # catalog
     "refresh_catalog": "python_ext.catalog.refresh",
     "check_catalog": "python_ext.catalog.refresh",
@@ -122,6 +132,7 @@ __all__ = [
     "DataRoot",
     "EmbeddingInfo",
     "IndexctlError",
+    "Searcher",
     "__version__",
     "available_backends",
     "build_index",
@@ -137,9 +148,11 @@ __all__ = [
     "convert_modules_jsonl",
     "convert_symbol_graph_json",
     "corpus_info",
+    "create_app",
     "default_embedder",
     "describe",
     "embedder_from_info",
+    "embeddings_by_ids",
     "export_idmap",
     "extract_facts",
     "extract_graph",
@@ -160,6 +173,8 @@ __all__ = [
     "modules_facts",
     "open_catalog",
     "publish",
+    "query_by_module",
+    "query_by_symbols",
     "query_catalog",
     "read_chunks",
     "refresh_catalog",
@@ -171,6 +186,7 @@ __all__ = [
     "run_pipeline",
     "run_scip_python",
     "search_text",
+    "serve",
     "tune_index",
     "validate_chunks",
     "walk_repository",

@@ -174,6 +174,23 @@ FAISS_IDMAP_SCHEMA = pa.schema(
     ]
 )
 
+#: The chunks of an index version as search shows them, one row per FAISS row in row order
+#: (``<version>/chunk_meta.parquet``, written by ``indexctl index build``): a version answers
+#: with the paths, lines and symbols it was built on, whatever the chunks are now.
+CHUNK_META_SCHEMA = pa.schema(
+    [
+        pa.field("faiss_row", pa.int64(), nullable=False),
+        pa.field("chunk_id", pa.int64(), nullable=False),
+        pa.field("uri", pa.string(), nullable=False),
+        pa.field("start_line", pa.int32(), nullable=False),
+        pa.field("end_line", pa.int32(), nullable=False),
+        pa.field("language", pa.string(), nullable=False),
+        pa.field("symbols", pa.list_(pa.string()), nullable=False),
+        pa.field("content_hash", pa.string(), nullable=False),
+        pa.field("preview", pa.string(), nullable=False),
+    ]
+)
+
 #: Pareto frontier written by ``indexctl index tune`` (one row per operating point explored).
 TUNING_FRONTIER_SCHEMA = pa.schema(
     [
@@ -307,6 +324,7 @@ EVAL_RUNS_SCHEMA = pa.schema(
 #: Every fixed-schema contract by name (chunks is built per dim with :func:`chunks_schema`).
 CONTRACTS: dict[str, pa.Schema] = {
     "faiss_idmap": FAISS_IDMAP_SCHEMA,
+    "chunk_meta": CHUNK_META_SCHEMA,
     "tuning_frontier": TUNING_FRONTIER_SCHEMA,
     "modules": MODULES_SCHEMA,
     "symbol_edges": SYMBOL_EDGES_SCHEMA,

@@ -7,7 +7,7 @@ bug and shows a traceback only with ``INDEXCTL_DEBUG=1``.
 Exit codes used by the CLI (see ``python_ext.cli``):
 
 * 1 — a known error (bad input, failed build, integrity problem).
-* 2 — a usage error (bad flags), raised by Typer/Click itself.
+* 2 — a usage error (bad flags), raised by Typer/Click itself or as :class:`UsageError`.
 * 3 — a check found problems (``indexctl validate``, failing ``catalog test``).
 """
 
@@ -92,3 +92,17 @@ class CheckFailedError(IndexctlError):
 
 class ScipIndexError(IndexctlError):
     """Running a SCIP indexer (scip-python) failed or produced no index."""
+
+
+class UsageError(ConfigError):
+    """A flag or argument value is out of range or malformed (exit 2, like Click's usage errors)."""
+
+    exit_code = 2
+
+
+class NoMatchError(InputError):
+    """A search filter, symbol or module matches no chunk (the message says what does exist)."""
+
+
+class ChunkNotFoundError(InputError):
+    """A chunk id is not part of the searched index version."""

@@ -162,9 +162,11 @@ def _timed(name: str, fn: Callable[[], Any], progress: Reporter) -> tuple[StageR
 
 
 def _index_is_current(data_root: DataRoot) -> str | None:
-    """The published version when it was built from exactly the current chunks, else None."""
+    """The published version when it was built from exactly the current chunks (and holds what
+    search needs: its BM25 index and chunk metadata), else None."""
     from python_ext import chunkstore
     from python_ext.index import versions
+    from python_ext.index.bm25 import has_bm25
 
     current = versions.read_current(data_root)
     if current is None:
@@ -177,6 +179,9 @@ def _index_is_current(data_root: DataRoot) -> str | None:
         return None
     if not manifest.get("tuning"):
         return None
+    folder = data_root.version_dir(current)
+    if not has_bm25(folder) or not (folder / versions.CHUNK_META_FILE).is_file():
+        return None  # built before search stored them: rebuild once
     return current
 
 

@@ -20,6 +20,7 @@ from python_ext.cli import index as _index
 from python_ext.cli import ingest as _ingest
 from python_ext.cli import pipeline as _pipeline
 from python_ext.cli import report as _report
+from python_ext.cli import search as _search
 from python_ext.errors import IndexctlError
 
 app = typer.Typer(
@@ -31,7 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_ingest, _facts, _index, _eval, _catalog, _report, _pipeline):
+for _module in (_ingest, _facts, _index, _search, _eval, _catalog, _report, _pipeline):
     _module.register(app)
 
 

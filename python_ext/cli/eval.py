@@ -71,8 +71,18 @@ def run_cmd(
         str, typer.Option("--channels", help="Comma list of faiss, flat, bm25, splade, hybrid.")
     ] = "faiss,flat,bm25,hybrid",
     rrf_k0: Annotated[
-        int, typer.Option("--rrf-k0", min=0, help="RRF constant k0 for the hybrid channel.")
+        int,
+        typer.Option("--rrf-k0", min=0, help="RRF constant k0 for the hybrid channel (catalog var rrf_k0)."),
     ] = 60,
+    rrf_rank_cutoff: Annotated[
+        int,
+        typer.Option(
+            "--rrf-rank-cutoff",
+            min=1,
+            help="Ranks past this contribute nothing to hybrid; its channels are searched max(k, cutoff) "
+            "deep (catalog var rrf_rank_cutoff).",
+        ),
+    ] = 10,
     index_version: Annotated[
         str | None, typer.Option("--index-version", help="Evaluate this index version (default: published).")
     ] = None,
@@ -91,9 +101,12 @@ def run_cmd(
         k=k,
         channels=channels,
         rrf_k0=rrf_k0,
+        rrf_rank_cutoff=rrf_rank_cutoff,
         index_version=index_version,
         progress=reporter(quiet or as_json),
     )
+    for note in result.notes:
+        warn(note)
     if result.embedding and result.embedding.get("kind") == "lexical":
         warn(
             f"dense channels use the LEXICAL embedder {result.embedding['model']} (hashed identifier "
@@ -105,7 +118,8 @@ def run_cmd(
     emit(result.metric_rows(), title=f"run {result.run_id} — {result.n_queries} queries, k={result.k}")
     stdout.print(
         f"index version: {result.index_version or '-'}   operating point: {result.operating_point or '-'}   "
-        f"hybrid = RRF(k0={result.rrf_k0}) over {','.join(result.hybrid_of) or '-'}   "
+        f"hybrid = RRF(k0={result.rrf_k0}, cutoff={result.rrf_rank_cutoff}) over "
+        f"{','.join(result.hybrid_of) or '-'}   "
         f"wall: {result.wall_seconds:.2f}s",
         highlight=False,
     )

@@ -1,4 +1,4 @@
-"""`indexctl` commands for the index stage: the ``index`` group and top-level ``search``.
+"""`indexctl` commands for the index stage: the ``index`` group.
 
 Each command parses flags, calls one function of :mod:`python_ext.index` and renders the
 result through :mod:`python_ext.cli._output`.
@@ -37,11 +37,18 @@ def build_cmd(
     publish: Annotated[
         bool, typer.Option("--publish/--no-publish", help="Flip CURRENT to the new version.")
     ] = True,
+    bm25: Annotated[
+        bool,
+        typer.Option(
+            "--bm25/--no-bm25",
+            help="Build the BM25 index beside FAISS (the bm25 and hybrid search channels need it).",
+        ),
+    ] = True,
     data_root: DataRootOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Build a new index version from the chunks and publish it.
+    """Build a new index version (FAISS + BM25 + chunk metadata) from the chunks and publish it.
 
     Example: indexctl index build --factory auto --metric ip --gpu auto
     """
@@ -54,6 +61,7 @@ def build_cmd(
         metric=metric,
         gpu=gpu,
         publish=publish,
+        bm25=bm25,
         progress=reporter(quiet or as_json),
     )
     print_summary(result.to_dict(), as_json=as_json, title="index build")
@@ -201,47 +209,6 @@ def export_idmap_cmd(
     )
 
 
-def search_cmd(
-    text: Annotated[str, typer.Argument(help="The query text.")],
-    k: Annotated[int, typer.Option("-k", "--k", help="Number of hits.")] = 10,
-    version: VersionOpt = None,
-    operating_point: Annotated[
-        str | None,
-        typer.Option(
-            "--operating-point",
-            help="Override the tuned operating point, e.g. nprobe=32.",
-            show_default=False,
-        ),
-    ] = None,
-    data_root: DataRootOpt = None,
-    as_json: JsonOpt = False,
-    as_nl: NlOpt = False,
-) -> None:
-    """Search the published index with a text query.
-
-    Example: indexctl search "parse the config file" -k 5
-    """
-    from python_ext.cli._output import emit
-    from python_ext.index.search import search_text
-
-    hits = search_text(
-        resolve_data_root(data_root), text, k, version=version, operating_point=operating_point
-    )
-    rows = [h.to_dict() for h in hits]
-    if not (as_json or as_nl):
-        for row in rows:
-            lines = [ln.strip() for ln in (row["preview"] or "").splitlines() if ln.strip()]
-            row["preview"] = (lines[0][:80] if lines else "") + (" …" if len(lines) > 1 else "")
-    emit(
-        rows,
-        as_json=as_json,
-        as_nl=as_nl,
-        columns=["rank", "chunk_id", "score", "uri", "start_line", "end_line", "preview"],
-        title=f"search: {text}",
-    )
-
-
 def register(app: typer.Typer) -> None:
-    """Attach the ``index`` group and the top-level ``search`` command to the app."""
+    """Attach the ``index`` group to the app."""
     app.add_typer(index_app, name="index")
-    app.command("search")(search_cmd)

@@ -106,6 +106,14 @@ def _render_pipeline(result: PipelineResult) -> None:
         )
         for example in result.examples:
             stdout.print(f"\n-- {example['question']}\n{example['sql']}", highlight=False, markup=False)
+    if result.index_version:
+        root = result.data_root
+        stdout.print(
+            f'\nSearch it:  indexctl search "your question" --data-root {root}   (hybrid: faiss + bm25)\n'
+            f"   serve:  indexctl serve --data-root {root}   (http://127.0.0.1:8765/search?q=…)",
+            highlight=False,
+            markup=False,
+        )
     if result.report_path:
         stdout.print(
             f"\nReport (figures, opens offline in any browser):  {result.report_path.as_uri()}",

@@ -43,7 +43,7 @@ from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import EVAL_QUERIES_SCHEMA
 from python_ext.errors import ContractError, EvalInputError
 from python_ext.evaluate.docstrings import SUPPORTED_LANGUAGES, find_definitions, first_sentence
-from python_ext.evaluate.tokenize import identifier_words
+from python_ext.lang.tokens import identifier_words
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 ORIGINS = ("docstring", "name", "user")

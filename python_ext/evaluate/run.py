@@ -7,14 +7,18 @@ Steps (:func:`run_eval`):
    the queries are stale: regenerate them);
 2. build two corpus views — *plain* (chunks as ingested) for ``name``/``user`` queries and
    *masked* (docstring spans removed, masked chunks re-embedded with the corpus's own
-   embedder) for ``docstring`` queries — and run
-   each channel on each view:
-   ``faiss`` (the published index at its operating point, or a masked copy of it), ``flat``
-   (exact search over the same vectors), ``bm25``; external channels come from
-   ``indexctl eval import-run``;
-3. ``hybrid`` = RRF (k0, default 60) over the top-k lists of every other selected channel
-   except the ``flat`` oracle — exactly the pool rows of that run, so the catalog mart
-   ``v_rrf_contrib_by_channel`` recomputes the same fused scores from the pool;
+   embedder) for ``docstring`` queries — and run each channel on each view **with the channel
+   functions search uses** (:mod:`python_ext.search.channels`), so the numbers are those of
+   ``indexctl search``: ``faiss`` (the published index at its operating point, the exact
+   re-rank of its ``k_factor`` included, or a masked copy of it), ``flat`` (exact search over
+   the same vectors), ``bm25`` (the version's stored BM25 index on the plain view when the
+   version was built from exactly these chunks; on the masked view a BM25 index built the same
+   way over the masked texts); external channels come from ``indexctl eval import-run``;
+3. ``hybrid`` = RRF (``rrf_k0`` 60, ``rrf_rank_cutoff`` 10, the catalog's vars) over every
+   other selected channel except the ``flat`` oracle, each searched ``max(k, cutoff)`` deep —
+   exactly what ``indexctl search --channel hybrid`` does. The pool keeps those deep lists for
+   the fused channels (ranks beyond k), so the catalog mart ``v_rrf_contrib_by_channel``
+   recomputes the same fused scores from the pool; metrics read the top k.
    Query texts and masked chunk texts are embedded through :func:`embed_cached`
    (``eval/cache/<queries|masked>-<model>.parquet``, keyed by the xxh64 of the text), so a
    re-run embeds only what is new;
@@ -48,24 +52,19 @@ from python_ext.contracts import EVAL_CHANNELS, EmbeddingInfo
 from python_ext.embed import Embedder, embedder_from_info, embedding_info
 from python_ext.errors import ConfigError, EvalInputError, IndexctlError, IndexMismatchError
 from python_ext.evaluate import pools
-from python_ext.evaluate.channels import (
-    Bm25Channel,
-    FaissChannel,
-    FlatChannel,
-    Ranked,
-    mask_text,
-    masked_index_copy,
-    replace_rows,
-)
-from python_ext.evaluate.fusion import DEFAULT_RRF_K0, rrf_fuse
+from python_ext.evaluate.channels import mask_text, masked_index_copy, replace_rows
 from python_ext.evaluate.metrics import ChannelMetrics, channel_metrics
 from python_ext.evaluate.queries import Query, read_queries
 from python_ext.evaluate.runfiles import BUILTIN_CHANNELS, read_imported_run
-from python_ext.evaluate.tokenize import code_tokens
 from python_ext.ids import content_hash
-from python_ext.index.idmap import index_ids
+from python_ext.index import versions as _v
+from python_ext.index.bm25 import Bm25Index, build_bm25_from_texts, has_bm25, load_bm25
+from python_ext.index.idmap import index_ids, read_idmap
 from python_ext.index.load import LoadedIndex, load_index
 from python_ext.progress import NULL_PROGRESS, Reporter
+from python_ext.search import channels as channels_lib
+from python_ext.search.channels import Ranked, fusion_depth
+from python_ext.search.fusion import DEFAULT_RRF_K0, DEFAULT_RRF_RANK_CUTOFF
 
 K = TypeVar("K")
 
@@ -97,6 +96,8 @@ class EvalRunResult:
     runs_path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     archived_pools: list[str] = field(default_factory=list)
+    rrf_rank_cutoff: int = DEFAULT_RRF_RANK_CUTOFF
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -106,6 +107,7 @@ class EvalRunResult:
             "operating_point": self.operating_point,
             "k": self.k,
             "rrf_k0": self.rrf_k0,
+            "rrf_rank_cutoff": self.rrf_rank_cutoff,
             "channels": self.channels,
             "hybrid_of": self.hybrid_of,
             "n_queries": self.n_queries,
@@ -119,6 +121,7 @@ class EvalRunResult:
             "runs_path": str(self.runs_path) if self.runs_path else None,
             "timings": self.timings,
             "archived_pools": self.archived_pools,
+            "notes": self.notes,
         }
 
     def metric_rows(self) -> list[dict[str, object]]:
@@ -208,6 +211,36 @@ def _check_idmap(version: str, row_ids: np.ndarray, chunk_ids: np.ndarray) -> No
         )
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(v))
+    return (v / norm).astype(np.float32) if norm > 0 else np.asarray(v, dtype=np.float32)
+
+
+def _version_bm25(
+    data_root: DataRoot, version: str | None, fingerprint: str, notes: list[str]
+) -> tuple[Bm25Index, np.ndarray, str] | None:
+    """The published (or given) version's stored BM25 index and its row ids, when that version
+    was built from exactly the current chunks; None (with a note) otherwise."""
+    try:
+        name = version or _v.current_version(data_root)
+        manifest = _v.read_manifest(data_root, name)
+    except IndexctlError:
+        notes.append("bm25: no index version is published; the BM25 index was built from the chunks")
+        return None
+    path = data_root.version_dir(name)
+    if manifest.get("chunks_fingerprint") != fingerprint:
+        notes.append(
+            f"bm25: the chunks changed since version {name} was built; the BM25 index was built from "
+            "the current chunks (rebuild the index: indexctl index build)"
+        )
+        return None
+    if not has_bm25(path):
+        notes.append(f"bm25: version {name} has no BM25 index (built before it existed); rebuilt from chunks")
+        return None
+    rows = read_idmap(path / _v.IDMAP_FILE).column("chunk_id").to_numpy().astype(np.int64)
+    return load_bm25(path, manifest), rows, name
+
+
 def cache_path(data_root: DataRoot, kind: str, model: str) -> Path:
     """Embedding cache of the evaluation: ``eval/cache/<kind>-<model>.parquet``.
 
@@ -270,13 +303,15 @@ def embed_cached(
 
 
 def plan_channels(
-    channels: str | Sequence[str], k: int, rrf_k0: int
+    channels: str | Sequence[str], k: int, rrf_k0: int, rrf_rank_cutoff: int = DEFAULT_RRF_RANK_CUTOFF
 ) -> tuple[list[str], list[str], list[str]]:
     """Validate the options; return (chosen channels, channels fused by hybrid, channels run)."""
     if k < 1:
         raise ConfigError(f"--k must be at least 1, got {k}")
     if rrf_k0 < 0:
         raise ConfigError(f"--rrf-k0 must be >= 0, got {rrf_k0}")
+    if rrf_rank_cutoff < 1:
+        raise ConfigError(f"--rrf-rank-cutoff must be >= 1, got {rrf_rank_cutoff}")
     chosen = parse_channels(channels)
     fused: list[str] = []
     if "hybrid" in chosen:
@@ -287,6 +322,16 @@ def plan_channels(
                 hint="e.g. --channels faiss,flat,bm25,hybrid",
             )
     return chosen, fused, [c for c in chosen if c != "hybrid"]
+
+
+def search_depths(needed: list[str], fused: list[str], k: int, rrf_rank_cutoff: int) -> dict[str, int]:
+    """How deep each channel is searched: the fused ones ``max(k, cutoff)`` (as ``indexctl
+    search --channel hybrid`` does), the others ``k``; the ``flat`` oracle as deep as ``faiss`` so
+    both rank the same candidates (ties included)."""
+    depth = {c: fusion_depth(k, rrf_rank_cutoff) if c in fused else k for c in needed}
+    if "flat" in depth and "faiss" in depth:
+        depth["flat"] = depth["faiss"]
+    return depth
 
 
 @dataclass
@@ -300,6 +345,7 @@ class EvalCorpus:
     masked_contents: dict[int, str]
     views: dict[str, list[Query]]
     embeddings: pa.ChunkedArray | None
+    fingerprint: str = ""
 
 
 def load_corpus(
@@ -327,6 +373,7 @@ def load_corpus(
             "masked": [q for q in queries if q.origin == "docstring"],
         },
         embeddings=chunks.column("embedding") if dense else None,
+        fingerprint=chunkstore.fingerprint_table(chunks),
     )
 
 
@@ -339,6 +386,7 @@ class ChannelRuns:
     index_version: str | None = None
     operating_point: str | None = None
     embedding: dict[str, object] | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def run_dense_channels(
@@ -347,12 +395,13 @@ def run_dense_channels(
     queries: list[Query],
     needed: list[str],
     loaded: LoadedIndex | None,
-    k: int,
+    depth: dict[str, int],
     runs: ChannelRuns,
     timings: dict[str, float],
     progress: Reporter,
 ) -> None:
-    """``faiss`` (the published index, or a masked copy of it) and ``flat`` on both views."""
+    """``faiss`` (the published index — at its operating point, exact re-rank included — or a
+    masked copy of it) and ``flat`` on both views, with :mod:`python_ext.search.channels`."""
     info = chunkstore.corpus_info(data_root)
     runs.embedding = {
         "model": info.model,
@@ -364,7 +413,10 @@ def run_dense_channels(
     }
     embedder = embedder_from_info(info)
     assert corpus.embeddings is not None
-    vectors = chunkstore.embeddings_to_numpy(corpus.embeddings, info.dim)
+    # one matrix in the order the channels see the corpus: FAISS rows when an index is loaded
+    row_ids = index_ids(loaded.index) if loaded is not None else corpus.chunk_ids
+    order = np.asarray([corpus.row_of[int(c)] for c in row_ids.tolist()], dtype=np.int64)
+    vectors = chunkstore.embeddings_to_numpy(corpus.embeddings, info.dim)[order]
     t0 = time.perf_counter()
     qvec_of = embed_cached(
         data_root, "queries", info, embedder, {q.query_id: q.text for q in queries}, progress
@@ -377,71 +429,94 @@ def run_dense_channels(
         timings["embed_masked_s"] = time.perf_counter() - t0
     if loaded is not None:
         metric = loaded.index.metric_type
-        row_ids = index_ids(loaded.index)
-        row_vectors = vectors[[corpus.row_of[int(c)] for c in row_ids.tolist()]]
     else:
         metric = faiss.METRIC_INNER_PRODUCT if info.normalized else faiss.METRIC_L2
+    if metric == faiss.METRIC_INNER_PRODUCT:
+        # search normalizes query vectors for ip indexes; so does the evaluation
+        qvec_of = {qid: _unit(v) for qid, v in qvec_of.items()}
     for view, vqueries in corpus.views.items():
         if not vqueries:
             continue
-        qv = np.stack([qvec_of[q.query_id] for q in vqueries])
+        qv = np.stack([qvec_of[q.query_id] for q in vqueries]).astype(np.float32)
         masked = view == "masked" and bool(replacements)
+        mat = replace_rows(row_ids, vectors, replacements) if masked else vectors
         if "flat" in needed:
-            mat = replace_rows(corpus.chunk_ids, vectors, replacements) if masked else vectors
-            ranked, secs = FlatChannel(corpus.chunk_ids, mat, metric).search(qv, k)
+            t0 = time.perf_counter()
+            ranked = channels_lib.exact_search(mat, qv, depth["flat"], metric, id_of_row=row_ids)
+            runs.seconds["flat"] += time.perf_counter() - t0
             runs.results["flat"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
-            runs.seconds["flat"] += secs
         if "faiss" in needed and loaded is not None:
             if masked:
                 t0 = time.perf_counter()
                 with progress.task("masked copy of the index", total=1) as advance:
-                    idx = masked_index_copy(
-                        loaded.index,
-                        row_ids,
-                        replace_rows(row_ids, row_vectors, replacements),
-                        loaded.operating_point,
-                    )
+                    idx = masked_index_copy(loaded.index, row_ids, mat, loaded.operating_point)
                     advance(1)
                 timings["masked_index_copy_s"] = time.perf_counter() - t0
             else:
                 idx = loaded.index
-            ranked, secs = FaissChannel(idx).search(qv, k)
+            t0 = time.perf_counter()
+            ranked = channels_lib.dense_search(
+                idx, qv, depth["faiss"], id_of_row=row_ids, vectors=mat, k_factor=loaded.k_factor
+            )
+            runs.seconds["faiss"] += time.perf_counter() - t0
             runs.results["faiss"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
-            runs.seconds["faiss"] += secs
 
 
 def run_bm25_channel(
-    corpus: EvalCorpus, k: int, runs: ChannelRuns, timings: dict[str, float], progress: Reporter
+    data_root: DataRoot,
+    corpus: EvalCorpus,
+    index_version: str | None,
+    depth: int,
+    runs: ChannelRuns,
+    timings: dict[str, float],
+    progress: Reporter,
 ) -> None:
-    """``bm25`` over the plain view, and over the masked view for docstring queries."""
-    t0 = time.perf_counter()
-    plain_tokens = [code_tokens(t) for t in corpus.contents]
-    timings["bm25_tokenize_s"] = time.perf_counter() - t0
+    """``bm25`` with :func:`python_ext.search.channels.bm25_search`: on the plain view the
+    version's stored BM25 index (what search uses) when it was built from exactly these chunks,
+    else one built from the chunks; on the masked view one built the same way from the masked
+    texts."""
+    stored = _version_bm25(data_root, index_version, corpus.fingerprint, runs.notes)
+    if stored is not None:
+        plain, rows, version = stored
+        runs.index_version = runs.index_version or version
+    else:
+        plain, rows = None, corpus.chunk_ids
+    order = [corpus.row_of[int(c)] for c in rows.tolist()]
     for view, vqueries in corpus.views.items():
         if not vqueries:
             continue
-        tokens = plain_tokens
-        if view == "masked" and corpus.masked_contents:
-            tokens = list(plain_tokens)
-            for cid, text in corpus.masked_contents.items():
-                tokens[corpus.row_of[cid]] = code_tokens(text)
         t0 = time.perf_counter()
-        with progress.task(f"bm25 index ({view})", total=1) as advance:
-            channel = Bm25Channel(corpus.chunk_ids, tokens=tokens)
-            advance(1)
+        if view == "masked" and corpus.masked_contents:
+            with progress.task("bm25 index (masked)", total=1) as advance:
+                lexical = build_bm25_from_texts(
+                    corpus.masked_contents.get(int(cid), corpus.contents[row])
+                    for cid, row in zip(rows.tolist(), order, strict=True)
+                )
+                advance(1)
+        elif plain is not None:
+            lexical = plain
+        else:
+            with progress.task("bm25 index (plain)", total=1) as advance:
+                lexical = build_bm25_from_texts(corpus.contents[row] for row in order)
+                advance(1)
         timings[f"bm25_index_{view}_s"] = time.perf_counter() - t0
-        ranked, secs = channel.search([q.text for q in vqueries], k)
+        t0 = time.perf_counter()
+        ranked = channels_lib.bm25_search(lexical, [q.text for q in vqueries], depth, id_of_row=rows)
+        runs.seconds["bm25"] += time.perf_counter() - t0
         runs.results["bm25"].update({q.query_id: r for q, r in zip(vqueries, ranked, strict=True)})
-        runs.seconds["bm25"] += secs
 
 
-def fuse_hybrid(queries: list[Query], fused: list[str], k: int, rrf_k0: int, runs: ChannelRuns) -> None:
-    """``hybrid``: RRF over the top-k lists of the fused channels, per query."""
+def fuse_hybrid(
+    queries: list[Query], fused: list[str], k: int, rrf_k0: int, rrf_rank_cutoff: int, runs: ChannelRuns
+) -> None:
+    """``hybrid``: :func:`python_ext.search.channels.fuse` (RRF, the catalog's k0 and cut-off)
+    over the fused channels' deep lists, per query — what ``indexctl search`` returns."""
     t0 = time.perf_counter()
     hybrid: dict[str, Ranked] = {}
     for q in queries:
-        rankings = {c: [cid for cid, _ in runs.results[c].get(q.query_id, [])[:k]] for c in fused}
-        hybrid[q.query_id] = rrf_fuse(rankings, k0=rrf_k0, k=k)
+        rankings = {c: runs.results[c].get(q.query_id, []) for c in fused}
+        fused_hits = channels_lib.fuse(rankings, k, k0=rrf_k0, cutoff=rrf_rank_cutoff)
+        hybrid[q.query_id] = [(f.chunk_id, f.score) for f in fused_hits]
     runs.results["hybrid"] = hybrid
     runs.seconds["hybrid"] = (time.perf_counter() - t0) + sum(runs.seconds.get(c, 0.0) for c in fused)
 
@@ -449,14 +524,14 @@ def fuse_hybrid(queries: list[Query], fused: list[str], k: int, rrf_k0: int, run
 def score_channels(
     queries: list[Query], chosen: list[str], k: int, runs: ChannelRuns
 ) -> tuple[list[ChannelMetrics], dict[str, list[ChannelMetrics]]]:
-    """Metrics per channel, overall and per query origin (``faiss``/``flat`` also against the
-    ``flat`` oracle when it ran)."""
+    """Metrics per channel on its top k, overall and per query origin (``faiss``/``flat`` also
+    against the ``flat`` oracle when it ran)."""
     results, seconds = runs.results, runs.seconds
-    oracle = {qid: [c for c, _ in r] for qid, r in results["flat"].items()} if "flat" in results else None
+    oracle = {qid: [c for c, _ in r[:k]] for qid, r in results["flat"].items()} if "flat" in results else None
     n = len(queries)
 
     def _metrics(source: str, subset: dict[str, list[int]]) -> ChannelMetrics:
-        ids_only = {qid: [c for c, _ in r] for qid, r in results[source].items()}
+        ids_only = {qid: [c for c, _ in r[:k]] for qid, r in results[source].items()}
         qps = n / seconds[source] if source in seconds and seconds[source] > 0 else None
         use_oracle = oracle if source in DENSE else None
         return channel_metrics(source, ids_only, subset, k, oracle=use_oracle, queries_per_s=qps)
@@ -472,8 +547,14 @@ def score_channels(
 def record_run(
     data_root: DataRoot, result: EvalRunResult, runs: ChannelRuns, corpus: EvalCorpus, queries: list[Query]
 ) -> None:
-    """Write the pool, archive pools that name vanished chunks or queries, append runs.parquet."""
-    table = pools.pool_table(result.run_id, {c: runs.results[c] for c in result.channels}, result.k)
+    """Write the pool (the fused channels as deep as hybrid searched them, the others their top
+    k), archive pools that name vanished chunks or queries, append runs.parquet."""
+    fused = set(result.hybrid_of)
+    kept = {
+        c: {q: r[: None if c in fused else result.k] for q, r in runs.results[c].items()}
+        for c in result.channels
+    }
+    table = pools.pool_table(result.run_id, kept)
     if table.num_rows:
         result.pool_path = pools.write_pool(data_root, table)
     result.archived_pools = pools.archive_stale_pools(
@@ -487,6 +568,7 @@ def run_eval(
     k: int = 10,
     channels: str | Sequence[str] = DEFAULT_CHANNELS,
     rrf_k0: int = DEFAULT_RRF_K0,
+    rrf_rank_cutoff: int = DEFAULT_RRF_RANK_CUTOFF,
     index_version: str | None = None,
     write: bool = True,
     progress: Reporter = NULL_PROGRESS,
@@ -501,7 +583,10 @@ def run_eval(
     :param k: cut-off for results, pools and metrics (default 10).
     :param channels: channels to run (default faiss, flat, bm25, hybrid); external ones
         (``splade``) must have been imported with :func:`python_ext.evaluate.runfiles.import_run`.
-    :param rrf_k0: the RRF constant for ``hybrid`` (default 60).
+    :param rrf_k0: the RRF constant for ``hybrid`` (default 60, the catalog's ``rrf_k0``).
+    :param rrf_rank_cutoff: ranks past this contribute nothing to ``hybrid``, and its input
+        channels are searched ``max(k, cutoff)`` deep (default 10, the catalog's
+        ``rrf_rank_cutoff``).
     :param index_version: evaluate this index version instead of the published one.
     :param write: write the pool and append runs.parquet (default True).
     :returns: the run's metrics and paths.
@@ -511,7 +596,8 @@ def run_eval(
     data_root = resolve_data_root(data_root)
     t_start = time.perf_counter()
     started_at = datetime.now(UTC)
-    chosen, fused, needed = plan_channels(channels, k, rrf_k0)
+    chosen, fused, needed = plan_channels(channels, k, rrf_k0, rrf_rank_cutoff)
+    depth = search_depths(needed, fused, k, rrf_rank_cutoff)
     timings: dict[str, float] = {}
 
     queries = read_queries(data_root)
@@ -527,15 +613,17 @@ def run_eval(
         runs.index_version, runs.operating_point = loaded.version, loaded.operating_point
         _check_idmap(loaded.version, index_ids(loaded.index), corpus.chunk_ids)
     if dense:
-        run_dense_channels(data_root, corpus, queries, needed, loaded, k, runs, timings, progress)
+        run_dense_channels(data_root, corpus, queries, needed, loaded, depth, runs, timings, progress)
     if "bm25" in needed:
-        run_bm25_channel(corpus, k, runs, timings, progress)
+        run_bm25_channel(data_root, corpus, index_version, depth["bm25"], runs, timings, progress)
     qids = {q.query_id for q in queries}
     for source in [c for c in needed if c not in BUILTIN_CHANNELS]:
         imported = read_imported_run(data_root, source)
-        runs.results[source] = {qid: ranked[:k] for qid, ranked in imported.items() if qid in qids}
+        runs.results[source] = {
+            qid: ranked[: depth[source]] for qid, ranked in imported.items() if qid in qids
+        }
     if "hybrid" in chosen:
-        fuse_hybrid(queries, fused, k, rrf_k0, runs)
+        fuse_hybrid(queries, fused, k, rrf_k0, rrf_rank_cutoff, runs)
     metrics, by_origin = score_channels(queries, chosen, k, runs)
 
     origins = sorted({q.origin for q in queries})
@@ -556,6 +644,8 @@ def run_eval(
         metrics=metrics,
         by_origin=by_origin,
         timings=timings,
+        rrf_rank_cutoff=rrf_rank_cutoff,
+        notes=runs.notes,
     )
     if write:
         record_run(data_root, result, runs, corpus, queries)

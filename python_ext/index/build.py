@@ -8,9 +8,12 @@ Steps of :func:`build_index` (each one a named pause point for the crash tests):
    on the GPU when the device allows (``after_train``);
 3. add the vectors batch by batch with their chunk ids into an ``IndexIDMap2``
    (``after_add``); on the GPU the inner index is filled there and copied back to the CPU;
-4. write ``index.faiss``, ``faiss_idmap.parquet`` and ``version.json`` into
-   ``versions/.tmp-<version>/`` (``after_write``), rename it to ``versions/<version>``
-   (``after_commit``);
+4. write ``index.faiss``, ``faiss_idmap.parquet``, ``chunk_meta.parquet`` (what search shows
+   of each chunk, in row order: :data:`~python_ext.contracts.CHUNK_META_SCHEMA`), the BM25
+   index ``bm25/`` over the same chunks in the same row order (:mod:`python_ext.index.bm25`),
+   ``vectors.npy`` (the exact vectors, for indexes that are not ``Flat``:
+   :mod:`python_ext.index.vectors`) and ``version.json`` into ``versions/.tmp-<version>/``
+   (``after_write``), rename it to ``versions/<version>`` (``after_commit``);
 5. publish: flip ``CURRENT``, then the ``current`` symlink (unless ``publish=False``).
 """
 
@@ -24,16 +27,22 @@ from typing import Any
 
 import faiss
 import numpy as np
+import pyarrow as pa
 
 from python_ext import chunkstore
+from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRootLike, resolve_data_root
+from python_ext.contracts import CHUNK_META_SCHEMA
 from python_ext.errors import IndexBuildError, InputError
 from python_ext.index import versions as _v
+from python_ext.index.bm25 import BM25_PARAMS, TOKENIZER, build_bm25, write_bm25
 from python_ext.index.factory import FactoryChoice, choose_factory, explicit_factory, metric_code
 from python_ext.index.gpu import Device, attach_gpu_clustering, resolve_device, to_cpu, to_gpu
 from python_ext.index.idmap import file_sha256, write_idmap
 from python_ext.index.load import accepted_parameters, apply_operating_point
 from python_ext.index.source import DEFAULT_BATCH_ROWS, count_rows, iter_vector_batches, scan_corpus
+from python_ext.index.vectors import VECTORS_FILE, create_vectors_file, holds_exact_vectors, scores_exactly
+from python_ext.lang.tokens import code_tokens
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 INDEX_NAME = "chunks"
@@ -74,7 +83,9 @@ def default_operating_point(index: faiss.Index) -> str:
     """A reasonable untuned operating point (``index tune`` replaces it with a measured one).
 
     IVF: ``nprobe`` ≈ nlist/32 (at least 8); HNSW: ``efSearch=64``; HNSW coarse quantizer:
-    ``quantizer_efSearch`` ≥ 2·nprobe; refinement: ``k_factor_rf=4``; Flat: ``""``.
+    ``quantizer_efSearch`` ≥ 2·nprobe; FAISS refinement: ``k_factor_rf=4``; an index that scores
+    with compressed codes (PQ, SQ, …) and has no FAISS refinement: ``k_factor=4`` (exact re-rank
+    of 4·k candidates against the stored vectors); Flat: ``""``.
     """
     params = accepted_parameters(index)
     parts = []
@@ -91,6 +102,9 @@ def default_operating_point(index: faiss.Index) -> str:
         if refine in params:
             parts.append(f"{refine}=4")
             break
+    else:
+        if not scores_exactly(index):
+            parts.append("k_factor=4")
     return ",".join(parts)
 
 
@@ -133,8 +147,12 @@ def _add(
     device: Device,
     batch_rows: int,
     progress: Reporter,
+    sink: np.ndarray | None = None,
 ) -> tuple[faiss.Index, bool]:
-    """Add every vector; returns the ``IndexIDMap2`` around ``inner`` and whether the GPU added."""
+    """Add every vector; returns the ``IndexIDMap2`` around ``inner`` and whether the GPU added.
+
+    :param sink: a ``(n, d)`` array that receives every vector at its row (``vectors.npy``).
+    """
     gpu_inner = to_gpu(inner) if device.use_gpu else None
     used_gpu = gpu_inner is not None
     wrapped = None if used_gpu else faiss.IndexIDMap2(inner)
@@ -152,6 +170,8 @@ def _add(
                 gpu_inner.add(batch.vectors)
             else:
                 wrapped.add_with_ids(batch.vectors, batch.ids)
+            if sink is not None:
+                sink[pos : pos + n] = batch.vectors
             pos += n
             advance(n)
     if pos != len(scan_ids):
@@ -173,6 +193,52 @@ def _add(
     return wrapped, used_gpu
 
 
+def _chunk_pass(
+    files: list, scan_ids: np.ndarray, batch_rows: int, want_tokens: bool, progress: Reporter
+) -> tuple[pa.Table, list[list[str]]]:
+    """The version's chunk metadata (:data:`CHUNK_META_SCHEMA`) and, when asked, the code tokens
+    of every chunk's content, both in index row order (checked against the scan)."""
+    import pyarrow.parquet as pq
+
+    columns = ["id", "uri", "start_line", "end_line", "lang", "symbols", "content_hash", "preview"]
+    parts: list[pa.Table] = []
+    tokens: list[list[str]] = []
+    pos = 0
+    label = "tokenizing chunks for BM25" if want_tokens else "reading chunk metadata"
+    with progress.task(label, total=len(scan_ids)) as advance:
+        for path in files:
+            read = columns + (["content"] if want_tokens else [])
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=read):
+                ids = batch.column("id").to_numpy(zero_copy_only=False).astype("int64", copy=False)
+                if not np.array_equal(ids, scan_ids[pos : pos + len(ids)]):
+                    raise IndexBuildError(
+                        f"{path}: the chunks changed while the index was being built",
+                        hint="run `indexctl index build` again once ingest has finished",
+                    )
+                if want_tokens:
+                    tokens.extend(code_tokens(text) for text in batch.column("content").to_pylist())
+                parts.append(
+                    pa.table(
+                        {
+                            "faiss_row": pa.array(np.arange(pos, pos + len(ids), dtype=np.int64)),
+                            "chunk_id": pa.array(ids),
+                            "uri": batch.column("uri").cast(pa.string()),
+                            "start_line": batch.column("start_line").cast(pa.int32()),
+                            "end_line": batch.column("end_line").cast(pa.int32()),
+                            "language": batch.column("lang").cast(pa.string()),
+                            "symbols": batch.column("symbols").cast(pa.list_(pa.string())),
+                            "content_hash": batch.column("content_hash").cast(pa.string()),
+                            "preview": batch.column("preview").cast(pa.string()),
+                        },
+                        schema=CHUNK_META_SCHEMA,
+                    )
+                )
+                pos += len(ids)
+                advance(len(ids))
+    table = pa.concat_tables(parts) if parts else CHUNK_META_SCHEMA.empty_table()
+    return table, tokens
+
+
 def _enable_reconstruct(inner: faiss.Index) -> None:
     """IVF indexes need a direct map (row → list entry) for ``reconstruct(chunk_id)``."""
     try:
@@ -189,6 +255,7 @@ def build_index(
     metric: str = "ip",
     gpu: str = "auto",
     publish: bool = True,
+    bm25: bool = True,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     seed: int = 1234,
     progress: Reporter = NULL_PROGRESS,
@@ -200,6 +267,8 @@ def build_index(
     :param metric: ``ip`` (inner product; vectors must be L2-normalized) or ``l2``.
     :param gpu: ``auto``, ``on`` (GPU required) or ``off``.
     :param publish: flip CURRENT to the new version (False: build only).
+    :param bm25: build the BM25 index beside the FAISS index (default True; False only for
+        vector-only experiments: such a version cannot serve the ``bm25``/``hybrid`` channels).
     :param batch_rows: rows per streamed batch.
     :param seed: seed of the training sample (same chunks + seed → same index).
     :raises GpuUnavailableError: ``gpu="on"`` without a GPU.
@@ -236,12 +305,37 @@ def build_index(
         try:
             inner, gpu_trained = _train(choice, scan.d, mcode, scan.sample, device, progress)
             _v.pause_point("after_train")
-            index, gpu_added = _add(inner, scan.ids, scan.files, scan.d, device, batch_rows, progress)
+            sink = None if holds_exact_vectors(inner) else create_vectors_file(staging, scan.n, scan.d)
+            index, gpu_added = _add(
+                inner, scan.ids, scan.files, scan.d, device, batch_rows, progress, sink=sink
+            )
         except RuntimeError as exc:
             raise IndexBuildError(
                 f"FAISS failed to build {choice.factory}: {exc}", hint="try --factory auto"
             ) from exc
         _v.pause_point("after_add")
+        vectors_sha = None
+        if sink is not None:
+            sink.flush()
+            del sink
+            vectors_sha = file_sha256(staging / VECTORS_FILE)
+        meta, tokens = _chunk_pass(scan.files, scan.ids, batch_rows, bm25, progress)
+        atomic_write_parquet(staging / _v.CHUNK_META_FILE, meta)
+        meta_sha = file_sha256(staging / _v.CHUNK_META_FILE)
+        del meta
+        bm25_sha, bm25_info = None, None
+        if bm25:
+            with progress.task("building the BM25 index", total=1) as advance:
+                lexical = build_bm25(tokens)
+                bm25_sha = write_bm25(lexical, staging)
+                advance(1)
+            bm25_info = {
+                **BM25_PARAMS,
+                "tokenizer": TOKENIZER,
+                "n_docs": lexical.n_docs,
+                "vocabulary": len(lexical.retriever.vocab_dict),
+            }
+            del tokens, lexical
         operating_point = default_operating_point(index)
         apply_operating_point(index, operating_point)
         built_at = dt.datetime.now(dt.UTC)
@@ -266,6 +360,10 @@ def build_index(
             "operating_point_source": "default",
             "idmap_sha256": idmap_sha,
             "index_sha256": index_sha,
+            "chunk_meta_sha256": meta_sha,
+            "bm25_sha256": bm25_sha,
+            "bm25": bm25_info,
+            "vectors_file_sha256": vectors_sha,
             "chunks_fingerprint": fingerprint,
             "vectors_sha256": scan.fingerprint,
             "embedding_model": scan.info.model,

@@ -38,6 +38,30 @@ def index_ids(index: faiss.Index) -> np.ndarray:
     return faiss.vector_to_array(index.id_map).astype("int64", copy=False)
 
 
+class RowMap:
+    """Chunk id ↔ FAISS row lookups for one index (rows are the add order, ``faiss_row``).
+
+    :param id_of_row: the id map (:func:`index_ids`), row → chunk id.
+    """
+
+    def __init__(self, id_of_row: np.ndarray) -> None:
+        self.id_of_row = np.ascontiguousarray(id_of_row, dtype=np.int64)
+        self._order = np.argsort(self.id_of_row, kind="stable")
+        self._sorted = self.id_of_row[self._order]
+
+    def __len__(self) -> int:
+        return len(self.id_of_row)
+
+    def rows_of(self, ids: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, found)`` for ``ids`` in their order: ``rows[i]`` is meaningful where ``found[i]``."""
+        keys = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if not len(self._sorted):
+            return np.zeros(len(keys), np.int64), np.zeros(len(keys), bool)
+        pos = np.minimum(np.searchsorted(self._sorted, keys), len(self._sorted) - 1)
+        found = self._sorted[pos] == keys
+        return self._order[pos], found
+
+
 def idmap_table(index: faiss.Index, index_name: str, build_version: str, built_at: dt.datetime) -> pa.Table:
     """The id map of ``index`` as an Arrow table with :data:`FAISS_IDMAP_SCHEMA`."""
     ids = index_ids(index)

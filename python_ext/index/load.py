@@ -5,6 +5,12 @@ Loading checks, in order: the version folder is complete; the sha256 of
 ntotal and id map agree with the id map file row for row. Then the operating point recorded
 in version.json (a FAISS ParameterSpace string such as ``nprobe=16`` or ``efSearch=64``) is
 applied, so every search runs at the tuned setting.
+
+The operating point may also name ``k_factor=N`` (N ≥ 1): search then fetches ``k × N``
+candidates and re-ranks them exactly against the stored vectors (:mod:`python_ext.index.vectors`).
+``k_factor`` is not a FAISS parameter of the index (it is split off before FAISS sees the
+string), except for the one family that implements it natively (``IndexIVFPQR``, which then
+re-ranks itself).
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ class LoadedIndex:
     :param path: its folder.
     :param manifest: parsed version.json.
     :param index: the ``IndexIDMap2`` (search returns chunk ids).
-    :param operating_point: the ParameterSpace string applied ("" = FAISS defaults).
+    :param operating_point: the operating point applied ("" = FAISS defaults), ``k_factor``
+        included.
+    :param k_factor: candidates fetched per hit for the exact re-rank (1 = no re-rank).
     """
 
     version: str
@@ -37,6 +45,7 @@ class LoadedIndex:
     manifest: dict[str, Any]
     index: faiss.Index = field(repr=False)
     operating_point: str
+    k_factor: int = 1
 
     @property
     def inner(self) -> faiss.Index:
@@ -52,14 +61,52 @@ def inner_index(index: faiss.Index) -> faiss.Index:
     return index
 
 
-def apply_operating_point(index: faiss.Index, operating_point: str) -> None:
+K_FACTOR = "k_factor"
+MAX_K_FACTOR = 1024
+
+
+def split_operating_point(index: faiss.Index, operating_point: str) -> tuple[str, int]:
+    """``(FAISS part, k_factor)`` of an operating point such as ``"nprobe=8,k_factor=4"``.
+
+    :param index: the index the point is for (an ``IndexIVFPQR`` keeps ``k_factor`` itself).
+    :returns: the ParameterSpace string without our ``k_factor``, and the re-rank factor (1 when
+        absent or handled by FAISS).
+    :raises OperatingPointError: ``k_factor`` is not an integer in 1…1024.
+    """
+    if not operating_point:
+        return "", 1
+    parts = [p for p in operating_point.split(",") if p.strip()]
+    faiss_parts: list[str] = []
+    k_factor = 1
+    native = isinstance(inner_index(index), faiss.IndexIVFPQR)
+    for part in parts:
+        name, _, value = part.partition("=")
+        if name.strip() != K_FACTOR or native:
+            faiss_parts.append(part)
+            continue
+        try:
+            k_factor = int(value)
+            if str(k_factor) != value.strip() or not 1 <= k_factor <= MAX_K_FACTOR:
+                raise ValueError(value)
+        except ValueError as exc:
+            raise OperatingPointError(
+                f"operating point {operating_point!r}: k_factor must be an integer from 1 to "
+                f"{MAX_K_FACTOR}, got {value!r}",
+                hint="e.g. nprobe=16,k_factor=4 (4 × k candidates re-ranked exactly)",
+            ) from exc
+    return ",".join(faiss_parts), k_factor
+
+
+def apply_operating_point(index: faiss.Index, operating_point: str) -> int:
     """Set ParameterSpace parameters (``"nprobe=16,quantizer_efSearch=64"``) on ``index``.
 
     :param index: an index, or an ``IndexIDMap2`` around one.
+    :returns: the ``k_factor`` of the point (1 when it names none); it is search's to apply.
     :raises OperatingPointError: a parameter the index does not have, or a malformed string.
     """
+    operating_point, k_factor = split_operating_point(index, operating_point)
     if not operating_point:
-        return
+        return k_factor
     target = inner_index(index)
     for part in operating_point.split(","):
         name, sep, value = part.partition("=")
@@ -82,8 +129,10 @@ def apply_operating_point(index: faiss.Index, operating_point: str) -> None:
         raise OperatingPointError(
             f"operating point {operating_point!r} is not accepted by this {type(target).__name__} "
             f"index: {detail}",
-            hint=f"parameters this index accepts: {', '.join(accepted_parameters(target)) or 'none'}",
+            hint=f"parameters this index accepts: {', '.join(accepted_parameters(target)) or 'none'}"
+            f" (and {K_FACTOR}=N for the exact re-rank)",
         ) from exc
+    return k_factor
 
 
 def accepted_parameters(index: faiss.Index) -> list[str]:
@@ -143,5 +192,5 @@ def load_index(
     if verify:
         check_idmap(index, read_idmap(idmap_path), source=str(idmap_path))
     op = manifest.get("operating_point") or "" if operating_point is None else operating_point
-    apply_operating_point(index, op)
-    return LoadedIndex(name, path, manifest, index, op)
+    k_factor = apply_operating_point(index, op)
+    return LoadedIndex(name, path, manifest, index, op, k_factor)

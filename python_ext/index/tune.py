@@ -7,6 +7,13 @@ ground truth), keeps FAISS's ``OperatingPoints`` (every point measured and the P
 ones) and chooses **the fastest point whose recall@k meets the target**. When no point meets
 it, the point with the highest recall is chosen and ``target_met`` is False.
 
+For an index that scores with compressed codes (PQ, SQ, …; :func:`python_ext.index.vectors.
+scores_exactly` is False) every Pareto-optimal point is also measured with the exact re-rank
+search applies (:func:`python_ext.index.refine.exact_rerank`) at ``k_factor`` 2, 4, 8 and 16:
+such points read ``nprobe=8,k_factor=4`` and compete with the others, so the chosen
+operating point carries the re-rank factor it needs. Exact-scoring indexes (Flat, IVF-Flat,
+HNSW-Flat) are not: re-ranking exact scores cannot change their top k.
+
 Queries: the evaluation queries (``eval/queries.parquet``) embedded with the corpus's
 embedder when that file exists and the embedder is available, else ``n_queries`` chunk
 vectors sampled uniformly from the corpus (each is also in the index, so its own chunk is part
@@ -44,11 +51,15 @@ from python_ext.index import versions as _v
 from python_ext.index.build import build_index
 from python_ext.index.factory import metric_code
 from python_ext.index.gpu import Device, exact_knn, resolve_device
-from python_ext.index.load import apply_operating_point, load_index
+from python_ext.index.load import apply_operating_point, inner_index, load_index, split_operating_point
+from python_ext.index.refine import exact_rerank
 from python_ext.index.source import DEFAULT_BATCH_ROWS, iter_vector_batches, scan_corpus
+from python_ext.index.vectors import open_vectors, scores_exactly
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 DEFAULT_N_QUERIES = 500
+#: Re-rank factors measured on the Pareto points of code-based indexes.
+K_FACTORS = (2, 4, 8, 16)
 
 
 @dataclass
@@ -214,8 +225,6 @@ def explore_operating_points(
 
     :param gt_rows: exact top-k as index row numbers (the inner index returns rows).
     """
-    from python_ext.index.load import inner_index
-
     inner = inner_index(index)
     nq = len(xq)
     ps = faiss.ParameterSpace()
@@ -232,6 +241,69 @@ def explore_operating_points(
         p = ops.all_pts.at(i)
         out.append(TunePoint(factory, p.key, float(p.perf), 1000.0 * float(p.t) / nq, p.key in optimal))
     return out
+
+
+def measure_k_factors(
+    index: faiss.Index,
+    vectors: np.ndarray,
+    xq: np.ndarray,
+    gt_rows: np.ndarray,
+    k: int,
+    factory: str,
+    base_points: list[TunePoint],
+    k_factors: tuple[int, ...] = K_FACTORS,
+    min_seconds: float = 0.05,
+) -> list[TunePoint]:
+    """Measure ``base_points`` with the exact re-rank at each factor of ``k_factors``.
+
+    Each measurement is the batched search of ``k × factor`` candidates plus
+    :func:`exact_rerank` to ``k``, repeated until ``min_seconds`` elapsed, with the recall
+    definition of FAISS's ``IntersectionCriterion`` (k-recall@k against the exact top k).
+    """
+    inner = inner_index(index)
+    nq = len(xq)
+    xq = np.ascontiguousarray(xq, dtype="float32")
+    gt = gt_rows[:, :k]
+    metric = inner.metric_type
+    out = []
+    for base in base_points:
+        faiss_part, _ = split_operating_point(index, base.operating_point)
+        apply_operating_point(index, faiss_part)
+        for factor in k_factors:
+            if k * factor > inner.ntotal and factor != k_factors[0]:
+                break
+            runs, t0 = 0, time.perf_counter()
+            while True:
+                _, cand = inner.search(xq, min(k * factor, inner.ntotal))
+                _, rows = _rerank_batched(xq, cand, vectors, metric, k)
+                runs += 1
+                elapsed = time.perf_counter() - t0
+                if elapsed >= min_seconds:
+                    break
+            hits = sum(len(np.intersect1d(rows[i], gt[i][gt[i] >= 0])) for i in range(nq))
+            point = ",".join(p for p in (faiss_part, f"k_factor={factor}") if p)
+            out.append(TunePoint(factory, point, hits / (nq * k), 1000.0 * elapsed / runs / nq))
+    return out
+
+
+def _rerank_batched(
+    xq: np.ndarray, cand: np.ndarray, vectors: np.ndarray, metric: int, k: int, batch: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    parts = [
+        exact_rerank(xq[i : i + batch], cand[i : i + batch], vectors, metric, k)
+        for i in range(0, len(xq), batch)
+    ]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def mark_pareto(points: list[TunePoint]) -> None:
+    """Set ``is_pareto`` on the points no other point beats in both recall and time."""
+    for p in points:
+        p.is_pareto = not any(
+            (q.recall_at_k >= p.recall_at_k and q.ms_per_query <= p.ms_per_query)
+            and (q.recall_at_k > p.recall_at_k or q.ms_per_query < p.ms_per_query)
+            for q in points
+        )
 
 
 def choose_point(points: list[TunePoint], target_recall: float) -> tuple[TunePoint, bool]:
@@ -299,14 +371,24 @@ def tune_version(
     with progress.task(f"exploring operating points of {manifest['factory']}", total=1) as advance:
         points = explore_operating_points(loaded.index, xq, gt_rows, k_eff, manifest["factory"])
         advance(1)
+    if not scores_exactly(loaded.index):
+        vectors = open_vectors(loaded.path, manifest, loaded.index)
+        pareto = [p for p in points if p.is_pareto]
+        with progress.task(f"measuring exact re-rank on {len(pareto)} points", total=1) as advance:
+            points += measure_k_factors(
+                loaded.index, vectors, xq, gt_rows, k_eff, manifest["factory"], pareto
+            )
+            advance(1)
+        mark_pareto(points)
     chosen, met = choose_point(points, target_recall)
     chosen.is_chosen = True
-    apply_operating_point(loaded.index, chosen.operating_point)
+    k_factor = apply_operating_point(loaded.index, chosen.operating_point)
     summary = {
         "target_recall": target_recall,
         "k": k_eff,
         "recall_at_k": round(chosen.recall_at_k, 4),
         "ms_per_query": round(chosen.ms_per_query, 4),
+        "k_factor": k_factor,
         "target_met": met,
         "n_queries": len(xq),
         "query_source": source,

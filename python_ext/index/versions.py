@@ -2,7 +2,8 @@
 
 Layout under the data root (docs/contracts.md#layout)::
 
-    faiss/versions/<version>/   index.faiss, faiss_idmap.parquet, version.json
+    faiss/versions/<version>/   index.faiss, faiss_idmap.parquet, version.json,
+                                chunk_meta.parquet, bm25/, vectors.npy (not for Flat)
                                 (+ tuning.json, tuning_frontier.parquet once tuned)
     faiss/CURRENT               the published version's name (source of truth)
     faiss/current -> versions/<version>   symlink, the stable path the dbt catalog reads
@@ -38,6 +39,7 @@ IDMAP_FILE = "faiss_idmap.parquet"
 MANIFEST_FILE = "version.json"
 TUNING_FILE = "tuning.json"
 FRONTIER_FILE = "tuning_frontier.parquet"
+CHUNK_META_FILE = "chunk_meta.parquet"
 REQUIRED_FILES = (INDEX_FILE, IDMAP_FILE, MANIFEST_FILE)
 STAGING_PREFIX = ".tmp-"
 OWNER_FILE = ".owner-pid"
@@ -271,7 +273,9 @@ def describe(data_root: DataRootLike, version: str | None = None) -> VersionDeta
     name = version or current_version(data_root)
     manifest = read_manifest(data_root, name)
     folder = data_root.version_dir(name)
-    files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    files = sorted(
+        p.name + ("/" if p.is_dir() else "") for p in folder.iterdir() if not p.name.startswith(".")
+    )
     return VersionDetails(manifest, read_current(data_root) == name, str(folder), files)
 
 

@@ -34,7 +34,7 @@ def test_queries_run_and_runs(indexed: DataRoot, run_cli: Callable) -> None:
 
     res = run_cli("eval", "run", "--data-root", root, "--channels", "bm25,hybrid", "--rrf-k0", "10", "-q")
     assert res.exit_code == 0, res.stderr
-    assert "recall@10" in res.stdout and "hybrid = RRF(k0=10) over bm25" in res.stdout
+    assert "recall@10" in res.stdout and "hybrid = RRF(k0=10, cutoff=10) over bm25" in res.stdout
 
     res = run_cli("eval", "runs", "--data-root", root, "--json")
     runs = json.loads(res.stdout)

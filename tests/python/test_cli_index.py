@@ -65,11 +65,16 @@ def test_build_tune_search_info(run_cli, root: DataRoot) -> None:
     assert out.exit_code == 0, out.stderr
     hits = json.loads(out.stdout)
     assert [h["rank"] for h in hits] == [1, 2, 3]
-    assert set(hits[0]) == {"rank", "chunk_id", "score", "uri", "start_line", "end_line", "preview"}
+    # catalog column names, the channel that ranked it and where each fused channel had it
+    assert {"rank", "chunk_id", "score", "channel", "channel_ranks", "uri", "start_line", "end_line",
+            "location", "language", "symbols", "module_id", "preview"} <= set(hits[0])  # fmt: skip
+    assert "source" not in hits[0] and hits[0]["channel"] == "hybrid"
+    assert set(hits[0]["channel_ranks"]) <= {"faiss", "bm25"} and hits[0]["channel_ranks"]
     assert hits[0]["uri"].startswith("email/")
 
     out = run_cli("search", "parse email header address", "-k", "2", "--out", root.root)
-    assert out.exit_code == 0 and "email/" in out.stdout and "chunk_id" in out.stdout
+    assert out.exit_code == 0 and "email/" in out.stdout and "hybrid" in out.stdout
+    assert f"{hits[0]['uri']}:{hits[0]['start_line']}-{hits[0]['end_line']}" in out.stdout
 
 
 def test_versions_publish_rollback_gc_export(run_cli, root: DataRoot) -> None:
@@ -119,7 +124,7 @@ def test_errors(run_cli, root: DataRoot) -> None:
     assert out.exit_code == 1
     assert _flat(out.stderr).startswith(
         "Error: operating point 'efSearch=8' is not accepted by this IndexFlatIP index: "
-        "could not set parameter efSearch Hint: parameters this index accepts: none"
+        "could not set parameter efSearch Hint: parameters this index accepts: none (and k_factor=N"
     )
     out = run_cli("index", "tune", "--out", root.root, "--target-recall", "1.5")
     assert out.exit_code == 1 and _flat(out.stderr).startswith(

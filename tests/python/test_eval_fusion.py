@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from python_ext.evaluate.fusion import rrf_fuse
-from python_ext.evaluate.tokenize import code_tokens, identifier_words, split_identifier
+from python_ext.lang.tokens import code_tokens, identifier_words, split_identifier
+from python_ext.search.fusion import rrf_fuse
 
 
 def test_rrf_sums_reciprocal_ranks() -> None:
@@ -20,6 +20,27 @@ def test_rrf_sums_reciprocal_ranks() -> None:
 def test_rrf_k_cuts_and_k0_changes_scores() -> None:
     fused = rrf_fuse({"a": [7, 8, 9]}, k0=0, k=2)
     assert fused == [(7, 1.0), (8, 0.5)]
+
+
+def test_rrf_rank_cutoff_drops_deep_ranks() -> None:
+    fused = dict(rrf_fuse({"a": [1, 2, 3], "b": [3, 2, 1]}, k0=60, cutoff=2))
+    assert fused == {1: pytest.approx(1 / 61), 2: pytest.approx(2 / 62), 3: pytest.approx(1 / 61)}
+    with pytest.raises(ValueError, match="cutoff must be >= 1"):
+        rrf_fuse({"a": [1]}, cutoff=0)
+
+
+def test_search_and_eval_defaults_are_the_catalogs_dbt_vars() -> None:
+    """`indexctl search`, `eval run` and v_rrf_contrib_by_channel fuse with the same k0 and
+    cut-off: the Python defaults are dbt_project.yml's vars."""
+    from pathlib import Path
+
+    import yaml
+
+    from python_ext.search.fusion import DEFAULT_RRF_K0, DEFAULT_RRF_RANK_CUTOFF
+
+    project = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text())
+    assert project["vars"]["rrf_k0"] == DEFAULT_RRF_K0 == 60
+    assert project["vars"]["rrf_rank_cutoff"] == DEFAULT_RRF_RANK_CUTOFF == 10
 
 
 def test_rrf_equal_scores_break_on_chunk_id() -> None:

@@ -13,11 +13,11 @@ from eval_data import build_tiny_data_root
 from python_ext import chunkstore
 from python_ext.config import DataRoot
 from python_ext.errors import ConfigError, EvalInputError, IndexMismatchError
-from python_ext.evaluate.fusion import rrf_fuse
 from python_ext.evaluate.pools import read_pool, read_runs
 from python_ext.evaluate.queries import build_queries, read_queries
 from python_ext.evaluate.run import cache_path, masked_cache_path, run_eval
 from python_ext.evaluate.runfiles import import_run
+from python_ext.search.fusion import rrf_fuse
 
 
 @pytest.fixture
@@ -40,9 +40,12 @@ def test_run_writes_pool_and_runs_with_consistent_metrics(evaluated: DataRoot) -
     by_key: dict[tuple[str, str], list[dict]] = {}
     for row in pool:
         by_key.setdefault((row["source"], row["query_id"]), []).append(row)
-    for rows in by_key.values():
+    for (source, _), rows in by_key.items():
         assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
-        assert len(rows) <= 5
+        # with k=5 the fused channels keep their lists as deep as hybrid searched them (the
+        # catalog's rrf_rank_cutoff, 10), the others their top k
+        assert len(rows) <= (10 if source in ("faiss", "bm25") else 5)
+    assert max(len(r) for (s, _), r in by_key.items() if s == "faiss") == 10
     # the exact flat index over the published Flat index: identical ranked ids
     metrics = {m.source: m for m in result.metrics}
     assert metrics["faiss"].oracle_overlap_at_k == pytest.approx(1.0)
@@ -54,7 +57,7 @@ def test_run_writes_pool_and_runs_with_consistent_metrics(evaluated: DataRoot) -
     # hybrid rows are RRF(k0=60) over the faiss and bm25 rows of the same pool
     qid = next(q for (s, q) in by_key if s == "hybrid")
     rankings = {s: [r["chunk_id"] for r in by_key.get((s, qid), [])] for s in ("faiss", "bm25")}
-    expected = rrf_fuse(rankings, k0=60, k=5)
+    expected = rrf_fuse(rankings, k0=60, k=5, cutoff=10)
     got = [(r["chunk_id"], r["score"]) for r in by_key[("hybrid", qid)]]
     assert [c for c, _ in got] == [c for c, _ in expected]
     assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-6)
@@ -85,18 +88,23 @@ def test_masking_hides_the_docstring_from_bm25(evaluated: DataRoot) -> None:
     # Without masking the docstring chunk would match every query word; masked, the
     # positive may still be found through its code, but never through the docstring text:
     masked_score = next((r["score"] for r in pool if r["chunk_id"] in q.positives), 0.0)
-    from python_ext.evaluate.channels import Bm25Channel
+    from python_ext.index.bm25 import build_bm25_from_texts
+    from python_ext.search.channels import bm25_search
 
     table = chunkstore.read_chunks(evaluated, ["id", "content"])
-    plain = Bm25Channel(table.column("id").to_pylist(), table.column("content").to_pylist())
-    ranked, _ = plain.search([q.text], 10)
+    plain = build_bm25_from_texts(table.column("content").to_pylist())
+    ranked = bm25_search(plain, [q.text], 10, id_of_row=table.column("id").to_numpy())
     plain_score = next(s for c, s in ranked[0] if c in q.positives)
     assert masked_score < plain_score
 
 
 def test_channel_subsets_and_errors(evaluated: DataRoot) -> None:
+    from python_ext.index.versions import current_version
+
     result = run_eval(evaluated, channels="bm25,hybrid", write=False)
-    assert result.hybrid_of == ["bm25"] and result.index_version is None and result.pool_path is None
+    assert result.hybrid_of == ["bm25"] and result.pool_path is None
+    # bm25 ran on the published version's stored BM25 index (the one search uses)
+    assert result.index_version == current_version(evaluated) and result.notes == []
     assert not evaluated.runs_path.exists()
     with pytest.raises(ConfigError, match="unknown channel"):
         run_eval(evaluated, channels="faiss,colbert")

@@ -21,8 +21,8 @@ from python_ext.index.factory import choose_factory
 from python_ext.index.gpu import gpu_count
 from python_ext.index.idmap import check_idmap, index_ids, read_idmap
 from python_ext.index.load import load_index
-from python_ext.index.search import search_text, search_vectors
 from python_ext.index.versions import read_manifest
+from python_ext.search import search_text
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_round_trip_real_embeddings(code_root: DataRoot, factory: str, op: str, 
         assert np.allclose(loaded.index.reconstruct(int(ids[row])), x[row], atol=1e-6)
     # searching each sampled chunk's own vector returns its chunk id first
     rows = np.random.default_rng(3).choice(len(ids), 300, replace=False)
-    _scores, found = search_vectors(loaded, x[rows], 5)
+    _scores, found = loaded.index.search(x[rows], 5)
     self_hit = np.mean(found[:, 0] == ids[rows])
     assert self_hit >= min_self_hit, self_hit
     assert np.all(np.isin(found[found >= 0], ids))
@@ -136,7 +136,7 @@ def test_l2_metric_accepts_unnormalized(data_root: DataRoot) -> None:
     chunkstore.replace_chunk_set(data_root, chunk_table(x, info))
     result = build_index(data_root, metric="l2", gpu="off")
     loaded = load_index(data_root)
-    d, _i = search_vectors(loaded, x[:3], 1)
+    d, _i = loaded.index.search(x[:3], 1)
     assert result.manifest["metric"] == "l2" and np.allclose(d[:, 0], 0, atol=1e-4)
     assert faiss.downcast_index(loaded.inner).metric_type == faiss.METRIC_L2
 
@@ -244,5 +244,5 @@ def test_device_add_path_rebuilds_the_id_map(code_root: DataRoot, monkeypatch: p
     loaded = load_index(code_root, operating_point="nprobe=32")
     assert np.array_equal(index_ids(loaded.index), ids)
     assert np.allclose(loaded.index.reconstruct(int(ids[100])), x[100], atol=1e-6)
-    _, found = search_vectors(loaded, x[:50], 1)
+    _, found = loaded.index.search(x[:50], 1)
     assert np.array_equal(found[:, 0], ids[:50])

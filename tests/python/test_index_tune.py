@@ -144,7 +144,13 @@ def test_operating_point_errors(syn_root: DataRoot) -> None:
         "operating point 'efSearch=32' is not accepted by this IndexIVFFlat index: "
         "could not set parameter efSearch"
     )
-    assert err.value.hint == "parameters this index accepts: nprobe"
+    assert err.value.hint == "parameters this index accepts: nprobe (and k_factor=N for the exact re-rank)"
+    # k_factor is search's own parameter: split off before FAISS sees the string, and checked
+    assert apply_operating_point(loaded.index, "nprobe=4,k_factor=3") == 3
+    assert faiss.extract_index_ivf(loaded.index).nprobe == 4
+    for bad in ("k_factor=0", "k_factor=2.5", "k_factor=x", "k_factor=4096"):
+        with pytest.raises(OperatingPointError, match="k_factor must be an integer from 1 to 1024"):
+            apply_operating_point(loaded.index, f"nprobe=4,{bad}")
     with pytest.raises(OperatingPointError) as err:
         apply_operating_point(loaded.index, "nprobe")
     assert err.value.message == "operating point 'nprobe': 'nprobe' is not NAME=VALUE"
@@ -177,7 +183,7 @@ def test_minilm_round_trip_on_real_code(data_root: DataRoot) -> None:
     from _index_data import REPO_ROOT
 
     from python_ext.embed import get_embedder
-    from python_ext.index.search import search_text
+    from python_ext.search import search_text
 
     roots = (REPO_ROOT / "python_ext" / "atomic.py", REPO_ROOT / "python_ext" / "index")
     n = write_code_chunks(data_root, get_embedder("minilm"), roots=roots, window=30)

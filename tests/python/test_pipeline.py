@@ -50,9 +50,9 @@ def _check_catalog_against_pool(data_root: DataRoot, result) -> None:
     """v_rrf_contrib_by_channel, recomputed by hand from the pool of the same run."""
     import duckdb
 
-    from python_ext.evaluate.fusion import rrf_fuse
     from python_ext.evaluate.pools import read_pool
     from python_ext.evaluate.queries import read_queries
+    from python_ext.search.fusion import rrf_fuse
 
     run_id = read_runs(data_root).column("run_id").to_pylist()[-1]
     pool = read_pool(data_root, run_id).to_pylist()
@@ -90,8 +90,10 @@ def _check_catalog_against_pool(data_root: DataRoot, result) -> None:
     assert sum(score for _, score in fused) == pytest.approx(total)
     hybrid = sorted(rows["hybrid"])
     assert [cid for _, cid in hybrid] == [cid for cid, _ in fused[: len(hybrid)]]
-    # by hand: faiss always returns k=5 hits, ranks 1..5 contribute 1/61 + 1/62 + 1/63 + 1/64 + 1/65
-    assert next(m[1:4:2] for m in mart if m[0] == "faiss") == (5, pytest.approx(0.0794051061386466))
+    # by hand: with k=5, hybrid searched faiss rrf_rank_cutoff = 10 deep, so its ranks 1..10
+    # contribute 1/61 + 1/62 + … + 1/70 (the pool keeps them, beyond k)
+    assert next(m[1:4:2] for m in mart if m[0] == "faiss") == (10, pytest.approx(0.152966344686334))
+    assert sum(1 / (60 + r) for r in range(1, 11)) == pytest.approx(0.152966344686334)
 
 
 def test_default_repository_is_this_checkout(repo_root: Path) -> None:

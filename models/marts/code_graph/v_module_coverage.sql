@@ -38,7 +38,7 @@ queries as (
 
 latest_run as (
 
-    select run_id from runs order by started_at desc, run_id desc limit 1
+    select run_id, k from runs order by started_at desc, run_id desc limit 1
 
 ),
 
@@ -67,7 +67,8 @@ latest_hits as (
 
     select distinct pools.query_id, pools.chunk_id
     from pools
-    inner join latest_run on pools.run_id = latest_run.run_id
+    -- the run's top k (the fused channels' pools go deeper, to the RRF rank cut-off)
+    inner join latest_run on pools.run_id = latest_run.run_id and pools.rank <= latest_run.k
 
 ),
 

@@ -6,6 +6,12 @@ pools as (
 
 ),
 
+runs as (
+
+    select * from {{ ref('stg_eval_runs') }}
+
+),
+
 queries as (
 
     select * from {{ ref('stg_eval_queries') }}
@@ -28,6 +34,9 @@ hits as (
         chunk_modules.module_id,
         coalesce(list_contains(queries.positive_chunk_ids, pools.chunk_id), false) as is_relevant
     from pools
+    -- hits are the run's top k: the pools of the channels hybrid fuses go deeper (to the RRF
+    -- rank cut-off) so that the fusion can be recomputed from them
+    inner join runs on pools.run_id = runs.run_id and pools.rank <= runs.k
     left join chunk_modules on pools.chunk_id = chunk_modules.chunk_id
     left join queries on pools.query_id = queries.query_id
 
