@@ -405,3 +405,26 @@ def test_an_embedding_info_without_a_backend_gets_the_auto_backend() -> None:
         EmbeddingInfo("all-MiniLM-L6-v2", 384, True, "semantic").to_metadata()
     )
     assert recorded_backend(legacy) == "torch"
+
+
+@pytest.mark.minilm
+@pytest.mark.slow
+def test_search_embeds_queries_on_the_backend_the_version_records(
+    tiny_repo: Path, data_root: DataRoot
+) -> None:
+    from python_ext.embed import embedding_info
+    from python_ext.index.build import build_index
+    from python_ext.search.searcher import Searcher
+
+    _needs("openvino")
+    ingest_repository(data_root, tiny_repo, embedder="minilm", embedder_backend="openvino")
+    built = build_index(data_root, gpu="off")
+    assert (built.manifest["embedding_backend"], built.manifest["embedding_precision"]) == (
+        "openvino",
+        "fp32",
+    )
+    searcher = Searcher(data_root)
+    result = searcher.search("parse the configuration file", k=3, channel="faiss")
+    assert 0 < len(result.hits) <= 3
+    (embedder,) = searcher._embedders.values()
+    assert embedding_info(embedder).identity == "all-MiniLM-L6-v2@openvino-fp32"
