@@ -36,11 +36,13 @@ if TYPE_CHECKING:
     from python_ext.evaluate.queries import build_queries
     from python_ext.evaluate.run import list_runs, run_eval
     from python_ext.evaluate.runfiles import import_run
+    from python_ext.evaluate.stripped import strip_docstrings
+    from python_ext.facts.ast import write_ast_facts
     from python_ext.facts.builder import extract_facts, extract_graph, ingest_with_facts
     from python_ext.facts.graph import convert_symbol_graph_json
     from python_ext.facts.modules import convert_modules_jsonl, extract_modules, modules_facts
     from python_ext.facts.scip.importer import import_scip
-    from python_ext.facts.scip.indexer import run_scip_python
+    from python_ext.facts.scip.indexer import run_scip_indexers, run_scip_python, run_scip_typescript
     from python_ext.index.build import build_index
     from python_ext.index.idmap import export_idmap
     from python_ext.index.load import load_index
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from python_ext.ingest.chunk_ingest import ingest_repository
     from python_ext.ingest.chunker import chunk_file
     from python_ext.ingest.precomputed import import_precomputed
+    from python_ext.ingest.sizing import chunk_sizer
     from python_ext.ingest.validate import chunk_parquet_files, validate_chunks
     from python_ext.ingest.walk import walk_repository
     from python_ext.repo_to_catalog import run_pipeline
@@ -67,6 +70,7 @@ _LAZY: dict[str, str] = {
     "ingest_repository": "python_ext.ingest.chunk_ingest",
     "import_precomputed": "python_ext.ingest.precomputed",
     "chunk_file": "python_ext.ingest.chunker",
+    "chunk_sizer": "python_ext.ingest.sizing",
     "walk_repository": "python_ext.ingest.walk",
     "validate_chunks": "python_ext.ingest.validate",
     "chunk_parquet_files": "python_ext.ingest.validate",
@@ -82,6 +86,9 @@ _LAZY: dict[str, str] = {
     "extract_graph": "python_ext.facts.builder",
     "import_scip": "python_ext.facts.scip.importer",
     "run_scip_python": "python_ext.facts.scip.indexer",
+    "run_scip_typescript": "python_ext.facts.scip.indexer",
+    "run_scip_indexers": "python_ext.facts.scip.indexer",
+    "write_ast_facts": "python_ext.facts.ast",
     "extract_modules": "python_ext.facts.modules",
     "modules_facts": "python_ext.facts.modules",
     "convert_modules_jsonl": "python_ext.facts.modules",
@@ -106,6 +113,7 @@ _LAZY: dict[str, str] = {
     "run_eval": "python_ext.evaluate.run",
     "list_runs": "python_ext.evaluate.run",
     "import_run": "python_ext.evaluate.runfiles",
+    "strip_docstrings": "python_ext.evaluate.stripped",
     # search (one loaded version) and the HTTP server
     "Searcher": "python_ext.search.searcher",
     "search_text": "python_ext.search.searcher",
@@ -143,6 +151,7 @@ __all__ = [
     "chunk_file",
     "chunk_id",
     "chunk_parquet_files",
+    "chunk_sizer",
     "chunks_schema",
     "content_hash",
     "convert_modules_jsonl",
@@ -184,12 +193,16 @@ __all__ = [
     "rrf_fuse",
     "run_eval",
     "run_pipeline",
+    "run_scip_indexers",
     "run_scip_python",
+    "run_scip_typescript",
     "search_text",
     "serve",
+    "strip_docstrings",
     "tune_index",
     "validate_chunks",
     "walk_repository",
+    "write_ast_facts",
 ]
 
 

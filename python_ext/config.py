@@ -59,6 +59,16 @@ class DataRoot:
     def scip_symbols_path(self) -> Path:
         return self.root / "scip" / "scip_symbols.parquet"
 
+    @property
+    def ast_nodes_path(self) -> Path:
+        """``ast/ast_nodes.parquet``: syntax-tree nodes (declarations and their children)."""
+        return self.root / "ast" / "ast_nodes.parquet"
+
+    @property
+    def node_to_chunk_path(self) -> Path:
+        """``ast/node_to_chunk.parquet``: which chunks each syntax-tree node overlaps."""
+        return self.root / "ast" / "node_to_chunk.parquet"
+
     # --- FAISS index versions -----------------------------------------------------------
     @property
     def faiss_dir(self) -> Path:

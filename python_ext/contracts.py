@@ -37,6 +37,15 @@ CHUNK_TAIL_FIELDS: list[pa.Field] = [
     pa.field("content_hash", pa.string(), nullable=False),
     pa.field("symbols", pa.list_(pa.string()), nullable=False),
 ]
+#: Columns written by ``indexctl ingest`` that other producers may leave out (null when unknown):
+#: the innermost definition enclosing the chunk, the length of the text the embedder was given
+#: in its own units (tokens with the special tokens, or non-whitespace characters), and whether
+#: that text was longer than the embedder's window (so the embedder saw only its start).
+CHUNK_OPTIONAL_FIELDS: list[pa.Field] = [
+    pa.field("enclosing_symbol", pa.string()),
+    pa.field("embed_length", pa.int32()),
+    pa.field("truncated", pa.bool_()),
+]
 PREVIEW_MAX_CHARS = 240
 
 #: Embedding kinds: what the vectors mean. ``lexical`` vectors are hashed identifier tokens and
@@ -141,19 +150,74 @@ class EmbeddingInfo:
         return json.dumps(asdict(self), sort_keys=True)
 
 
+@dataclass(frozen=True)
+class ChunkingInfo:
+    """How a chunk set was cut: recorded in Parquet key-value metadata (``codeintel.chunking.*``).
+
+    :param version: the chunker's rules version (``cast-2``).
+    :param unit: ``tokens`` (the embedder's tokens) or ``chars`` (non-whitespace characters).
+    :param limit: the most units of chunk content.
+    :param window: the embedder's window in tokens, special tokens included (None: unbounded).
+    :param context: True when the embedder was given a context line (path, enclosing symbol)
+        before each chunk's content.
+    :param truncated: chunks whose embedded text was longer than the window.
+    """
+
+    version: str
+    unit: str
+    limit: int
+    window: int | None = None
+    context: bool = False
+    truncated: int = 0
+
+    def to_metadata(self) -> dict[bytes, bytes]:
+        return {
+            b"codeintel.chunking.version": self.version.encode(),
+            b"codeintel.chunking.unit": self.unit.encode(),
+            b"codeintel.chunking.limit": str(self.limit).encode(),
+            b"codeintel.chunking.window": str(self.window or "").encode(),
+            b"codeintel.chunking.context": str(self.context).lower().encode(),
+            b"codeintel.chunking.truncated": str(self.truncated).encode(),
+        }
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[bytes, bytes] | None) -> ChunkingInfo | None:
+        """Parse the ``codeintel.chunking.*`` keys; None when they are absent."""
+        if not metadata or b"codeintel.chunking.version" not in metadata:
+            return None
+        window = metadata.get(b"codeintel.chunking.window", b"").decode()
+        return cls(
+            version=metadata[b"codeintel.chunking.version"].decode(),
+            unit=metadata.get(b"codeintel.chunking.unit", b"chars").decode(),
+            limit=int(metadata.get(b"codeintel.chunking.limit", b"0")),
+            window=int(window) if window else None,
+            context=metadata.get(b"codeintel.chunking.context", b"false") == b"true",
+            truncated=int(metadata.get(b"codeintel.chunking.truncated", b"0")),
+        )
+
+
 def embedding_type(dim: int) -> pa.DataType:
     """Arrow type of the embedding column: ``fixed_size_list<float32, dim>``."""
     return pa.list_(pa.field("item", pa.float32()), dim)
 
 
-def chunks_schema(dim: int, info: EmbeddingInfo | None = None) -> pa.Schema:
-    """The chunks contract for embedding width ``dim``, with metadata from ``info``."""
+def chunks_schema(
+    dim: int,
+    info: EmbeddingInfo | None = None,
+    chunking: ChunkingInfo | None = None,
+    *,
+    optional: bool = False,
+) -> pa.Schema:
+    """The chunks contract for embedding width ``dim``, with metadata from ``info`` (and
+    ``chunking``); ``optional=True`` adds :data:`CHUNK_OPTIONAL_FIELDS` (what ingest writes)."""
     fields = [
         *CHUNK_BASE_FIELDS,
         pa.field("embedding", embedding_type(dim), nullable=False),
         *CHUNK_TAIL_FIELDS,
+        *(CHUNK_OPTIONAL_FIELDS if optional else []),
     ]
-    return pa.schema(fields, metadata=info.to_metadata() if info else None)
+    metadata = {**(info.to_metadata() if info else {}), **(chunking.to_metadata() if chunking else {})}
+    return pa.schema(fields, metadata=metadata or None)
 
 
 def read_embedding_info(path: str | Path) -> EmbeddingInfo | None:
@@ -222,6 +286,11 @@ MODULES_SCHEMA = pa.schema(
 )
 
 SYMBOL_EDGE_KINDS = ("calls", "references", "imports", "inherits", "implements", "defines")
+#: How an edge's target was resolved, from surest to weakest: by a SCIP indexer (``scip``),
+#: through an import the file makes (``import``), inside the same file or class
+#: (``same_module``), or only because one definition in the repository has that name
+#: (``name_only``: a guess; e.g. Go ``q.Set`` on a ``url.Values`` taken for ``prometheus.gauge.Set``).
+SYMBOL_RESOLUTIONS = ("scip", "import", "same_module", "name_only")
 
 SYMBOL_EDGES_SCHEMA = pa.schema(
     [
@@ -231,6 +300,42 @@ SYMBOL_EDGES_SCHEMA = pa.schema(
         pa.field("weight", pa.float64(), nullable=False),
         pa.field("src_uri", pa.string()),
         pa.field("dst_uri", pa.string()),
+        pa.field("resolution", pa.string()),
+    ]
+)
+
+#: Syntax-tree nodes (``ast/ast_nodes.parquet``): each file's root, its top-level children, every
+#: declaration and its named children down to the configured level. ``parent_id`` is the
+#: nearest recorded node containing it (null for a root), ``depth`` its depth in that recorded
+#: tree (root 0), ``text_hash`` xxh64 of ``file_bytes[start_byte:end_byte]``; ``name`` and
+#: ``symbol`` (the qualified name the chunker uses) are set for declarations.
+AST_NODES_SCHEMA = pa.schema(
+    [
+        pa.field("node_id", pa.int64(), nullable=False),
+        pa.field("uri", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("start_byte", pa.int64(), nullable=False),
+        pa.field("end_byte", pa.int64(), nullable=False),
+        pa.field("parent_id", pa.int64()),
+        pa.field("depth", pa.int32(), nullable=False),
+        pa.field("text_hash", pa.string(), nullable=False),
+        pa.field("start_line", pa.int32(), nullable=False),
+        pa.field("end_line", pa.int32(), nullable=False),
+        pa.field("name", pa.string()),
+        pa.field("symbol", pa.string()),
+    ]
+)
+
+#: One row per (node, chunk) that share bytes: ``overlap_bytes`` > 0, and whether the node lies
+#: wholly inside the chunk (``node_in_chunk``) or the chunk wholly inside the node.
+NODE_TO_CHUNK_SCHEMA = pa.schema(
+    [
+        pa.field("node_id", pa.int64(), nullable=False),
+        pa.field("chunk_id", pa.int64(), nullable=False),
+        pa.field("uri", pa.string(), nullable=False),
+        pa.field("overlap_bytes", pa.int64(), nullable=False),
+        pa.field("node_in_chunk", pa.bool_(), nullable=False),
+        pa.field("chunk_in_node", pa.bool_(), nullable=False),
     ]
 )
 
@@ -330,6 +435,8 @@ CONTRACTS: dict[str, pa.Schema] = {
     "symbol_edges": SYMBOL_EDGES_SCHEMA,
     "scip_occurrences": SCIP_OCCURRENCES_SCHEMA,
     "scip_symbols": SCIP_SYMBOLS_SCHEMA,
+    "ast_nodes": AST_NODES_SCHEMA,
+    "node_to_chunk": NODE_TO_CHUNK_SCHEMA,
     "eval_queries": EVAL_QUERIES_SCHEMA,
     "eval_pool": EVAL_POOL_SCHEMA,
     "eval_runs": EVAL_RUNS_SCHEMA,

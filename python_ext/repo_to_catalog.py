@@ -3,9 +3,10 @@
 Stages, in order, each one library call of its own area:
 
 1. ``ingest`` — :func:`python_ext.facts.builder.ingest_with_facts` (what ``indexctl ingest``
-   does): chunks + embeddings (incremental: only new content is embedded), modules, symbol
-   graph and — when ``scip-python`` is available and ``scip`` is on — SCIP occurrences and
-   symbols (``chunks.symbols`` then holds SCIP symbols);
+   does): chunks sized for the embedder's window + embeddings (incremental: only new content
+   is embedded), modules, symbol graph, AST facts and — when ``scip`` is on — SCIP occurrences
+   and symbols from whichever of scip-python (Python) and scip-typescript (TypeScript and
+   JavaScript) is installed and has files to index (``chunks.symbols`` then holds SCIP symbols);
 2. ``index build`` — :func:`python_ext.index.build.build_index`, skipped when the published
    version was built from exactly the current chunks (same ``chunks_fingerprint``);
 3. ``index tune`` — :func:`python_ext.index.tune.tune_index` (operating point at recall@k ≥
@@ -77,15 +78,14 @@ def default_repository() -> Path:
 
 
 def scip_available() -> tuple[bool, str]:
-    """Whether scip-python (and node) can run here, and if not, why (with the fix)."""
-    from python_ext.errors import MissingDependencyError
-    from python_ext.facts.scip.indexer import find_scip_python
+    """Whether a SCIP indexer (scip-python, scip-typescript; and node) can run here, and if
+    none can, why (with the fix)."""
+    from python_ext.facts.scip.indexer import available_indexers
 
-    try:
-        find_scip_python()
-    except MissingDependencyError as exc:
-        return False, str(exc)
-    return True, ""
+    why = available_indexers()
+    if any(not reason for reason in why.values()):
+        return True, ""
+    return False, "; ".join(why.values())
 
 
 @dataclass
@@ -230,6 +230,7 @@ def run_pipeline(
             data_root,
             repo_path,
             run_scip=run_scip,
+            require_indexers=False,
             embedder=embedder,
             embedder_backend=embedder_backend,
             progress=progress,
@@ -311,14 +312,27 @@ def _counts(data_root: DataRoot, ingest: Any, evaluation: Any) -> dict[str, int]
     from python_ext import chunkstore
 
     counts: dict[str, int] = {"chunks": chunkstore.count_chunks(data_root)}
-    files = _summary(ingest).get("files_ingested")
+    summary = _summary(ingest)
+    files = summary.get("files_ingested")
     if isinstance(files, int):
         counts["files"] = files
+    truncated = (summary.get("chunking") or {}).get("truncated")
+    if isinstance(truncated, int):
+        counts["chunks_truncated"] = truncated  # cut by the embedder's window (the target is 0)
+    facts = summary.get("facts") or {}
+    for run in facts.get("scip_run") or []:  # one per SCIP indexer that ran
+        counts[f"scip_files_{run.get('indexer', 'scip')}"] = int(run.get("files") or 0)
+    for part in (facts.get("scip") or {}).get("by_index") or []:
+        tool = (part.get("tool") or "scip").split()[0]
+        counts[f"scip_documents_{tool}"] = int(part.get("documents") or 0)
+    for resolution, n in ((facts.get("graph") or {}).get("calls_by_resolution") or {}).items():
+        counts[f"calls_{resolution}"] = int(n)
     for name, path in (
         ("modules", data_root.modules_path),
         ("symbol_edges", data_root.symbol_edges_path),
         ("scip_occurrences", data_root.scip_occurrences_path),
         ("scip_symbols", data_root.scip_symbols_path),
+        ("ast_nodes", data_root.ast_nodes_path),
     ):
         if path.exists():
             counts[name] = pq.read_metadata(path).num_rows

@@ -28,15 +28,19 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# scip-python (SCIP indexer for Python) from the npm registry, into .cache/node (not global).
+# The SCIP indexers for Python (scip-python) and TypeScript/JavaScript (scip-typescript) from the
+# npm registry, into .cache/node (not global). Both run offline once installed.
 if command -v npm >/dev/null 2>&1; then
-  if [ ! -x .cache/node/node_modules/.bin/scip-python ]; then
-    echo "bootstrap: installing @sourcegraph/scip-python into .cache/node" >&2
-    mkdir -p .cache/node
-    npm install --silent --no-audit --no-fund --prefix .cache/node @sourcegraph/scip-python@0.6.6 >&2
-  fi
+  for pkg in "@sourcegraph/scip-python@0.6.6:scip-python" "@sourcegraph/scip-typescript@0.4.0:scip-typescript"; do
+    spec="${pkg%%:*}" bin="${pkg##*:}"
+    if [ ! -x ".cache/node/node_modules/.bin/$bin" ]; then
+      echo "bootstrap: installing $spec into .cache/node" >&2
+      mkdir -p .cache/node
+      npm install --silent --no-audit --no-fund --prefix .cache/node "$spec" >&2
+    fi
+  done
 else
-  echo "bootstrap: npm not found; SCIP indexing with scip-python will be unavailable" >&2
+  echo "bootstrap: npm not found; SCIP indexing (scip-python, scip-typescript) will be unavailable" >&2
 fi
 
 # Chromium (Debian package) renders `indexctl report` in a real headless browser in the tests

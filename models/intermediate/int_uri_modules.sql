@@ -1,6 +1,6 @@
 {{ config(indexes=[{'columns': ['uri']}]) }}
 
--- One row per distinct file uri seen in chunks, symbol edges or SCIP symbols, with the module
+-- One row per distinct file uri seen in chunks, symbol edges, SCIP symbols or AST nodes, with the module
 -- whose normalized uri_prefix is the longest path-segment prefix of the uri.
 
 with
@@ -23,6 +23,12 @@ symbols as (
 
 ),
 
+ast_files as (
+
+    select distinct uri from {{ ref('stg_ast_nodes') }}
+
+),
+
 modules as (
 
     select module_id, path_prefix from {{ ref('stg_modules') }}
@@ -38,6 +44,8 @@ uris as (
     select dst_uri from edges where dst_uri is not null
     union
     select uri from symbols where uri is not null
+    union
+    select uri from ast_files
 
 ),
 

@@ -42,3 +42,12 @@ EmbedderBackendOpt = Annotated[
         show_default=False,
     ),
 ]
+AstLevelOpt = Annotated[
+    int,
+    typer.Option(
+        "--ast-level",
+        min=-1,
+        help="Levels of named children recorded below each declaration in ast_nodes.parquet "
+        "(0: declarations only; -1: every named node).",
+    ),
+]

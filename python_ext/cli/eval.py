@@ -35,10 +35,21 @@ def queries_cmd(
         typer.Option("--max-per-origin", min=1, help="Keep at most N queries per generated origin."),
     ] = None,
     no_scip: Annotated[bool, typer.Option("--no-scip", help="Ignore SCIP facts even when present.")] = False,
+    stripped: Annotated[
+        Path | None,
+        typer.Option(
+            "--stripped",
+            help="Docstring queries from this `eval strip` folder (the data root holds its copy's chunks).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Generate evaluation queries (docstrings, names, user JSONL) into eval/queries.parquet.
+
+    Docstring queries mask the docstring inside the chunks (masked protocol), or, with
+    --stripped DIR, come from a copy of the repository without docstrings (stripped protocol).
 
     Example: indexctl eval queries --data-root data --from-jsonl my_queries.jsonl
     """
@@ -51,6 +62,7 @@ def queries_cmd(
         origins=[o.strip() for o in origins.split(",") if o.strip()],
         max_per_origin=max_per_origin,
         use_scip=not no_scip,
+        stripped=stripped,
         progress=reporter(quiet or as_json),
     )
     for problem in summary.problems:
@@ -61,6 +73,34 @@ def queries_cmd(
         return
     data.pop("problems")
     print_summary(data, title="evaluation queries")
+
+
+@eval_app.command("strip")
+def strip_cmd(
+    repo: Annotated[
+        Path, typer.Argument(help="Repository to copy without its docstrings.", show_default=False)
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="New or empty folder for the copy and its queries.", show_default=False
+        ),
+    ],
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Copy a repository without its function docstrings, for the stripped evaluation protocol.
+
+    Writes OUT/repo (ingest it), OUT/docstrings.jsonl (the queries and their functions) and
+    OUT/manifest.json; then `indexctl eval queries --stripped OUT` on the data root of OUT/repo.
+
+    Example: indexctl eval strip ./myrepo --out /tmp/myrepo-stripped
+    """
+    from python_ext.cli._output import print_summary, reporter
+    from python_ext.evaluate.stripped import strip_docstrings
+
+    result = strip_docstrings(repo, out, progress=reporter(quiet or as_json))
+    print_summary(result.to_dict(), as_json=as_json, title="eval strip")
 
 
 @eval_app.command("run")

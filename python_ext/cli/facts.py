@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from python_ext.cli._options import DataRootOpt, JsonOpt, QuietOpt
+from python_ext.cli._options import AstLevelOpt, DataRootOpt, JsonOpt, QuietOpt
 from python_ext.config import resolve_data_root
 
 scip_app = typer.Typer(
@@ -68,10 +68,17 @@ def scip_index_cmd(
         typer.Option(
             "--output",
             "-o",
-            help="Where to write the index (default: <data root>/scip/index.scip).",
+            help="Where to write the index (default: <data root>/scip/index.scip, "
+            "index-typescript.scip for scip-typescript).",
             show_default=False,
         ),
     ] = None,
+    indexer: Annotated[
+        str,
+        typer.Option(
+            "--indexer", help="scip-python (Python) or scip-typescript (TypeScript and JavaScript)."
+        ),
+    ] = "scip-python",
     project_name: Annotated[
         str | None, typer.Option("--project-name", help="SCIP package name (default: folder name).")
     ] = None,
@@ -80,21 +87,26 @@ def scip_index_cmd(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Run scip-python over a Python repository and write index.scip.
+    """Run a SCIP indexer (scip-python, scip-typescript) over a repository and write its index.
 
     Example: indexctl scip index tests/python/fixtures/scip/pkgdemo --output /tmp/pkgdemo.scip
     """
-    from python_ext.cli._output import print_summary, reporter
-    from python_ext.facts.scip.indexer import run_scip_python
+    import click
 
-    target = output if output is not None else resolve_data_root(data_root).root / "scip" / "index.scip"
-    result = run_scip_python(
-        repo,
-        target,
-        project_name=project_name,
-        project_version=project_version,
-        progress=reporter(quiet or as_json),
-    )
+    from python_ext.cli._output import print_summary, reporter
+    from python_ext.facts.scip.indexer import run_scip_python, run_scip_typescript
+
+    if indexer not in ("scip-python", "scip-typescript"):
+        raise click.BadParameter(f"{indexer!r}: use scip-python or scip-typescript", param_hint="--indexer")
+    name = "index.scip" if indexer == "scip-python" else "index-typescript.scip"
+    target = output if output is not None else resolve_data_root(data_root).root / "scip" / name
+    progress = reporter(quiet or as_json)
+    if indexer == "scip-python":
+        result = run_scip_python(
+            repo, target, project_name=project_name, project_version=project_version, progress=progress
+        )
+    else:
+        result = run_scip_typescript(repo, target, progress=progress)
     print_summary(result.to_dict(), as_json=as_json, title="scip index")
 
 
@@ -160,13 +172,17 @@ def facts_cmd(
     repo: RepoArg,
     scip: ScipOpt = None,
     run_scip: Annotated[
-        bool, typer.Option("--run-scip", help="Run scip-python over REPO first (Python repositories).")
+        bool,
+        typer.Option(
+            "--run-scip", help="Run scip-python (Python) and scip-typescript (TS/JS) over REPO first."
+        ),
     ] = False,
+    ast_level: AstLevelOpt = 1,
     data_root: DataRootOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Write every code-intelligence fact of a repository: SCIP tables, modules, symbol graph.
+    """Write every code-intelligence fact of a repository: SCIP tables, modules, symbol graph, AST.
 
     Example: indexctl facts tests/python/fixtures/tiny_repo --run-scip --out data
     """
@@ -174,7 +190,12 @@ def facts_cmd(
     from python_ext.facts.builder import extract_facts
 
     result = extract_facts(
-        resolve_data_root(data_root), repo, scip=scip, run_scip=run_scip, progress=reporter(quiet or as_json)
+        resolve_data_root(data_root),
+        repo,
+        scip=scip,
+        run_scip=run_scip,
+        ast_level=ast_level,
+        progress=reporter(quiet or as_json),
     )
     print_summary(result.to_dict(), as_json=as_json, title="facts")
 

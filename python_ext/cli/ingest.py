@@ -12,7 +12,14 @@ from typing import Annotated
 import click
 import typer
 
-from python_ext.cli._options import DataRootOpt, EmbedderBackendOpt, EmbedderOpt, JsonOpt, QuietOpt
+from python_ext.cli._options import (
+    AstLevelOpt,
+    DataRootOpt,
+    EmbedderBackendOpt,
+    EmbedderOpt,
+    JsonOpt,
+    QuietOpt,
+)
 from python_ext.config import resolve_data_root
 
 #: ``indexctl validate …``: contract checks of Parquet inputs (other stages may add commands).
@@ -41,9 +48,47 @@ def ingest_cmd(
     max_file_bytes: Annotated[
         int, typer.Option("--max-file-bytes", min=1, help="Skip files larger than this many bytes.")
     ] = 1_000_000,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include",
+            help="Only files matching this gitignore-style glob (repeatable, or comma-separated).",
+            show_default=False,
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            help="Leave out files and folders matching this glob (repeatable); .codeintelignore applies too.",
+            show_default=False,
+        ),
+    ] = None,
+    default_skips: Annotated[
+        bool,
+        typer.Option(
+            "--default-skips/--no-default-skips",
+            help="Skip changelogs, lock files and generated code.",
+        ),
+    ] = True,
     chunk_budget: Annotated[
-        int, typer.Option("--chunk-budget", min=1, help="Non-whitespace characters per chunk.")
-    ] = 1200,
+        int | None,
+        typer.Option(
+            "--chunk-budget",
+            min=1,
+            help="Chunk size limit in the embedder's units: MiniLM tokens (default and maximum 254), "
+            "or non-whitespace characters for hashing (default 1200).",
+            show_default=False,
+        ),
+    ] = None,
+    context: Annotated[
+        bool,
+        typer.Option(
+            "--context/--no-context",
+            help="Give the embedder the file path and enclosing symbol before each chunk "
+            "(the stored content is unchanged).",
+        ),
+    ] = False,
     id_salt: Annotated[
         str | None,
         typer.Option(
@@ -75,12 +120,17 @@ def ingest_cmd(
         ),
     ] = None,
     run_scip: Annotated[
-        bool, typer.Option("--run-scip", help="Run scip-python over REPO first (needs node; Python code).")
+        bool,
+        typer.Option(
+            "--run-scip",
+            help="Run the SCIP indexers over REPO first: scip-python (Python), scip-typescript (TS/JS).",
+        ),
     ] = False,
     facts: Annotated[
         bool,
         typer.Option(
-            "--facts/--no-facts", help="Also write modules, symbol graph and SCIP facts (docs/facts.md)."
+            "--facts/--no-facts",
+            help="Also write modules, symbol graph, AST and SCIP facts (docs/facts.md).",
         ),
     ] = True,
     chunk_workers: Annotated[
@@ -93,6 +143,7 @@ def ingest_cmd(
             show_default=False,
         ),
     ] = None,
+    ast_level: AstLevelOpt = 1,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -125,14 +176,18 @@ def ingest_cmd(
             "chunk_workers": chunk_workers,
             "languages": languages,
             "max_file_bytes": max_file_bytes,
+            "include": include,
+            "exclude": exclude,
+            "default_skips": default_skips,
             "chunk_budget": chunk_budget,
+            "context": context,
             "id_salt": id_salt,
         }
         if facts:
             from python_ext.facts.builder import ingest_with_facts
 
             summary = ingest_with_facts(
-                root, repo, scip=scip, run_scip=run_scip, progress=progress, **options
+                root, repo, scip=scip, run_scip=run_scip, ast_level=ast_level, progress=progress, **options
             )
         else:
             from python_ext.ingest.chunk_ingest import ingest_repository

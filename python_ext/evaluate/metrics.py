@@ -11,6 +11,13 @@ For one query with ranked results ``r_1 … r_n`` (best first), positives ``P`` 
 
 Each is averaged over queries (macro average). Queries without positives are not scored
 (query generation never emits them).
+
+**Positive groups.** When a query's target is a function that the chunker may have cut into
+several chunks (the stripped protocol: a hit is *a* chunk overlapping the function), its
+positives come in groups, one per target: a group counts as found when any of its chunks is in
+the top k. ``recall@k`` is then the share of groups found, ``nDCG@k`` counts the first chunk of
+each group (IDCG over ``min(#groups, k)``) and ``MRR@k`` is unchanged — so cutting a function
+into more chunks is never penalized by the metric itself.
 """
 
 from __future__ import annotations
@@ -20,17 +27,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 
-def recall_at_k(ranked: Sequence[int], positives: Iterable[int], k: int) -> float:
-    """Fraction of the positives found in the top ``k`` of ``ranked``.
+def recall_at_k(
+    ranked: Sequence[int],
+    positives: Iterable[int],
+    k: int,
+    groups: Sequence[Sequence[int]] | None = None,
+) -> float:
+    """Fraction of the positives found in the top ``k`` of ``ranked`` — or, with ``groups``,
+    of the groups with at least one chunk there.
 
     :param ranked: chunk ids, best first.
     :param positives: relevant chunk ids (non-empty).
     :param k: cut-off (≥ 1).
+    :param groups: the positives grouped by target (see the module docstring).
     """
     pos = set(positives)
     if not pos:
         raise ValueError("recall@k needs at least one positive")
-    return len(pos.intersection(ranked[:k])) / len(pos)
+    top = set(ranked[:k])
+    if groups:
+        return sum(1 for g in groups if top.intersection(g)) / len(groups)
+    return len(pos & top) / len(pos)
 
 
 def mrr_at_k(ranked: Sequence[int], positives: Iterable[int], k: int) -> float:
@@ -42,11 +59,28 @@ def mrr_at_k(ranked: Sequence[int], positives: Iterable[int], k: int) -> float:
     return 0.0
 
 
-def ndcg_at_k(ranked: Sequence[int], positives: Iterable[int], k: int) -> float:
-    """Binary-relevance nDCG of the top ``k`` (1.0 = all positives ranked first)."""
+def ndcg_at_k(
+    ranked: Sequence[int],
+    positives: Iterable[int],
+    k: int,
+    groups: Sequence[Sequence[int]] | None = None,
+) -> float:
+    """Binary-relevance nDCG of the top ``k`` (1.0 = all positives ranked first); with
+    ``groups``, the first chunk of each group is the relevant one."""
     pos = set(positives)
     if not pos:
         raise ValueError("nDCG@k needs at least one positive")
+    if groups:
+        member = {cid: i for i, g in enumerate(groups) for cid in g}
+        seen: set[int] = set()
+        dcg = 0.0
+        for i, cid in enumerate(ranked[:k], start=1):
+            g = member.get(cid)
+            if g is not None and g not in seen:
+                seen.add(g)
+                dcg += 1.0 / math.log2(i + 1)
+        ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(groups), k) + 1))
+        return dcg / ideal
     dcg = sum(1.0 / math.log2(i + 1) for i, cid in enumerate(ranked[:k], start=1) if cid in pos)
     ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(pos), k) + 1))
     return dcg / ideal
@@ -95,6 +129,7 @@ def channel_metrics(
     *,
     oracle: Mapping[str, Sequence[int]] | None = None,
     queries_per_s: float | None = None,
+    groups: Mapping[str, Sequence[Sequence[int]]] | None = None,
 ) -> ChannelMetrics:
     """Average the per-query metrics of one channel.
 
@@ -104,6 +139,7 @@ def channel_metrics(
     :param k: cut-off.
     :param oracle: query_id → the exact oracle's ranked ids; enables ``overlap@k``.
     :param queries_per_s: throughput measured by the caller, carried through.
+    :param groups: query_id → positive groups, for the queries whose targets are groups.
     """
     qids = list(positives)
     n = len(qids)
@@ -114,9 +150,10 @@ def channel_metrics(
     for qid in qids:
         ranked = list(results.get(qid, ()))
         pos = list(positives[qid])
-        rec += recall_at_k(ranked, pos, k)
+        grouped = groups.get(qid) if groups else None
+        rec += recall_at_k(ranked, pos, k, grouped)
         mrr += mrr_at_k(ranked, pos, k)
-        ndcg += ndcg_at_k(ranked, pos, k)
+        ndcg += ndcg_at_k(ranked, pos, k, grouped)
         if oracle is not None:
             ov = overlap_at_k(ranked, list(oracle.get(qid, ())), k)
             if ov is not None:

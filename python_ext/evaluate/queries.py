@@ -15,6 +15,14 @@ Origins (the ``origin`` column of ``eval/queries.parquet``):
     Name-based intent: a function name split into words (``parse_config_file`` →
     ``parse config file``); positives are every chunk defining a function of that name. Only
     names of two or more words are used.
+``docstring`` with the **stripped** protocol (``build_queries(stripped=DIR)``, see
+    :mod:`python_ext.evaluate.stripped`)
+    The same queries made from a copy of the repository whose docstrings were removed before
+    it was chunked; positives are the chunks overlapping the function, grouped per function in
+    ``meta.positive_groups`` (a function counts as found when any of its chunks is retrieved;
+    :mod:`python_ext.evaluate.metrics`); nothing is masked.
+    ``codeintel.eval.protocol`` in the file's metadata says which protocol made them
+    (``masked`` or ``stripped``).
 ``user``
     Written by people, from a JSONL file: ``{"query_id", "text", "positives"}`` where each
     positive is a chunk id or ``{"uri": …, "line": …}`` (resolved to the chunk of that file
@@ -217,6 +225,66 @@ def generate_code_queries(
     return out
 
 
+def stripped_queries(
+    chunks: pa.Table,
+    stripped: str | Path,
+    ingested: dict[str, str],
+    max_queries: int | None = None,
+) -> QuerySet:
+    """Docstring queries of a stripped copy (:mod:`python_ext.evaluate.stripped`) against the
+    chunks ingested from it.
+
+    :param chunks: the data root's chunks (``id``, ``uri``, ``start_byte``, ``end_byte``).
+    :param stripped: the folder :func:`~python_ext.evaluate.stripped.strip_docstrings` wrote.
+    :param ingested: uri → file hash the chunks were made from (the ingest's file manifest).
+    :raises EvalInputError: when the chunks were not ingested from that copy.
+    """
+    from python_ext.evaluate.stripped import COPY_DIR, read_targets
+
+    targets, hashes = read_targets(stripped)
+    differing = sorted(u for u, h in hashes.items() if ingested.get(u) != h)
+    copy = Path(stripped) / COPY_DIR
+    if differing:
+        raise EvalInputError(
+            f"the data root's chunks were not ingested from {copy}: {len(differing)} of its "
+            f"{len(hashes)} files differ or are missing (first: {differing[0]})",
+            hint=f"ingest the copy into this data root first: indexctl ingest {copy} --out ROOT",
+        )
+    by_uri: dict[str, list[tuple[int, int, int]]] = {}
+    for cid, uri, start, end in zip(
+        chunks.column("id").to_pylist(),
+        chunks.column("uri").to_pylist(),
+        chunks.column("start_byte").to_pylist(),
+        chunks.column("end_byte").to_pylist(),
+        strict=True,
+    ):
+        by_uri.setdefault(uri, []).append((start, end, cid))
+    groups: dict[str, Query] = {}
+    out = QuerySet()
+    for t in targets:
+        lo, hi = t["start_byte"], t["end_byte"]
+        hits = sorted(cid for s, e, cid in by_uri.get(t["uri"], []) if s < hi and lo < e)
+        if not hits:
+            out.excluded_queries += 1
+            out.report(f"{t['uri']}:{t['start_line']}: function {t['name']!r} overlaps no chunk; excluded")
+            continue
+        text = t["text"]
+        q = groups.setdefault(text, Query(_qid("doc", text), text, [], "docstring", {"protocol": "stripped"}))
+        for cid in hits:
+            _add_positive(q, cid)
+        # one group per function: it is found when any chunk overlapping it is (see metrics)
+        q.meta.setdefault("positive_groups", []).append(hits)
+        q.meta.setdefault("definitions", []).append(
+            {"uri": t["uri"], "line": t["start_line"], "end_line": t["end_line"], "name": t["name"]}
+        )
+    queries = sorted(groups.values(), key=lambda q: q.query_id)
+    if max_queries is not None and len(queries) > max_queries:
+        queries = sorted(queries, key=lambda q: hashlib.sha256(q.query_id.encode()).hexdigest())[:max_queries]
+        queries.sort(key=lambda q: q.query_id)
+    out.queries.extend(queries)
+    return out
+
+
 def _add_positive(query: Query, cid: int) -> None:
     if cid not in query.positives:
         query.positives.append(cid)
@@ -359,9 +427,11 @@ class QueriesResult:
     excluded_queries: int
     used_scip: bool
     problems: list[str]
+    protocol: str = "masked"
 
     def to_dict(self) -> dict[str, object]:
         return {
+            "protocol": self.protocol,
             "path": str(self.path),
             "queries": self.total,
             "by_origin": self.counts,
@@ -380,6 +450,7 @@ def build_queries(
     origins: Iterable[str] = ("docstring", "name"),
     max_per_origin: int | None = None,
     use_scip: bool = True,
+    stripped: str | Path | None = None,
     progress: Reporter = NULL_PROGRESS,
 ) -> QueriesResult:
     """Generate (and/or load) the evaluation queries and write ``eval/queries.parquet``.
@@ -389,6 +460,10 @@ def build_queries(
     :param origins: generated origins (``docstring``, ``name``); empty for user queries only.
     :param max_per_origin: cap per generated origin (deterministic choice); default all.
     :param use_scip: use ``scip_occurrences.parquet`` when present (default True).
+    :param stripped: a folder written by ``indexctl eval strip`` (the stripped protocol): the
+        docstring queries come from it, with positives among this data root's chunks, which
+        must have been ingested from its copy (:func:`stripped_queries`); name queries are
+        generated from the chunks as usual.
     :returns: counts of what was written. Replaces the previous queries file atomically.
     :raises EvalInputError: no query at all, or a malformed user file.
     """
@@ -399,13 +474,23 @@ def build_queries(
     if use_scip and scip_path.exists():
         scip = pq.read_table(scip_path, columns=["symbol", "uri", "start_line", "role_bits"])
     origins = list(origins)
+    generated = [o for o in origins if not (stripped is not None and o == "docstring")]
     qs = (
         generate_code_queries(
-            chunks, scip_occurrences=scip, origins=origins, max_per_origin=max_per_origin, progress=progress
+            chunks, scip_occurrences=scip, origins=generated, max_per_origin=max_per_origin, progress=progress
         )
-        if origins
+        if generated
         else QuerySet()
     )
+    if stripped is not None and "docstring" in origins:
+        from python_ext.ingest.cache import FileManifest
+
+        bounds = chunkstore.read_chunks(data_root, columns=["id", "uri", "start_byte", "end_byte"])
+        found = stripped_queries(bounds, stripped, FileManifest.load(data_root).files, max_per_origin)
+        qs.queries.extend(found.queries)
+        qs.excluded_queries += found.excluded_queries
+        for problem in found.problems:
+            qs.report(problem)
     if user_file is not None:
         load_user_queries(user_file, chunks, into=qs)
     if not qs.queries:
@@ -421,6 +506,7 @@ def build_queries(
         {
             b"codeintel.eval.generated_at": datetime.now(UTC).isoformat().encode(),
             b"codeintel.eval.chunks_fingerprint": chunkstore.chunks_fingerprint(data_root).encode(),
+            b"codeintel.eval.protocol": b"stripped" if stripped is not None else b"masked",
         }
     )
     path = atomic_write_parquet(data_root.queries_path, table)
@@ -434,4 +520,5 @@ def build_queries(
         excluded_queries=qs.excluded_queries,
         used_scip=scip is not None and scip.num_rows > 0,
         problems=qs.problems,
+        protocol="stripped" if stripped is not None else "masked",
     )

@@ -529,12 +529,16 @@ def score_channels(
     results, seconds = runs.results, runs.seconds
     oracle = {qid: [c for c, _ in r[:k]] for qid, r in results["flat"].items()} if "flat" in results else None
     n = len(queries)
+    # targets cut into several chunks (stripped protocol): found when any of their chunks is
+    groups = {q.query_id: q.meta["positive_groups"] for q in queries if q.meta.get("positive_groups")}
 
     def _metrics(source: str, subset: dict[str, list[int]]) -> ChannelMetrics:
         ids_only = {qid: [c for c, _ in r[:k]] for qid, r in results[source].items()}
         qps = n / seconds[source] if source in seconds and seconds[source] > 0 else None
         use_oracle = oracle if source in DENSE else None
-        return channel_metrics(source, ids_only, subset, k, oracle=use_oracle, queries_per_s=qps)
+        return channel_metrics(
+            source, ids_only, subset, k, oracle=use_oracle, queries_per_s=qps, groups=groups
+        )
 
     metrics = [_metrics(c, {q.query_id: q.positives for q in queries}) for c in chosen]
     by_origin: dict[str, list[ChannelMetrics]] = {}

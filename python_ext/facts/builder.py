@@ -37,7 +37,9 @@ from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import SCIP_OCCURRENCES_SCHEMA, SCIP_SYMBOLS_SCHEMA, empty_table
 from python_ext.errors import ConfigError, InputError
+from python_ext.facts.ast import DEFAULT_AST_LEVEL, write_ast_facts
 from python_ext.facts.graph import (
+    EdgeKey,
     GraphResult,
     ScipEdgeCollector,
     convert_symbol_graph_json,
@@ -47,11 +49,13 @@ from python_ext.facts.graph import (
 )
 from python_ext.facts.modules import compute_modules, iter_repo_files, write_modules
 from python_ext.facts.scip.importer import ScipImportResult, import_scip, iter_scip
-from python_ext.facts.scip.indexer import ScipIndexResult, run_scip_python
+from python_ext.facts.scip.indexer import INDEXER_LANGUAGES, ScipIndexResult, run_scip_indexers
 from python_ext.ingest.walk import SourceFile, resolve_repository, walk_repository
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 SymbolResolver = Callable[[str, int, int], "list[str] | None"]
+#: Ingest options that choose the files (shared by the facts' own walk).
+_WALK_KEYS = ("include", "exclude", "default_skips")
 
 
 class ScipDefinitionIndex:
@@ -116,8 +120,9 @@ class FactsResult:
     modules: dict[str, Any]
     graph: dict[str, Any]
     scip: dict[str, Any] | None
-    scip_run: dict[str, Any] | None
+    scip_run: list[dict[str, Any]] | None
     seconds: float
+    ast: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -129,10 +134,19 @@ class FactsBuilder:
     :param data_root: the data root written to.
     :param repo: repository root.
     :param scip: an existing SCIP index (binary or JSON) of the repository; optional.
-    :param run_scip: run scip-python first (writes ``<data root>/scip/index.scip``); excludes
-        ``scip``. Skipped (with a logged note) when the walk finds no Python file.
+    :param run_scip: run the SCIP indexers first: scip-python for Python (writes
+        ``<data root>/scip/index.scip``), scip-typescript for TypeScript/JavaScript
+        (``index-typescript.scip``); both indexes are imported together. Excludes ``scip``. An
+        indexer is skipped (with a logged note) when its languages are absent or it is not
+        installed.
     :param languages: walk only these languages (as the ingest's ``--languages``); default all.
     :param max_file_bytes: walk limit per file (as the ingest's); default the walk's.
+    :param walk_options: further walk options, as the ingest's (``include``, ``exclude``,
+        ``default_skips``).
+    :param require_indexers: with ``run_scip``, fail when a needed indexer is not installed
+        (default); False skips it with a note (the pipeline runs whatever is installed).
+    :param ast_level: levels of named children recorded below each declaration in
+        ``ast_nodes.parquet`` (default 1; 0 declarations only; -1 every named node).
     :param progress: progress reporter.
     :raises ConfigError: both ``scip`` and ``run_scip`` given.
     :raises RepositoryNotFoundError: ``repo`` is not a directory.
@@ -147,22 +161,27 @@ class FactsBuilder:
         run_scip: bool = False,
         languages: Sequence[str] | str | None = None,
         max_file_bytes: int | None = None,
+        walk_options: dict[str, Any] | None = None,
+        require_indexers: bool = True,
+        ast_level: int = DEFAULT_AST_LEVEL,
         progress: Reporter = NULL_PROGRESS,
     ) -> None:
         if scip is not None and run_scip:
             raise ConfigError("--scip and --run-scip exclude each other", hint="pass one of them")
         self.repo = resolve_repository(repo)
         self.data_root = data_root
-        self.scip = Path(scip) if scip is not None else None
+        self.scip: list[Path] | None = [Path(scip)] if scip is not None else None
         self.run_scip = run_scip
+        self.require_indexers = require_indexers
+        self.ast_level = ast_level
         self.progress = progress
         self.started = time.perf_counter()
         self.scip_result: ScipImportResult | None = None
-        self.scip_run: ScipIndexResult | None = None
+        self.scip_runs: list[ScipIndexResult] = []
         self.collector: ScipEdgeCollector | None = None
         self.definitions: ScipDefinitionIndex | None = None
         self._files: list[SourceFile] | None = None
-        self.walk_options: dict[str, Any] = {"languages": languages}
+        self.walk_options: dict[str, Any] = {"languages": languages, **(walk_options or {})}
         if max_file_bytes is not None:
             self.walk_options["max_file_bytes"] = max_file_bytes
 
@@ -172,16 +191,27 @@ class FactsBuilder:
             return self.scip_result
         files = self._walk()  # validates the walk options before anything is written
         walked = {f.uri for f in files}
-        if self.run_scip and not any(f.lang == "python" for f in files):
-            self.progress.log(
-                f"--run-scip: no Python files under {self.repo}; SCIP skipped (scip-python is Python-only)"
-            )
-            self.run_scip = False
-            return None
         if self.run_scip:
-            output = self.data_root.root / "scip" / "index.scip"
-            self.scip_run = run_scip_python(self.repo, output, progress=self.progress)
-            self.scip = output
+            langs = {f.lang for f in files}
+            covered = set().union(*INDEXER_LANGUAGES.values())
+            if not langs & covered:
+                self.progress.log(
+                    f"--run-scip: no Python, TypeScript or JavaScript files under {self.repo}; SCIP skipped"
+                )
+                self.run_scip = False
+                return None
+            self.scip_runs = run_scip_indexers(
+                self.repo,
+                self.data_root.root / "scip",
+                langs,
+                files=sorted(walked),
+                strict=self.require_indexers,
+                progress=self.progress,
+            )
+            if not self.scip_runs:
+                self.run_scip = False
+                return None
+            self.scip = [Path(r.index) for r in self.scip_runs]
         assert self.scip is not None
         self.collector = ScipEdgeCollector()
         self.scip_result = import_scip(
@@ -218,8 +248,8 @@ class FactsBuilder:
         )
 
     def write_facts(self, files: Sequence[SourceFile] | None = None) -> FactsResult:
-        """Write ``modules.parquet`` and ``symbol_edges.parquet`` (and the SCIP tables when a
-        SCIP index was given; empty ones when none exist yet).
+        """Write ``modules.parquet``, ``symbol_edges.parquet`` and the AST facts (and the SCIP
+        tables when a SCIP index was given; empty ones when none exist yet).
 
         :param files: the repository files (default: walk the repository like the ingest does).
         """
@@ -238,6 +268,7 @@ class FactsBuilder:
                     uris.setdefault(symbol, uri)
             source = "scip+tree-sitter" if self.collector is not None else "tree-sitter"
             graph = write_edges(self.data_root, edges_table(edges, uris), source, started)
+        ast = write_ast_facts(self.data_root, files, level=self.ast_level, progress=self.progress)
         if self.scip_result is None:
             for path, schema in (
                 (self.data_root.scip_occurrences_path, SCIP_OCCURRENCES_SCHEMA),
@@ -250,8 +281,9 @@ class FactsBuilder:
             modules=modules.to_dict(),
             graph=graph.to_dict(),
             scip=self.scip_result.to_dict() if self.scip_result else None,
-            scip_run=self.scip_run.to_dict() if self.scip_run else None,
+            scip_run=[r.to_dict() for r in self.scip_runs] or None,
             seconds=round(time.perf_counter() - self.started, 3),
+            ast=ast.to_dict(),
         )
 
     def after_write(self, context: Any) -> dict[str, Any]:
@@ -276,12 +308,17 @@ def extract_facts(
     *,
     scip: str | os.PathLike[str] | None = None,
     run_scip: bool = False,
+    ast_level: int = DEFAULT_AST_LEVEL,
     progress: Reporter = NULL_PROGRESS,
 ) -> FactsResult:
     """Write every fact of ``repo`` except the chunks: SCIP tables (with ``scip``/``run_scip``),
-    ``modules.parquet`` and ``symbol_edges.parquet``. See :class:`FactsBuilder`."""
+    ``modules.parquet``, ``symbol_edges.parquet`` and the AST facts (``ast_nodes.parquet``,
+    ``node_to_chunk.parquet`` against the data root's chunks). See :class:`FactsBuilder`."""
     data_root = resolve_data_root(data_root)
-    return FactsBuilder(data_root, repo, scip=scip, run_scip=run_scip, progress=progress).write_facts()
+    builder = FactsBuilder(
+        data_root, repo, scip=scip, run_scip=run_scip, ast_level=ast_level, progress=progress
+    )
+    return builder.write_facts()
 
 
 def extract_graph(
@@ -326,7 +363,7 @@ def extract_graph(
                     covered.add(item.relative_path)
                     collector.add_symbols(item.symbols, item.relative_path)
                     collector.add_document(item, load_source(item, root))
-    edges: Counter[tuple[str, str, str]] = Counter()
+    edges: Counter[EdgeKey] = Counter()
     uris: dict[str, str] = {}
     if walk is not None:
         files = walk.files
@@ -346,6 +383,8 @@ def ingest_with_facts(
     *,
     scip: str | os.PathLike[str] | None = None,
     run_scip: bool = False,
+    require_indexers: bool = True,
+    ast_level: int = DEFAULT_AST_LEVEL,
     progress: Reporter = NULL_PROGRESS,
     **ingest_options: Any,
 ) -> Any:
@@ -357,8 +396,10 @@ def ingest_with_facts(
     SCIP) and an ``after_write`` hook that writes ``modules.parquet`` and
     ``symbol_edges.parquet`` (and empty SCIP tables when there is no SCIP and none exist).
 
-    :param ingest_options: passed to ``ingest_repository`` (``embedder``, ``languages``,
-        ``max_file_bytes``, ``chunk_budget``, ``id_salt``, ``rows_per_file``).
+    :param ingest_options: passed to ``ingest_repository`` (``embedder``, ``embedder_backend``,
+        ``languages``, ``max_file_bytes``, ``include``, ``exclude``, ``default_skips``,
+        ``chunk_budget``, ``context``, ``id_salt``, ``rows_per_file``, ``overlap``,
+        ``chunk_workers``).
     :returns: the ingest summary; ``summary.facts`` holds the :class:`FactsResult` as a dict.
     """
     data_root = resolve_data_root(data_root)
@@ -371,6 +412,9 @@ def ingest_with_facts(
         run_scip=run_scip,
         languages=ingest_options.get("languages"),
         max_file_bytes=ingest_options.get("max_file_bytes"),
+        walk_options={key: ingest_options[key] for key in _WALK_KEYS if key in ingest_options},
+        require_indexers=require_indexers,
+        ast_level=ast_level,
         progress=progress,
     )
     return ingest_repository(

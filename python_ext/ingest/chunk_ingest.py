@@ -5,14 +5,17 @@
 1. **walk** — :func:`python_ext.ingest.walk.walk_repository` picks the files (skips counted),
    and :func:`choose_embedder` picks the embedder (the data root's own by default);
 2. **chunk** — :func:`chunk_changed_files`: :func:`python_ext.ingest.chunker.chunk_file` for
-   every new or changed file; an unchanged file (same bytes, same chunker settings, same
-   embedder) keeps its previous rows;
-3. **embed** — :func:`embed_chunks`: only content hashes found neither in the previous rows
-   nor in the embedding cache are embedded, in batches;
+   every new or changed file, sized by the embedder's :class:`~python_ext.ingest.chunker.ChunkSizer`
+   (:func:`python_ext.ingest.sizing.chunk_sizer`); an unchanged file (same bytes, same chunker
+   settings, same embedder) keeps its previous rows;
+3. **embed** — :func:`plan_embedding` gives each new chunk its embedded text (the optional
+   ``context`` line, then the content), cache key and length; :func:`embed_chunks`: only keys
+   found neither in the previous rows nor in the embedding cache are embedded, in batches;
 
-   by default steps 2 and 3 run **overlapped** (:func:`chunk_and_embed`): files are chunked
-   (in worker processes when ``chunk_workers`` > 1) while a thread embeds the chunks already
-   made, through a bounded queue, with one progress bar per stage showing its rate;
+   by default steps 2 and 3 run **overlapped** (:func:`chunk_and_embed`, the same plan, keys and
+   vectors): files are chunked (in worker processes when ``chunk_workers`` > 1, each given the
+   sizer once) while a thread embeds the texts already planned, through a bounded queue, with
+   one progress bar per stage showing its rate;
 4. **assemble** — :func:`assemble_chunk_set`: new and kept rows in order, symbols from the
    optional ``symbol_resolver`` (e.g. SCIP), ids checked for collisions;
 5. **publish** — :func:`publish_chunk_set`: the embedding cache, then the chunk set (temp
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import queue
 import threading
 import time
@@ -42,7 +46,7 @@ import pyarrow.compute as pc
 
 from python_ext import chunkstore
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
-from python_ext.contracts import EmbeddingInfo, chunks_schema, embedding_type
+from python_ext.contracts import ChunkingInfo, EmbeddingInfo, chunks_schema, embedding_type
 from python_ext.embed import (
     FALLBACK_EMBEDDER,
     MINILM_HINT,
@@ -56,6 +60,7 @@ from python_ext.embed.backends import unavailable_reason
 from python_ext.errors import ConfigError, ContractError, IdCollisionError, InputError
 from python_ext.ingest import chunker
 from python_ext.ingest.cache import EmbeddingCache, FileManifest
+from python_ext.ingest.sizing import chunk_sizer, embed_key, embed_length, embed_text
 from python_ext.ingest.walk import DEFAULT_MAX_FILE_BYTES, SourceFile, WalkResult, walk_repository
 from python_ext.progress import NULL_PROGRESS, Reporter
 
@@ -110,6 +115,7 @@ class IngestResult:
     bytes_ingested: int = 0
     files_skipped: dict[str, int] = field(default_factory=dict)
     dirs_skipped: dict[str, int] = field(default_factory=dict)
+    scope: dict[str, Any] = field(default_factory=dict)
     languages: dict[str, int] = field(default_factory=dict)
     chunks: int = 0
     chunks_added: int = 0
@@ -124,6 +130,7 @@ class IngestResult:
     files_reused: int = 0
     embedded: int = 0
     embed_cache_hits: int = 0
+    chunking: dict[str, Any] = field(default_factory=dict)
     chunk_files: list[str] = field(default_factory=list)
     fingerprint: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
@@ -139,8 +146,10 @@ class IngestResult:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _settings_key(info: EmbeddingInfo, budget: int, salt: str | None) -> str:
-    return f"{chunker.CHUNKER_VERSION}|budget={budget}|salt={salt or ''}|{info.to_json()}"
+def _settings_key(info: EmbeddingInfo, sizer: chunker.ChunkSizer, context: bool, salt: str | None) -> str:
+    """What the chunk rows depend on besides the file bytes: the chunker's rules version, the
+    sizing (unit, limit, window), the context line, the id salt and the embedder."""
+    return f"{chunker.CHUNKER_VERSION}|{sizer.key()}|context={context}|salt={salt or ''}|{info.to_json()}"
 
 
 def read_previous(root: DataRoot) -> pa.Table | None:
@@ -153,8 +162,34 @@ def read_previous(root: DataRoot) -> pa.Table | None:
         return None
 
 
+@dataclass
+class EmbedPlan:
+    """Per new chunk: the text given to the embedder, its cache key and its length in the
+    embedder's units (special tokens included)."""
+
+    texts: list[str]
+    keys: list[str]
+    lengths: list[int]
+
+
+def plan_embedding(chunks: Sequence[chunker.Chunk], sizer: chunker.ChunkSizer, context: bool) -> EmbedPlan:
+    """What the embedder is given for each chunk (:mod:`python_ext.ingest.sizing`)."""
+    texts, keys, lengths = [], [], []
+    for c in chunks:
+        text = embed_text(c.content, c.uri, c.enclosing_symbol, context, sizer.counter)
+        texts.append(text)
+        keys.append(embed_key(text, c.content, c.content_hash))
+        lengths.append(embed_length(sizer, c.size, text, c.content))
+    return EmbedPlan(texts, keys, lengths)
+
+
 def _chunks_to_table(
-    chunks: Sequence[chunker.Chunk], vectors: np.ndarray, info: EmbeddingInfo, salt: str | None
+    chunks: Sequence[chunker.Chunk],
+    vectors: np.ndarray,
+    info: EmbeddingInfo,
+    salt: str | None,
+    lengths: Sequence[int],
+    window: int | None,
 ) -> pa.Table:
     flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1), pa.float32())
     columns = {
@@ -170,13 +205,16 @@ def _chunks_to_table(
         "embedding": pa.FixedSizeListArray.from_arrays(flat, type=embedding_type(info.dim)),
         "content_hash": pa.array([c.content_hash for c in chunks], pa.string()),
         "symbols": pa.array([list(c.symbols) for c in chunks], pa.list_(pa.string())),
+        "enclosing_symbol": pa.array([c.enclosing_symbol for c in chunks], pa.string()),
+        "embed_length": pa.array(list(lengths), pa.int32()),
+        "truncated": pa.array([window is not None and n > window for n in lengths], pa.bool_()),
     }
-    return pa.table(columns, schema=chunks_schema(info.dim, info))
+    return pa.table(columns, schema=chunks_schema(info.dim, info, optional=True))
 
 
 def _conform(table: pa.Table, info: EmbeddingInfo) -> pa.Table:
     """Cast a chunks table to the exact contract schema (same column order and metadata)."""
-    schema = chunks_schema(info.dim, info)
+    schema = chunks_schema(info.dim, info, optional=True)
     return pa.table([table.column(f.name).cast(f.type) for f in schema], schema=schema)
 
 
@@ -294,6 +332,30 @@ def _embed_checked(embedder: Embedder, texts: list[str]) -> np.ndarray:
     return vectors
 
 
+def chunking_summary(table: pa.Table, chunking: ChunkingInfo) -> dict[str, Any]:
+    """The ``chunking`` part of the ingest summary: how chunks were sized, how many are over
+    the limit (only when a single token forces it) and how many the embedder truncated, per
+    language too."""
+    langs = table.column("lang").to_pylist()
+    lengths = table.column("embed_length").to_pylist()
+    flags = table.column("truncated").to_pylist()
+    by_lang: dict[str, dict[str, int]] = {}
+    for lang, n, cut in zip(langs, lengths, flags, strict=True):
+        row = by_lang.setdefault(lang, {"chunks": 0, "truncated": 0, "max_length": 0})
+        row["chunks"] += 1
+        row["truncated"] += bool(cut)
+        row["max_length"] = max(row["max_length"], n or 0)
+    return {
+        "version": chunking.version,
+        "unit": chunking.unit,
+        "limit": chunking.limit,
+        "window": chunking.window,
+        "context": chunking.context,
+        "truncated": chunking.truncated,
+        "by_lang": dict(sorted(by_lang.items())),
+    }
+
+
 # --- the steps ------------------------------------------------------------------------------
 
 
@@ -357,6 +419,8 @@ class ChunkPlan:
     new_chunks: list[chunker.Chunk]
     reused_rows: list[int]
     files_chunked: int
+    #: embedding-cache keys of the kept rows (filled by :func:`embed_chunks` / :func:`chunk_and_embed`)
+    reused_keys: list[str] = field(default_factory=list)
 
 
 def _reuse(
@@ -383,7 +447,7 @@ def chunk_changed_files(
     manifest: FileManifest,
     settings: str,
     info: EmbeddingInfo,
-    budget: int,
+    sizer: chunker.ChunkSizer,
     progress: Reporter,
 ) -> ChunkPlan:
     """Chunk every new or changed file; keep the previous rows of unchanged files (same bytes,
@@ -395,22 +459,35 @@ def chunk_changed_files(
             if can_reuse and manifest.files.get(source.uri) == source.file_hash:
                 plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
             else:
-                plan.new_chunks.extend(
-                    chunker.chunk_file(source.uri, source.data, source.lang, budget=budget)
-                )
+                plan.new_chunks.extend(chunker.chunk_file(source.uri, source.data, source.lang, sizer=sizer))
                 plan.files_chunked += 1
             advance(1)
     return plan
 
 
-def _kept_vectors(plan: ChunkPlan, previous: pa.Table | None, dim: int) -> dict[str, np.ndarray]:
-    """The kept rows' own vectors by content hash."""
+def _reused_keys(previous: pa.Table, rows: list[int], context: bool, sizer: chunker.ChunkSizer) -> list[str]:
+    hashes = previous.column("content_hash").take(rows).to_pylist()
+    if not context:
+        return hashes
+    kept = previous.select(["uri", "enclosing_symbol", "content"]).take(rows).to_pylist()
+    return [
+        embed_key(
+            embed_text(r["content"], r["uri"], r["enclosing_symbol"], True, sizer.counter), r["content"], h
+        )
+        for r, h in zip(kept, hashes, strict=True)
+    ]
+
+
+def _kept_vectors(
+    plan: ChunkPlan, previous: pa.Table | None, dim: int, context: bool, sizer: chunker.ChunkSizer
+) -> dict[str, np.ndarray]:
+    """The kept rows' own vectors by embedding-cache key (their keys go to ``plan.reused_keys``)."""
     known: dict[str, np.ndarray] = {}
     if plan.reused_rows and previous is not None:
         old_vectors = chunkstore.embeddings_to_numpy(previous.column("embedding"), dim)
-        reused_hashes = previous.column("content_hash").take(plan.reused_rows).to_pylist()
-        for row, h in zip(plan.reused_rows, reused_hashes, strict=True):
-            known.setdefault(h, old_vectors[row])
+        plan.reused_keys = _reused_keys(previous, plan.reused_rows, context, sizer)
+        for row, key in zip(plan.reused_rows, plan.reused_keys, strict=True):
+            known.setdefault(key, old_vectors[row])
     return known
 
 
@@ -420,22 +497,50 @@ def embed_chunks(
     cache: EmbeddingCache,
     model: Embedder,
     progress: Reporter,
+    embedding: EmbedPlan | None = None,
+    context: bool = False,
+    sizer: chunker.ChunkSizer | None = None,
 ) -> tuple[dict[str, np.ndarray], int, int]:
-    """Vectors for every content hash of the new chunk set: the kept rows' own vectors, then
-    the embedding cache, then the model (only for hashes found in neither).
+    """Vectors for every embedded text of the new chunk set, by embedding-cache key: the kept
+    rows' own vectors, then the embedding cache, then the model (only for texts found in
+    neither).
 
-    :returns: (vectors by content hash, number embedded, cache hits).
+    :param embedding: the new chunks' texts and keys (default: :func:`plan_embedding` without
+        a context line).
+    :returns: (vectors by key, number embedded, cache hits).
     """
-    known = _kept_vectors(plan, previous, model.dim)
-    texts = {c.content_hash: c.content for c in plan.new_chunks}
+    sizer = sizer or chunker.ChunkSizer.chars()
+    embedding = embedding or plan_embedding(plan.new_chunks, sizer, context)
+    known = _kept_vectors(plan, previous, model.dim, context, sizer)
+    texts = dict(zip(embedding.keys, embedding.texts, strict=True))
     embedded, hits = _embed_missing(list(texts), texts, known, cache, model, progress)
     return known, embedded, hits
 
 
-def _chunk_file_task(args: tuple[str, bytes, str, int]) -> list[chunker.Chunk]:
-    """One file's chunks (top-level, so worker processes can run it)."""
-    uri, data, lang, budget = args
-    return chunker.chunk_file(uri, data, lang, budget=budget)
+#: The sizer of a chunking worker process (set once per process by :func:`_init_chunk_worker`).
+_WORKER_SIZER: chunker.ChunkSizer | None = None
+
+
+def _init_chunk_worker(sizer: chunker.ChunkSizer) -> None:
+    """Worker-process initializer: keep the ingest's sizer (unpickled once per process; the
+    token counter's word caches then fill per process)."""
+    global _WORKER_SIZER
+    _WORKER_SIZER = sizer
+
+
+def _chunk_file_task(args: tuple[str, bytes, str]) -> list[chunker.Chunk]:
+    """One file's chunks with the worker's sizer (top-level, so worker processes can run it)."""
+    uri, data, lang = args
+    return chunker.chunk_file(uri, data, lang, sizer=_WORKER_SIZER)
+
+
+def _picklable(sizer: chunker.ChunkSizer) -> str | None:
+    """None when ``sizer`` (its token counter included) can be sent to worker processes, else why not."""
+    try:
+        pickle.dumps(sizer)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def default_chunk_workers() -> int:
@@ -449,28 +554,36 @@ def default_chunk_workers() -> int:
 
 
 def _chunk_stream(
-    sources: list[SourceFile], budget: int, workers: int, busy: list[float]
+    sources: list[SourceFile], sizer: chunker.ChunkSizer, workers: int, busy: list[float]
 ) -> Iterator[list[chunker.Chunk]]:
-    """Each file's chunks, in file order: in this process, or in ``workers`` processes."""
+    """Each file's chunks, in file order: in this process, or in ``workers`` processes that
+    each receive ``sizer`` once (the same unit, limit, window and token counter, so the same
+    chunks as :func:`chunk_changed_files`)."""
     if workers <= 1 or len(sources) < 2:
         for source in sources:
             t = time.perf_counter()
-            chunks = chunker.chunk_file(source.uri, source.data, source.lang, budget=budget)
+            chunks = chunker.chunk_file(source.uri, source.data, source.lang, sizer=sizer)
             busy[0] += time.perf_counter() - t
             yield chunks
         return
     t = time.perf_counter()
     # spawn, not fork: the embedding thread and the model runtimes' thread pools are running
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(sources)), mp_context=context) as pool:
-        tasks = ((s.uri, s.data, s.lang, budget) for s in sources)
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(sources)),
+        mp_context=context,
+        initializer=_init_chunk_worker,
+        initargs=(sizer,),
+    ) as pool:
+        tasks = ((s.uri, s.data, s.lang) for s in sources)
         chunksize = max(1, min(32, len(sources) // (workers * 8)))
         yield from pool.map(_chunk_file_task, tasks, chunksize=chunksize)
     busy[0] += time.perf_counter() - t
 
 
 class _EmbedThread(threading.Thread):
-    """Embeds groups of texts from a bounded queue while the files are still being chunked."""
+    """Embeds groups of texts (with their embedding-cache keys) from a bounded queue while the
+    files are still being chunked."""
 
     def __init__(self, model: Embedder, advance: Callable[[int], None], depth: int = 4) -> None:
         super().__init__(name="codeintel-embed", daemon=True)
@@ -488,20 +601,20 @@ class _EmbedThread(threading.Thread):
                 return
             if self.error is not None:
                 continue  # keep draining so the producer never blocks on a dead consumer
-            hashes, texts = job
+            keys, texts = job
             try:
                 t = time.perf_counter()
                 vectors = _embed_checked(self.model, texts)
                 self.busy += time.perf_counter() - t
-                self.vectors.update(zip(hashes, vectors, strict=True))
+                self.vectors.update(zip(keys, vectors, strict=True))
                 self.advance(len(texts))
             except BaseException as exc:
                 self.error = exc
 
-    def submit(self, hashes: list[str], texts: list[str]) -> None:
+    def submit(self, keys: list[str], texts: list[str]) -> None:
         if self.error is not None:
             raise self.error
-        self.jobs.put((hashes, texts))
+        self.jobs.put((keys, texts))
 
     def finish(self) -> dict[str, np.ndarray]:
         self.jobs.put(None)
@@ -527,36 +640,45 @@ def chunk_and_embed(
     manifest: FileManifest,
     settings: str,
     info: EmbeddingInfo,
-    budget: int,
+    sizer: chunker.ChunkSizer,
     cache: EmbeddingCache,
     model: Embedder,
     progress: Reporter,
     *,
+    context: bool = False,
     workers: int = 1,
     group_batches: int = 4,
-) -> tuple[ChunkPlan, dict[str, np.ndarray], PipelineStats]:
-    """:func:`chunk_changed_files` and :func:`embed_chunks` overlapped: the same plan and vectors.
+) -> tuple[ChunkPlan, EmbedPlan, dict[str, np.ndarray], PipelineStats]:
+    """:func:`chunk_changed_files`, :func:`plan_embedding` and :func:`embed_chunks` overlapped:
+    the same plan, embedded texts, keys, lengths and vectors.
 
-    Files are chunked in file order (in ``workers`` processes when > 1); every chunk whose
-    content hash has no vector yet (kept rows, embedding cache, earlier chunks) goes to a
-    bounded queue in groups of ``group_batches`` model batches, which one thread embeds while
-    chunking goes on (the runtimes release the GIL). The embedder sorts each group by length,
-    so groups of several batches keep the length bucketing.
+    Files are chunked in file order with ``sizer`` (in ``workers`` processes when > 1; a sizer
+    whose token counter cannot be pickled keeps chunking in this process, announced); each
+    file's chunks get their embedded text, embedding-cache key and length here
+    (:func:`plan_embedding`, ``context`` line included); every key with no vector yet (kept
+    rows, embedding cache, earlier chunks) goes to a bounded queue in groups of
+    ``group_batches`` model batches, which one thread embeds while chunking goes on (the
+    runtimes release the GIL). The embedder sorts each group by length, so groups of several
+    batches keep the length bucketing.
 
-    :returns: (the plan, vectors by content hash, counts and busy seconds).
+    :returns: (the plan, the new chunks' embedding plan, vectors by key, counts and busy seconds).
     """
     can_reuse, reusable = _reuse(previous, manifest, settings, info)
     plan = ChunkPlan(new_chunks=[], reused_rows=[], files_chunked=0)
     to_chunk: list[SourceFile] = []
     for source in walk.files:
         if can_reuse and manifest.files.get(source.uri) == source.file_hash:
-            plan.reused_rows.extend(reusable.get(source.uri, []))
+            plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
         else:
             to_chunk.append(source)
-    known = _kept_vectors(plan, previous, model.dim)
+    known = _kept_vectors(plan, previous, model.dim, context, sizer)
+    if workers > 1 and len(to_chunk) > 1 and (why := _picklable(sizer)) is not None:
+        progress.log(f"chunking in this process: the sizer cannot be sent to worker processes ({why})")
+        workers = 1
+    embedding = EmbedPlan(texts=[], keys=[], lengths=[])
     stats = PipelineStats()
     group = max(1, int(getattr(model, "batch_size", 256))) * max(1, group_batches)
-    pending_hashes: list[str] = []
+    pending_keys: list[str] = []
     pending_texts: list[str] = []
     queued: set[str] = set()
     busy = [0.0]
@@ -567,34 +689,37 @@ def chunk_and_embed(
         worker = _EmbedThread(model, advance_chunks)
         worker.start()
         try:
-            for chunks in _chunk_stream(to_chunk, budget, workers, busy):
+            for chunks in _chunk_stream(to_chunk, sizer, workers, busy):
                 plan.files_chunked += 1
                 advance_files(1)
                 plan.new_chunks.extend(chunks)
-                for c in chunks:
-                    h = c.content_hash
-                    if h in known or h in queued:
+                part = plan_embedding(chunks, sizer, context)
+                embedding.texts.extend(part.texts)
+                embedding.keys.extend(part.keys)
+                embedding.lengths.extend(part.lengths)
+                for key, text in zip(part.keys, part.texts, strict=True):
+                    if key in known or key in queued:
                         continue
-                    cached = cache.get(h)
+                    cached = cache.get(key)
                     if cached is not None:
-                        known[h] = cached
+                        known[key] = cached
                         stats.cache_hits += 1
                         continue
-                    queued.add(h)
-                    pending_hashes.append(h)
-                    pending_texts.append(c.content)
+                    queued.add(key)
+                    pending_keys.append(key)
+                    pending_texts.append(text)
                 if len(pending_texts) >= group:
-                    worker.submit(pending_hashes, pending_texts)
-                    pending_hashes, pending_texts = [], []
+                    worker.submit(pending_keys, pending_texts)
+                    pending_keys, pending_texts = [], []
             if pending_texts:
-                worker.submit(pending_hashes, pending_texts)
+                worker.submit(pending_keys, pending_texts)
         finally:
             vectors = worker.finish()
     known.update(vectors)
     stats.embedded = len(queued)
     stats.chunk_seconds = busy[0]
     stats.embed_seconds = worker.busy
-    return plan, known, stats
+    return plan, embedding, known, stats
 
 
 def assemble_chunk_set(
@@ -604,15 +729,18 @@ def assemble_chunk_set(
     info: EmbeddingInfo,
     id_salt: str | None,
     symbol_resolver: SymbolResolver | None,
+    embedding: EmbedPlan | None = None,
+    window: int | None = None,
 ) -> pa.Table:
     """New rows + kept rows in ``(uri, start_byte)`` order, symbols from the resolver (e.g.
     SCIP) applied, ids checked for collisions."""
+    embedding = embedding or plan_embedding(plan.new_chunks, chunker.ChunkSizer.chars(), False)
     vectors = (
-        np.stack([known[c.content_hash] for c in plan.new_chunks])
+        np.stack([known[k] for k in embedding.keys])
         if plan.new_chunks
         else np.zeros((0, info.dim), dtype=np.float32)
     )
-    table = _chunks_to_table(plan.new_chunks, vectors, info, id_salt)
+    table = _chunks_to_table(plan.new_chunks, vectors, info, id_salt, embedding.lengths, window)
     if plan.reused_rows and previous is not None:
         table = pa.concat_tables([table, _conform(previous.take(plan.reused_rows), info)])
     if table.num_rows:
@@ -633,10 +761,14 @@ def publish_chunk_set(
     walk: WalkResult,
     settings: str,
     rows_per_file: int,
+    keys: Sequence[str] | None = None,
 ) -> tuple[list[Path], str]:
-    """Write the embedding cache, then the chunk set (temp files + rename), then the file
-    manifest. :returns: (the published files, the chunk set's fingerprint)."""
-    hashes = list(dict.fromkeys(table.column("content_hash").to_pylist()))
+    """Write the embedding cache (the vectors of ``keys``, default the content hashes), then
+    the chunk set (temp files + rename), then the file manifest.
+
+    :returns: (the published files, the chunk set's fingerprint)."""
+    source = keys if keys is not None else table.column("content_hash").to_pylist()
+    hashes = list(dict.fromkeys(source))
     dim = cache.info.dim
     cache.save(hashes, np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32))
     written = chunkstore.replace_chunk_set(root, table, rows_per_file=rows_per_file)
@@ -658,7 +790,11 @@ def ingest_repository(
     embedder_backend: str | None = None,
     languages: Sequence[str] | str | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-    chunk_budget: int = chunker.DEFAULT_CHUNK_BUDGET,
+    include: Sequence[str] | str | None = None,
+    exclude: Sequence[str] | str | None = None,
+    default_skips: bool = True,
+    chunk_budget: int | None = None,
+    context: bool = False,
     id_salt: str | None = None,
     rows_per_file: int = chunkstore.DEFAULT_ROWS_PER_FILE,
     symbol_resolver: SymbolResolver | None = None,
@@ -683,7 +819,15 @@ def ingest_repository(
         the data root's own backend, else ``auto``.
     :param languages: only these languages (``"python,go"`` or a list); default all.
     :param max_file_bytes: skip larger files (default 1,000,000).
-    :param chunk_budget: non-whitespace characters per chunk (default 1200).
+    :param include: only files matching these gitignore-style globs (default all).
+    :param exclude: leave out files and folders matching these globs; the repository's
+        ``.codeintelignore`` applies too (:mod:`python_ext.ingest.scope`).
+    :param default_skips: skip changelogs, lock files and generated code (default True).
+    :param chunk_budget: the chunk size limit in the embedder's units: tokens for an embedder
+        with a window (MiniLM: at most, and by default, 254 = 256 − [CLS]/[SEP]), else
+        non-whitespace characters (default 1200). See :func:`python_ext.ingest.sizing.chunk_sizer`.
+    :param context: give the embedder a first line naming the file and the enclosing symbol
+        before each chunk's content (the stored content is unchanged; default off).
     :param id_salt: salt appended to every chunk id key (default none); changes every id.
     :param rows_per_file: rows per chunks Parquet file (default 250,000).
     :param symbol_resolver: ``f(uri, start_line, end_line) -> list[str] | None``; a list
@@ -698,8 +842,9 @@ def ingest_repository(
     :raises RepositoryNotFoundError: when ``repo`` is not an existing folder.
     :raises IdCollisionError: when two chunks get the same id.
     :raises MissingDependencyError: for ``minilm`` without the ``minilm`` extra.
-    :raises ConfigError: an unknown or unavailable backend, or a data root whose own backend
-        cannot run here (without ``embedder_backend``).
+    :raises ConfigError: an unknown or unavailable backend, a data root whose own backend
+        cannot run here (without ``embedder_backend``), or a ``chunk_budget`` larger than the
+        embedder's window holds.
     """
     t0 = time.perf_counter()
     root = resolve_data_root(data_root)
@@ -712,32 +857,60 @@ def ingest_repository(
 
     model, backend_reason = choose_embedder(embedder, root, progress, embedder_backend)
     info = embedding_info(model)
+    sizer = chunk_sizer(model, chunk_budget, context)
     t = lap("embedder", t0)
-    walk = walk_repository(repo, languages=languages, max_file_bytes=max_file_bytes, progress=progress)
+    walk = walk_repository(
+        repo,
+        languages=languages,
+        max_file_bytes=max_file_bytes,
+        include=include,
+        exclude=exclude,
+        default_skips=default_skips,
+        progress=progress,
+    )
     t = lap("walk", t)
 
     previous = read_previous(root)
-    settings = _settings_key(info, chunk_budget, id_salt)
+    settings = _settings_key(info, sizer, context, id_salt)
     manifest = FileManifest.load(root)
     cache = EmbeddingCache(root, info)
     if overlap:
         workers = default_chunk_workers() if chunk_workers is None else max(1, chunk_workers)
-        plan, known, stats = chunk_and_embed(
-            walk, previous, manifest, settings, info, chunk_budget, cache, model, progress, workers=workers
+        plan, embedding, known, stats = chunk_and_embed(
+            walk,
+            previous,
+            manifest,
+            settings,
+            info,
+            sizer,
+            cache,
+            model,
+            progress,
+            context=context,
+            workers=workers,
         )
         embedded, hits = stats.embedded, stats.cache_hits
         chunk_busy, embed_busy = stats.chunk_seconds, stats.embed_seconds
         t = lap("chunk+embed", t)
     else:
-        plan = chunk_changed_files(walk, previous, manifest, settings, info, chunk_budget, progress)
+        plan = chunk_changed_files(walk, previous, manifest, settings, info, sizer, progress)
         t = lap("chunk", t)
         chunk_busy = seconds["chunk"]
-        known, embedded, hits = embed_chunks(plan, previous, cache, model, progress)
+        embedding = plan_embedding(plan.new_chunks, sizer, context)
+        known, embedded, hits = embed_chunks(
+            plan, previous, cache, model, progress, embedding, context, sizer
+        )
         t = lap("embed", t)
         embed_busy = seconds["embed"]
 
-    table = assemble_chunk_set(plan, previous, known, info, id_salt, symbol_resolver)
-    written, fingerprint = publish_chunk_set(root, table, known, cache, walk, settings, rows_per_file)
+    table = assemble_chunk_set(plan, previous, known, info, id_salt, symbol_resolver, embedding, sizer.window)
+    truncated = int(pc.sum(table.column("truncated")).as_py() or 0) if table.num_rows else 0
+    chunking = ChunkingInfo(
+        chunker.CHUNKER_VERSION, sizer.unit, sizer.limit, sizer.window, context, truncated
+    )
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **chunking.to_metadata()})
+    keys = [*embedding.keys, *plan.reused_keys]
+    written, fingerprint = publish_chunk_set(root, table, known, cache, walk, settings, rows_per_file, keys)
     t = lap("write", t)
 
     result = IngestResult(
@@ -754,12 +927,14 @@ def ingest_repository(
         bytes_ingested=walk.total_bytes,
         files_skipped=dict(sorted(walk.skipped.items())),
         dirs_skipped=dict(sorted(walk.skipped_dirs.items())),
+        scope=walk.scope.to_dict(),
         languages=dict(sorted(Counter(f.lang for f in walk.files).items())),
         chunks=table.num_rows,
         files_chunked=plan.files_chunked,
         files_reused=len(walk.files) - plan.files_chunked,
         embedded=embedded,
         embed_cache_hits=hits,
+        chunking=chunking_summary(table, chunking),
         chunk_files=[str(p) for p in written],
         fingerprint=fingerprint,
     )
@@ -773,7 +948,15 @@ def ingest_repository(
             embedding=info,
             chunk_files=written,
             progress=progress,
-            options={"languages": languages, "max_file_bytes": max_file_bytes, "chunk_budget": chunk_budget},
+            options={
+                "languages": languages,
+                "max_file_bytes": max_file_bytes,
+                "include": include,
+                "exclude": exclude,
+                "default_skips": default_skips,
+                "chunk_budget": chunk_budget,
+                "context": context,
+            },
         )
         result.facts = dict(after_write(context) or {})
         lap("after_write", t)

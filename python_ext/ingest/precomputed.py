@@ -107,10 +107,12 @@ def import_precomputed(
                 norms = np.linalg.norm(matrix, axis=1) if len(matrix) else np.ones(0)
                 normalized = bool(np.all(np.abs(norms - 1.0) <= NORM_TOLERANCE))
         info = EmbeddingInfo(model=name, dim=dim, normalized=normalized, kind="precomputed")
-        schema = chunks_schema(dim, info)
+        schema = chunks_schema(dim, info, optional=True)
         columns = []
         for f in schema:
-            if f.name == "embedding":
+            if f.name not in raw.column_names:  # an optional column the producer left out
+                columns.append(pa.nulls(raw.num_rows, f.type))
+            elif f.name == "embedding":
                 flat = pa.array(matrix.reshape(-1), pa.float32())
                 columns.append(pa.FixedSizeListArray.from_arrays(flat, type=f.type))
             else:

@@ -18,7 +18,9 @@ file-level problem) and the column. Checks:
   the UTF-8 length of ``content`` equals ``end_byte - start_byte``, and the content's newlines
   match ``end_line - start_line``;
 * ``content_hash`` equals xxh64 of ``content``; ``preview`` has at most 240 characters; ``uri``
-  is a relative POSIX path; ``lang`` is not empty; ``symbols`` is not null; no nulls anywhere.
+  is a relative POSIX path; ``lang`` is not empty; ``symbols`` is not null; no nulls in any
+  required column. The optional columns (``enclosing_symbol``, ``embed_length``,
+  ``truncated``) may be absent or null; when present they must have the contract's type.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import pyarrow.parquet as pq
 from python_ext.config import DataRoot
 from python_ext.contracts import (
     CHUNK_BASE_FIELDS,
+    CHUNK_OPTIONAL_FIELDS,
     CHUNK_TAIL_FIELDS,
     EMBEDDING_KINDS,
     PREVIEW_MAX_CHARS,
@@ -138,6 +141,9 @@ def validate_table(
             add(None, f.name, f"type {actual}, expected {f.type}")
             continue
         present.add(f.name)
+    for f in CHUNK_OPTIONAL_FIELDS:  # optional: may be absent, nulls allowed, type checked
+        if f.name in names and not _type_ok(f.type, table.schema.field(f.name).type):
+            add(None, f.name, f"type {table.schema.field(f.name).type}, expected {f.type}")
 
     cols = {name: table.column(name).to_pylist() for name in present if name != "embedding"}
     for name, values in cols.items():

@@ -21,6 +21,13 @@ Rules, in the order they are applied:
 9. **generated**: ``*_pb2.py``, ``*_pb2_grpc.py``, ``*.pb.go``, ``*.generated.*`` and files whose
    first 5 lines say ``Code generated … DO NOT EDIT``, ``@generated`` or ``auto-generated``
    (``generated``).
+
+On top of these, the user's **scope** (:class:`python_ext.ingest.scope.IngestScope`):
+``.codeintelignore`` at the root (``codeintelignored``), ``--exclude`` (``excluded``) and
+``--include`` (``not_included``) globs, checked right after ``.gitignore`` (folders they match
+are not entered), and the default skips of changelogs (``changelog``) and lock files
+(``lockfile``), checked before the size; ``.codeintelignore``'s ``!pattern`` keeps a file the
+default skips (generated code included) would leave out.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import pathspec
 import xxhash
 
 from python_ext.errors import ConfigError, RepositoryNotFoundError
+from python_ext.ingest.scope import SCOPE_REASONS, IngestScope
 from python_ext.lang.detect import ALL_LANGUAGES, detect_language
 from python_ext.progress import NULL_PROGRESS, Reporter
 
@@ -115,6 +123,7 @@ SKIP_REASONS = (
     "not_utf8",
     "minified",
     "generated",
+    *SCOPE_REASONS,
 )
 
 
@@ -151,8 +160,10 @@ class WalkResult:
     :param root: the repository root (absolute).
     :param files: selected files sorted by uri.
     :param skipped: skipped *files* per reason.
-    :param skipped_dirs: folders not entered per reason (``vendored``, ``gitignored``).
+    :param skipped_dirs: folders not entered per reason (``vendored``, ``gitignored``,
+        ``codeintelignored``, ``excluded``).
     :param examples: up to 5 skipped uris per reason (for messages and tests).
+    :param scope: the user's scope the walk applied.
     """
 
     root: Path
@@ -160,6 +171,7 @@ class WalkResult:
     skipped: Counter[str] = field(default_factory=Counter)
     skipped_dirs: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    scope: IngestScope = field(default_factory=IngestScope)
 
     def skip(self, reason: str, uri: str) -> None:
         self.skipped[reason] += 1
@@ -257,6 +269,9 @@ def walk_repository(
     *,
     languages: Iterable[str] | str | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    include: Iterable[str] | str | None = None,
+    exclude: Iterable[str] | str | None = None,
+    default_skips: bool = True,
     progress: Reporter = NULL_PROGRESS,
 ) -> WalkResult:
     """Select the source files of ``repo`` (see the module docstring for the rules).
@@ -264,12 +279,19 @@ def walk_repository(
     :param repo: repository root folder.
     :param languages: only these languages (names or ``"python,go"``); default all.
     :param max_file_bytes: skip files larger than this (default 1,000,000).
+    :param include: only files matching one of these gitignore-style globs (list or
+        ``"src/**,*.md"``); default all.
+    :param exclude: leave out files and folders matching these globs.
+    :param default_skips: skip changelogs, lock files and generated code (default True).
     :param progress: reporter for the "walking" task.
     :raises RepositoryNotFoundError: when ``repo`` does not exist or is not a folder.
+    :raises ConfigError: an unknown language, or a glob or ``.codeintelignore`` line that is
+        not valid gitignore syntax.
     """
     root = resolve_repository(repo)
     wanted = normalize_languages(languages)
-    result = WalkResult(root=root)
+    scope = IngestScope.load(root, include, exclude, default_skips)
+    result = WalkResult(root=root, scope=scope)
     stacks: dict[str, _IgnoreStack] = {"": _IgnoreStack().child("", root)}
     with progress.task("walking files", total=None) as advance:
         for dirpath, dirnames, filenames in os.walk(root, topdown=True, followlinks=False):
@@ -288,13 +310,17 @@ def walk_repository(
                 if stack.ignored(rel, is_dir=True):
                     result.skipped_dirs["gitignored"] += 1
                     continue
+                scope_reason = scope.skip_dir(rel)
+                if scope_reason is not None:
+                    result.skipped_dirs[scope_reason] += 1
+                    continue
                 keep_dirs.append(name)
                 stacks[rel] = stack.child(rel, abs_dir / name)
             dirnames[:] = keep_dirs
             for name in sorted(filenames):
                 rel = f"{rel_dir}/{name}" if rel_dir else name
                 advance(1)
-                selected = _consider(abs_dir / name, rel, stack, wanted, max_file_bytes, result)
+                selected = _consider(abs_dir / name, rel, stack, wanted, max_file_bytes, result, scope)
                 if selected is not None:
                     result.files.append(selected)
     result.files.sort(key=lambda f: f.uri)
@@ -308,9 +334,14 @@ def _consider(
     wanted: frozenset[str] | None,
     max_file_bytes: int,
     result: WalkResult,
+    scope: IngestScope,
 ) -> SourceFile | None:
     if stack.ignored(uri, is_dir=False):
         result.skip("gitignored", uri)
+        return None
+    scope_reason, kept = scope.skip_file(uri)
+    if scope_reason is not None:
+        result.skip(scope_reason, uri)
         return None
     if path.is_symlink():
         result.skip("symlink", uri)
@@ -352,7 +383,7 @@ def _consider(
     if is_minified(uri, lang, data):
         result.skip("minified", uri)
         return None
-    if is_generated(uri, data[:4096]):
+    if scope.skips_generated(kept) and is_generated(uri, data[:4096]):
         result.skip("generated", uri)
         return None
     return SourceFile(uri=uri, path=path, lang=lang, data=data, file_hash=xxhash.xxh64_hexdigest(data))

@@ -48,6 +48,14 @@ ATOMIC_TYPES: frozenset[str] = frozenset(
 )
 
 
+#: Siblings that belong to the declaration after them: comments, doc comments, attributes and
+#: decorators (the chunker keeps them in the declaration's chunk). Java annotations and Python
+#: decorators are inside their declaration's node already.
+TRIVIA_TYPES: frozenset[str] = frozenset(
+    {"comment", "line_comment", "block_comment", "html_comment", "attribute_item", "decorator"}
+)
+
+
 @dataclass(frozen=True)
 class SyntaxSpec:
     """Node types used for metrics and the graph in one tree-sitter grammar."""

@@ -4,13 +4,16 @@ The chunker records them in ``chunks.symbols`` and the tree-sitter symbol graph 
 strings, so a chunk's symbols and the graph's nodes always agree. Rules: Python, dotted module
 path + class/function nesting (``tinylib.geometry.shapes.Circle.area``); JS/TS, the dotted file
 path without extension; Go, package name + receiver type; Rust, crate folder + ``mod`` path +
-``impl`` type; Java, package + class nesting.
+``impl`` type; Java, package + class nesting. Rust items inside item-level macro bodies
+(``cfg_rt! { … }``) are found too (:mod:`python_ext.lang.macros`).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 import tree_sitter
@@ -132,32 +135,109 @@ def module_prefix(uri: str, lang: str, root: tree_sitter.Node | None = None) -> 
     return ".".join(parts)
 
 
-def definition_symbols(tree: tree_sitter.Tree, uri: str, lang: str) -> list[tuple[int, str]]:
-    """``(name_start_byte, qualified_name)`` of every definition in a parsed file, in order."""
+@dataclass(frozen=True)
+class Definition:
+    """One definition found in a file's syntax tree.
+
+    :param qualified: the qualified name (the module docstring's rules).
+    :param name: the definition's own name.
+    :param kind: the tree-sitter node type (``function_definition``, ``struct_item`` …).
+    :param name_start: first byte of the name.
+    :param start_byte: first byte of the definition node.
+    :param end_byte: end byte (exclusive) of the definition node.
+    """
+
+    qualified: str
+    name: str
+    kind: str
+    name_start: int
+    start_byte: int
+    end_byte: int
+    #: the tree-sitter node (from the file's tree or a re-parsed macro body)
+    node: tree_sitter.Node | None = field(default=None, compare=False, repr=False)
+
+
+def definitions(
+    tree: tree_sitter.Tree,
+    uri: str,
+    lang: str,
+    data: bytes | None = None,
+    bodies: Sequence[tuple[tree_sitter.Node, tree_sitter.Tree]] | None = None,
+) -> list[Definition]:
+    """Every definition of a parsed file, in order of the name's position.
+
+    Rust definitions inside item-level macro bodies (``cfg_rt! { pub fn spawn … }``, see
+    :mod:`python_ext.lang.macros`) are included when ``data`` (the file's bytes) is given,
+    qualified as if the macro were not there; ``bodies`` passes the re-parsed bodies when the
+    caller has them already (:func:`~python_ext.lang.macros.item_macro_bodies`).
+    """
     root = tree.root_node
     prefix = module_prefix(uri, lang, root)
-    defs: dict[int, tuple[tree_sitter.Node, tree_sitter.Node]] = {}
-    for _, captures in tree_sitter.QueryCursor(_def_query(lang)).matches(root):
-        def_nodes, name_nodes = captures.get("def"), captures.get("name")
-        if def_nodes and name_nodes:
-            defs.setdefault(def_nodes[0].id, (def_nodes[0], name_nodes[0]))
-    names = {node_id: _text(name) for node_id, (_, name) in defs.items()}
-    out: list[tuple[int, str]] = []
-    for node_id, (node, name) in defs.items():
+    roots: list[tuple[tree_sitter.Node, tree_sitter.Node | None]] = [(root, None)]
+    if lang == "rust" and (data is not None or bodies is not None):
+        if bodies is None:
+            from python_ext.lang.macros import item_macro_bodies
+
+            bodies = item_macro_bodies(root, data)  # type: ignore[arg-type]
+        roots.extend((body.root_node, macro) for macro, body in bodies)
+    found: dict[tuple[int, int], tuple[tree_sitter.Node, tree_sitter.Node]] = {}
+    tree_of: dict[tuple[int, int], int] = {}
+    for index, (body_root, _) in enumerate(roots):
+        for _, captures in tree_sitter.QueryCursor(_def_query(lang)).matches(body_root):
+            def_nodes, name_nodes = captures.get("def"), captures.get("name")
+            if def_nodes and name_nodes:
+                key = (index, def_nodes[0].id)
+                found.setdefault(key, (def_nodes[0], name_nodes[0]))
+                tree_of[key] = index
+    names = {key: _text(name) for key, (_, name) in found.items()}
+
+    def host(index: int) -> tuple[int, tree_sitter.Node | None]:
+        """The tree holding the macro of body ``index`` (innermost body containing it) and the macro."""
+        macro = roots[index][1]
+        if macro is None:
+            return -1, None
+        best = 0
+        for j, (body_root, _) in enumerate(roots[1:], start=1):
+            inside = body_root.start_byte <= macro.start_byte < body_root.end_byte
+            if j != index and inside and body_root.start_byte >= roots[best][0].start_byte:
+                best = j
+        return best, macro
+
+    out: list[Definition] = []
+    for key, (node, name) in found.items():
         scope: list[str] = []
         if lang == "go" and node.type == "method_declaration":
             receiver = node.child_by_field_name("receiver")
             for param in receiver.named_children if receiver is not None else []:
                 scope.append(_type_name(param.child_by_field_name("type")))
                 break
+        index = tree_of[key]
         parent = node.parent
-        while parent is not None:
-            if parent.id in names and parent.id != node_id:
-                scope.insert(0, names[parent.id])
-            elif lang == "rust" and parent.type == "impl_item":
-                scope.insert(0, _type_name(parent.child_by_field_name("type")))
-            parent = parent.parent
-        qualified = ".".join(p for p in [prefix, *scope, names[node_id]] if p)
-        out.append((name.start_byte, qualified))
-    out.sort()
+        while True:
+            while parent is not None:
+                parent_key = (index, parent.id)
+                if parent_key in names and parent_key != key:
+                    scope.insert(0, names[parent_key])
+                elif lang == "rust" and parent.type == "impl_item":
+                    scope.insert(0, _type_name(parent.child_by_field_name("type")))
+                parent = parent.parent
+            index, macro = host(index)
+            if macro is None:
+                break
+            parent = macro.parent
+        qualified = ".".join(p for p in [prefix, *scope, names[key]] if p)
+        out.append(
+            Definition(
+                qualified, names[key], node.type, name.start_byte, node.start_byte, node.end_byte, node
+            )
+        )
+    out.sort(key=lambda d: (d.name_start, d.start_byte))
     return out
+
+
+def definition_symbols(
+    tree: tree_sitter.Tree, uri: str, lang: str, data: bytes | None = None
+) -> list[tuple[int, str]]:
+    """``(name_start_byte, qualified_name)`` of every definition in a parsed file, in order
+    (see :func:`definitions`)."""
+    return [(d.name_start, d.qualified) for d in definitions(tree, uri, lang, data)]

@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from python_ext.errors import MissingDependencyError
-from python_ext.facts.scip.indexer import PROJECT_ROOT, SCIP_PYTHON_PACKAGE, find_scip_python, run_scip_python
+from python_ext.facts.scip.indexer import (
+    PROJECT_ROOT,
+    SCIP_PYTHON_PACKAGE,
+    SCIP_TYPESCRIPT_PACKAGE,
+    find_scip_python,
+    find_scip_typescript,
+    run_scip_python,
+)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "scip"
 PKGDEMO = FIXTURES / "pkgdemo"
@@ -23,14 +30,23 @@ PKGDEMO_JSON = FIXTURES / "pkgdemo.scip.json"
 
 def ensure_scip_python() -> Path:
     """Find scip-python, installing it with npm into .cache/node if needed (fails without npm)."""
+    return _ensure(find_scip_python, SCIP_PYTHON_PACKAGE)
+
+
+def ensure_scip_typescript() -> Path:
+    """Find scip-typescript, installing it with npm into .cache/node if needed (fails without npm)."""
+    return _ensure(find_scip_typescript, SCIP_TYPESCRIPT_PACKAGE)
+
+
+def _ensure(find, package: str) -> Path:  # type: ignore[no-untyped-def]
     try:
-        return find_scip_python()
+        return find()
     except MissingDependencyError:
         npm = shutil.which("npm")
         if npm is None:
             pytest.fail(
-                "scip-python is not installed and npm is not on PATH: install Node.js + npm, then run "
-                f"`bash scripts/bootstrap.sh` (npm install {SCIP_PYTHON_PACKAGE})",
+                f"{package} is not installed and npm is not on PATH: install Node.js + npm, then run "
+                f"`bash scripts/bootstrap.sh` (npm install {package})",
                 pytrace=False,
             )
         prefix = PROJECT_ROOT / ".cache" / "node"
@@ -44,7 +60,7 @@ def ensure_scip_python() -> Path:
                 "--no-fund",
                 "--prefix",
                 str(prefix),
-                SCIP_PYTHON_PACKAGE,
+                package,
             ],
             capture_output=True,
             text=True,
@@ -52,8 +68,8 @@ def ensure_scip_python() -> Path:
             check=False,
         )
         if proc.returncode != 0:
-            pytest.fail(f"npm install {SCIP_PYTHON_PACKAGE} failed: {proc.stderr[-2000:]}", pytrace=False)
-        return find_scip_python()
+            pytest.fail(f"npm install {package} failed: {proc.stderr[-2000:]}", pytrace=False)
+        return find()
 
 
 # The fixtures are imported into several test modules, which gives each module its own copy of

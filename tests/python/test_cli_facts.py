@@ -110,7 +110,7 @@ def test_facts_command_runs_everything(
     result = run_cli("facts", pkgdemo_repo, "--run-scip", "--out", out, "--json")
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["scip_run"]["index"] == str(out.resolve() / "scip" / "index.scip")
+    assert summary["scip_run"][0]["index"] == str(out.resolve() / "scip" / "index.scip")
     assert summary["scip"]["documents"] == 4
     for rel in ("modules/modules.parquet", "symbol_graph/symbol_edges.parquet", "scip/scip_symbols.parquet"):
         assert (out / rel).is_file()

@@ -12,7 +12,7 @@ from python_ext import contracts
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "contracts.md").read_text(encoding="utf-8")
 
-SCHEMAS: dict[str, pa.Schema] = {"chunks": contracts.chunks_schema(384), **contracts.CONTRACTS}
+SCHEMAS: dict[str, pa.Schema] = {"chunks": contracts.chunks_schema(384, optional=True), **contracts.CONTRACTS}
 HEADINGS = {name: name.replace("eval_", "eval ") for name in SCHEMAS}
 
 

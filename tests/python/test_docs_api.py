@@ -19,8 +19,9 @@ def test_the_page_has_examples() -> None:
 
 @pytest.mark.slow
 def test_every_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    fixture = tmp_path / "tests" / "python" / "fixtures" / "tiny_repo"
-    shutil.copytree(ROOT / "tests" / "python" / "fixtures" / "tiny_repo", fixture)
+    for name in ("tiny_repo", "chunking"):
+        fixture = tmp_path / "tests" / "python" / "fixtures" / name
+        shutil.copytree(ROOT / "tests" / "python" / "fixtures" / name, fixture)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CODEINTEL_DATA_ROOT", raising=False)
     monkeypatch.delenv("CODEINTEL_DB_PATH", raising=False)

@@ -193,6 +193,14 @@ def test_graph_backends_match_torch_on_real_code(
     b = be.BACKENDS[name]
     assert (embedding_info(embedder).backend, embedding_info(embedder).precision) == (b.runtime, b.precision)
     assert embedder.embed([]).shape == (0, 384)
+    # chunks are sized in the same tokens as on torch: the model's window, its own token ids
+    from python_ext.ingest.sizing import chunk_sizer
+
+    sizer = chunk_sizer(embedder)
+    assert (sizer.unit, sizer.limit, sizer.window) == ("tokens", 254, 256)
+    lengths = embedder.token_lengths(real_texts)  # type: ignore[attr-defined]
+    ids = embedder.tokenizer.encode(real_texts)  # type: ignore[attr-defined]
+    assert [min(n, 256) for n in lengths] == [len(row) for row in ids] and max(lengths) > 256
 
 
 @pytest.mark.minilm
@@ -293,6 +301,8 @@ def test_ingest_records_the_backend_keeps_it_and_reembeds_on_a_switch(
     _needs("onnx")
     first = ingest_repository(data_root, tiny_repo, embedder="minilm", embedder_backend="openvino")
     assert (first.embedder_backend, first.embedder_precision) == ("openvino", "fp32")
+    sizing = first.chunking
+    assert (sizing["unit"], sizing["window"], sizing["truncated"]) == ("tokens", 256, 0)
     meta = pq.read_schema(chunkstore.chunk_files(data_root)[0]).metadata
     assert meta[b"codeintel.embedding.backend"] == b"openvino"
     assert meta[b"codeintel.embedding.precision"] == b"fp32"

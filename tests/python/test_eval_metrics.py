@@ -66,3 +66,19 @@ def test_channel_metrics_macro_average() -> None:
     assert m.oracle_overlap_at_k == pytest.approx((4 / 5 + 1 / 2 + 0) / 3)
     assert m.queries_per_s == 12.5
     assert channel_metrics("bm25", {}, {}, 5).n_queries == 0
+
+
+def test_positive_groups_count_a_target_once_whatever_it_was_cut_into() -> None:
+    from python_ext.evaluate.metrics import channel_metrics, ndcg_at_k, recall_at_k
+
+    # one function cut into chunks 1, 2, 3 and another one in chunk 9
+    groups = [[1, 2, 3], [9]]
+    positives = [1, 2, 3, 9]
+    assert recall_at_k([2, 7, 8], positives, 3) == 0.25  # chunk-level: 1 of 4 chunks
+    assert recall_at_k([2, 7, 8], positives, 3, groups) == 0.5  # one of the two functions
+    assert recall_at_k([2, 3, 9], positives, 3, groups) == 1.0
+    assert ndcg_at_k([2, 3, 9], positives, 3, groups) == pytest.approx((1 + 1 / 2) / (1 + 1 / math.log2(3)))
+    m = channel_metrics("dense", {"q": [7, 3, 9]}, {"q": positives}, 10, groups={"q": groups})
+    assert (m.recall_at_k, m.mrr_at_k) == (1.0, 0.5)
+    plain = channel_metrics("dense", {"q": [7, 3, 9]}, {"q": positives}, 10)
+    assert plain.recall_at_k == 0.5 and plain.mrr_at_k == 0.5

@@ -24,11 +24,20 @@ PKG = "scip-python python pkgdemo 0 "
 
 
 @pytest.fixture(scope="module")
-def tiny_edges() -> dict[tuple[str, str, str], int]:
+def tiny_graph() -> dict[tuple[str, str, str, str | None], int]:
     files = list(iter_repo_files(TINY))
     edges, uris = tree_sitter_edges(files, compute_modules(files, TINY))
     assert uris["tinylib.geometry.shapes.Circle"] == "tinylib/geometry/shapes.py"
     return dict(edges)
+
+
+@pytest.fixture(scope="module")
+def tiny_edges(tiny_graph: dict) -> dict[tuple[str, str, str], int]:
+    """(src, dst, edge) → weight over every resolution."""
+    out: dict[tuple[str, str, str], int] = {}
+    for (src, dst, edge, _), weight in tiny_graph.items():
+        out[(src, dst, edge)] = out.get((src, dst, edge), 0) + weight
+    return out
 
 
 def _targets(edges: dict, src: str, kind: str) -> set[str]:
@@ -84,15 +93,17 @@ def test_scip_edges(pkgdemo_index: Path, pkgdemo_repo: Path, data_root: DataRoot
     import_scip(data_root, pkgdemo_index, repo=pkgdemo_repo, observers=[collector])
     edges = collector.edges
     circle, shape = PKG + "`shapes.circle`/Circle#", PKG + "`shapes.base`/Shape#"
-    assert edges[(circle, shape, "inherits")] == 1
-    assert edges[(circle + "area().", shape + "area().", "implements")] == 1
-    assert edges[(PKG + "report/main().", PKG + "`shapes.circle`/unit_circle().", "calls")] == 2
-    assert edges[(PKG + "report/total_area().", circle, "calls")] == 1  # Circle(r)
-    assert edges[(PKG + "`shapes.circle`/unit_circle().", circle, "references")] == 1  # -> Circle annotation
-    assert edges[(PKG + "report/__init__:", PKG + "shapes/__init__:", "imports")] == 1
-    assert edges[(shape, shape + "area().", "defines")] == 1
-    assert edges[(PKG + "`shapes.base`/__init__:", shape, "defines")] == 1
-    assert not any(dst.startswith("local ") for (_, dst, _) in edges)
+    assert edges[(circle, shape, "inherits", "scip")] == 1
+    assert edges[(circle + "area().", shape + "area().", "implements", "scip")] == 1
+    assert edges[(PKG + "report/main().", PKG + "`shapes.circle`/unit_circle().", "calls", "scip")] == 2
+    assert edges[(PKG + "report/total_area().", circle, "calls", "scip")] == 1  # Circle(r)
+    # -> Circle annotation
+    assert edges[(PKG + "`shapes.circle`/unit_circle().", circle, "references", "scip")] == 1
+    assert edges[(PKG + "report/__init__:", PKG + "shapes/__init__:", "imports", "scip")] == 1
+    assert edges[(shape, shape + "area().", "defines", "scip")] == 1
+    assert edges[(PKG + "`shapes.base`/__init__:", shape, "defines", "scip")] == 1
+    assert not any(dst.startswith("local ") for (_, dst, _, _) in edges)
+    assert {resolution for (*_, resolution) in edges} == {"scip"}
     table = collector.table()
     assert table.schema.equals(SYMBOL_EDGES_SCHEMA)
     row = next(r for r in table.to_pylist() if r["edge"] == "inherits")
@@ -154,7 +165,7 @@ def test_symbol_graph_json_conversion(tmp_path: Path, data_root: DataRoot) -> No
     assert result.edges == 2 and result.by_kind["calls"] == 1 and result.by_kind["inherits"] == 1
     rows = pq.read_table(data_root.symbol_edges_path).to_pylist()
     assert rows[1] == {"src_symbol": "a.f", "dst_symbol": "b.g", "edge": "calls", "weight": 3.0,
-                       "src_uri": "a.py", "dst_uri": "b.py"}  # fmt: skip
+                       "src_uri": "a.py", "dst_uri": "b.py", "resolution": None}  # fmt: skip
     links = tmp_path / "node_link.json"
     links.write_text(
         json.dumps({"nodes": [{"id": "x"}], "links": [{"source": "x", "target": "y", "edge": "imports"}]})
@@ -171,6 +182,8 @@ def test_symbol_graph_json_conversion(tmp_path: Path, data_root: DataRoot) -> No
         ({"edges": [{"src": "a", "dst": "b", "edge": "calls", "weight": -1}]},
          "{path}: edges[0].weight: expected a non-negative number, got -1"),
         ([1, 2], "{path}: expected an object with an `edges` (or node-link `links`) list"),
+        ({"edges": [{"src": "a", "dst": "b", "edge": "calls", "resolution": "hunch"}]},
+         "{path}: edges[0].resolution: unknown resolution 'hunch'"),
     ],
 )  # fmt: skip
 def test_symbol_graph_json_errors(tmp_path: Path, data_root: DataRoot, payload, message: str) -> None:
@@ -189,11 +202,11 @@ def test_extract_graph_flag_conflicts(tmp_path: Path, data_root: DataRoot) -> No
         extract_graph(data_root, None)
 
 
-def test_run_scip_without_python_files_skips_scip(tmp_path: Path, data_root: DataRoot) -> None:
-    repo = tmp_path / "jsonly"
+def test_run_scip_without_indexed_languages_skips_scip(tmp_path: Path, data_root: DataRoot) -> None:
+    repo = tmp_path / "goonly"
     (repo / "src").mkdir(parents=True)
-    (repo / "src" / "a.js").write_text("export function f() { return 1; }\n")
+    (repo / "src" / "a.go").write_text("package src\n\nfunc F() int { return 1 }\n")
     result = extract_facts(data_root, repo, run_scip=True)
     assert result.scip is None and result.scip_run is None
-    assert result.modules["modules"] == 2  # src/a.js and the root module
+    assert result.modules["modules"] == 2  # src/a.go and the root module
     assert pq.read_table(data_root.scip_occurrences_path).num_rows == 0

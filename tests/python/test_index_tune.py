@@ -106,8 +106,10 @@ def test_tune_compares_factories_and_keeps_best(syn_root: DataRoot) -> None:
     assert result.published and read_current(syn_root) == result.version
     assert result.factory in ("IVF128,Flat", "HNSW16,Flat")
     assert {c["factory"] for c in result.summary["comparison"]} == {"IVF128,Flat", "HNSW16,Flat"}
-    best = min((c for c in result.summary["comparison"] if c["target_met"]), key=lambda c: c["ms_per_query"])
-    assert best["factory"] == result.factory
+    meeting = [c for c in result.summary["comparison"] if c["target_met"]]
+    chosen = next(c for c in meeting if c["factory"] == result.factory)
+    # the fastest that meets the target (the summary rounds to 4 decimals: a tie there is a tie)
+    assert chosen["ms_per_query"] == min(c["ms_per_query"] for c in meeting)
     assert [v.version for v in list_versions(syn_root)] == [first, result.version]  # loser deleted
     frontier = pq.read_table(syn_root.version_dir(result.version) / "tuning_frontier.parquet")
     assert set(frontier.column("factory").to_pylist()) == {"IVF128,Flat", "HNSW16,Flat"}

@@ -63,7 +63,7 @@ def test_ingest_tiny_repo(tiny_repo: Path, data_root: DataRoot) -> None:
     assert (summary.embedder, summary.embedding_kind, summary.dim) == ("hashing-v1-d256", "lexical", 256)
     assert json.loads(json.dumps(summary.to_dict()))["chunks"] == summary.chunks
     table = chunkstore.read_chunks(data_root)
-    assert table.schema.equals(chunks_schema(256), check_metadata=False)
+    assert table.schema.equals(chunks_schema(256, optional=True), check_metadata=False)
     assert validate_chunks(data_root.root) == []
     rows = table.to_pylist()
     assert [(r["uri"], r["start_byte"]) for r in rows] == sorted((r["uri"], r["start_byte"]) for r in rows)
@@ -179,7 +179,9 @@ def test_empty_repository_gives_a_valid_empty_file(tmp_path: Path, data_root: Da
     assert summary.chunks == 0 and summary.files_ingested == 0
     (path,) = chunkstore.chunk_files(data_root)
     table = pq.read_table(path)
-    assert table.num_rows == 0 and table.schema.equals(chunks_schema(256), check_metadata=False)
+    assert table.num_rows == 0 and table.schema.equals(
+        chunks_schema(256, optional=True), check_metadata=False
+    )
     assert validate_chunks(path) == []
 
 

@@ -27,6 +27,8 @@ def test_pipeline_runs_every_stage_and_is_rerunnable(tiny_repo: Path, data_root:
     _check_catalog_against_pool(data_root, first)
     assert first.embedding_kind == "lexical" and first.embedder.startswith("hashing")
     assert first.counts["chunks"] > 20 and first.counts["files"] >= 15
+    assert first.counts["chunks_truncated"] == 0 and first.counts["ast_nodes"] > 300
+    assert first.counts["calls_name_only"] >= 1 and first.counts["calls_same_module"] >= 1
     assert first.counts["queries"] == first.counts["queries_docstring"] + first.counts["queries_name"]
     assert [m["source"] for m in first.metrics] == ["faiss", "flat", "bm25", "hybrid"]
     assert all(0 < m["recall_at_k"] <= 1 for m in first.metrics)
@@ -72,6 +74,23 @@ def _check_catalog_against_pool(data_root: DataRoot, result) -> None:
         # the three example queries of the summary run against the real catalog
         for example in result.examples:
             assert con.execute(example["sql"]).fetchall(), example["question"]
+        # honest graph and AST facts, as analysts read them
+        callers = dict(con.execute("select symbol, count_callers from v_symbol_callers").fetchall())
+        assert callers["tinylib.geometry.vectors.Vector"] >= 1
+        named = con.execute(
+            "select count(*), count(dst_display_name) from v_symbol_neighbors where resolution <> 'scip'"
+        ).fetchone()
+        assert named[0] > 50 and named[1] == named[0]  # tree-sitter names every non-SCIP symbol
+        resolutions = {
+            r for (r,) in con.execute("select distinct resolution from v_symbol_neighbors").fetchall()
+        }
+        assert resolutions == {"import", "same_module", "name_only"}
+        ast = con.execute(
+            "select count(*), count(*) filter (where is_declaration), count(*) filter (where depth = 0) "
+            "from v_ast_nodes"
+        ).fetchone()
+        assert ast[0] > 300 and ast[1] > 50 and ast[2] >= 15
+        assert con.execute("select count(*) from v_chunks where is_truncated").fetchone() == (0,)
     # flat is the oracle and hybrid the output of RRF: only faiss and bm25 feed the fusion
     assert [m[0] for m in mart] == ["bm25", "faiss"]
     total = 0.0

@@ -6,9 +6,9 @@ edges as (
 
 ),
 
-scip_symbols as (
+symbol_names as (
 
-    select * from {{ ref('stg_scip_symbols') }}
+    select * from {{ ref('int_symbol_names') }}
 
 ),
 
@@ -25,9 +25,11 @@ final as (
         edges.src_symbol,
         edges.dst_symbol,
         edges.edge_kind,
+        edges.resolution,
+        edges.resolution = 'name_only' as is_name_only,
         edges.weight,
-        src_symbols.display_name as src_display_name,
-        dst_symbols.display_name as dst_display_name,
+        src_names.display_name as src_display_name,
+        dst_names.display_name as dst_display_name,
         edges.src_uri,
         edges.dst_uri,
         src_modules.module_id as src_module_id,
@@ -38,8 +40,8 @@ final as (
             and src_modules.module_id <> dst_modules.module_id
         ) as is_cross_module
     from edges
-    left join scip_symbols as src_symbols on edges.src_symbol = src_symbols.symbol
-    left join scip_symbols as dst_symbols on edges.dst_symbol = dst_symbols.symbol
+    left join symbol_names as src_names on edges.src_symbol = src_names.symbol
+    left join symbol_names as dst_names on edges.dst_symbol = dst_names.symbol
     left join uri_modules as src_modules on edges.src_uri = src_modules.uri
     left join uri_modules as dst_modules on edges.dst_uri = dst_modules.uri
 

@@ -21,6 +21,9 @@ final as (
         chunks.content,
         chunks.content_hash,
         chunks.symbols,
+        chunks.enclosing_symbol,
+        chunks.embed_length,
+        chunks.is_truncated,
         chunks.embedding_dim,
         chunks.embedding
     from chunks

@@ -19,7 +19,13 @@ renamed as (
 
         ---------- judgements
         cast(coalesce(positives, []) as bigint[]) as positive_chunk_ids,
-        cast(len(coalesce(positives, [])) as integer) as count_positives
+        cast(len(coalesce(positives, [])) as integer) as count_positives,
+
+        ---------- stripped protocol: the positives grouped per target function
+        case
+            when json_valid(meta)
+                then cast(json_extract(meta, '$.positive_groups') as bigint[][])
+        end as positive_groups
 
     from source
 

@@ -6,14 +6,30 @@ source as (
 
 ),
 
+with_resolution as (
+
+    -- the resolution column is optional (files written before it existed lack it)
+    select
+        source.src_symbol,
+        source.dst_symbol,
+        source.edge,
+        source.weight,
+        source.src_uri,
+        source.dst_uri,
+        {{ codeintel.optional_column('facts', 'symbol_edges', 'resolution', 'varchar') }} as resolution
+    from source
+
+),
+
 renamed as (
 
     select
         ---------- ids
-        md5(concat_ws('|', src_symbol, dst_symbol, edge)) as edge_id,
+        md5(concat_ws('|', src_symbol, dst_symbol, edge, coalesce(resolution, ''))) as edge_id,
         cast(src_symbol as varchar) as src_symbol,
         cast(dst_symbol as varchar) as dst_symbol,
         cast(edge as varchar) as edge_kind,
+        resolution,
 
         ---------- files
         cast(src_uri as varchar) as src_uri,
@@ -22,7 +38,7 @@ renamed as (
         ---------- numerics
         cast(weight as double) as weight
 
-    from source
+    from with_resolution
 
 )
 

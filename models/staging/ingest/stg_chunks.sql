@@ -36,6 +36,12 @@ renamed as (
         cast(content as varchar) as content,
         cast(content_hash as varchar) as content_hash,
         cast(coalesce(symbols, []) as varchar[]) as symbols,
+        {{ codeintel.optional_column('ingest', 'chunks', 'enclosing_symbol', 'varchar') }}
+            as enclosing_symbol,
+
+        ---------- what the embedder was given (optional columns: null for other producers)
+        {{ codeintel.optional_column('ingest', 'chunks', 'embed_length', 'integer') }} as embed_length,
+        {{ codeintel.optional_column('ingest', 'chunks', 'truncated', 'boolean') }} as is_truncated,
 
         ---------- embedding (a row whose width differs from d keeps a null embedding and its
         ---------- own width, so the single_embedding_dim test can name it)

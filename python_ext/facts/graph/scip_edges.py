@@ -15,6 +15,8 @@
   references on an ``import``/``from`` line; for other languages references to module symbols.
 * ``inherits`` / ``implements`` — ``SymbolInformation.relationships`` with
   ``is_implementation``: ``inherits`` between two types (``#`` descriptors), else ``implements``.
+
+Every SCIP edge has resolution ``scip``: the indexer resolved it.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class ScipEdgeCollector:
                 if not rel.is_implementation or not rel.symbol:
                     continue
                 both_types = last_descriptor(src)[1] == "#" and last_descriptor(rel.symbol)[1] == "#"
-                self.edges[(src, rel.symbol, "inherits" if both_types else "implements")] += 1
+                self.edges[(src, rel.symbol, "inherits" if both_types else "implements", "scip")] += 1
 
     def add_document(self, doc: Document, source: SourceLines | None) -> None:
         uri = doc.relative_path
@@ -95,7 +97,7 @@ class ScipEdgeCollector:
             return best
 
         for start, symbol in defs:
-            self.edges[(innermost(start, exclude=symbol) or file_symbol, symbol, "defines")] += 1
+            self.edges[(innermost(start, exclude=symbol) or file_symbol, symbol, "defines", "scip")] += 1
         for occ in doc.occurrences:
             symbol = occ.symbol
             if not symbol or occ.roles & 1 or is_local(symbol) or len(occ.range) not in (3, 4):
@@ -113,7 +115,7 @@ class ScipEdgeCollector:
                 edge = "calls" if after.lstrip().startswith("(") else "references"
             else:
                 edge = "calls" if is_callable_symbol(symbol) else "references"
-            self.edges[(src, symbol, edge)] += 1
+            self.edges[(src, symbol, edge, "scip")] += 1
 
     def table(self) -> pa.Table:
         return edges_table(self.edges, self.uris)

@@ -4,9 +4,13 @@
 level definitions, class → methods), ``imports`` (module → imported module, and → the imported
 definition for ``from m import name``), ``calls`` (call sites resolved by name: local definition,
 imported binding, ``self.method``, else a repository-wide unique name; ambiguous names are
-dropped) and ``inherits`` (class bases). Symbols are the chunker's qualified names
-(``tinylib.geometry.shapes.Circle.area``), i.e. the strings ``chunks.symbols`` holds without
-SCIP; a file's module-level code is its module prefix (``tinylib.cli``).
+dropped) and ``inherits`` (class bases). Each edge says how it was resolved: ``same_module``
+(defines; a definition of the same file; ``self.method``), ``import`` (imports; a name bound by
+an import), ``name_only`` (the repository-wide unique name: a guess, since the receiver's type is
+unknown — Go ``q.Set`` on ``url.Values`` lands on ``prometheus.gauge.Set``). Symbols are the
+chunker's qualified names (``tinylib.geometry.shapes.Circle.area``), i.e. the strings
+``chunks.symbols`` holds without SCIP; a file's module-level code is its module prefix
+(``tinylib.cli``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 from python_ext.facts.graph.table import EdgeKey
 from python_ext.facts.modules import ModuleFacts, raw_imports
+from python_ext.facts.modules.imports import _string_value
 from python_ext.ingest.walk import SourceFile
 from python_ext.lang.nodes import (
     CALL_KINDS,
@@ -75,9 +80,11 @@ def _call_target(node: Any, lang: str) -> tuple[str, str] | None:
         return "", _text(fn)
     for obj_field, name_field in (("object", "attribute"), ("object", "property"), ("operand", "field"),
                                   ("value", "field"), ("path", "name")):  # fmt: skip
-        name = fn.child_by_field_name(name_field)
-        if name is not None:
-            return _text(fn.child_by_field_name(obj_field)), _text(name)
+        name, obj = fn.child_by_field_name(name_field), fn.child_by_field_name(obj_field)
+        if name is not None and obj is not None:
+            return _text(obj), _text(name)
+        if name is not None and obj_field == "path":  # a bare `name` path: no receiver
+            return "", _text(name)
     return None
 
 
@@ -153,13 +160,15 @@ def tree_sitter_edges(
             cls = (
                 "" if outer is None else (outer.qualified if outer.kind == "class" else outer.class_qualified)
             )
+            if not cls and f.lang == "rust" and _in_impl(node):
+                cls = qualified.rsplit(".", 1)[0]  # a method of an `impl T` / trait: self is T
             d = _Def(qualified, _text(name_node), kind, f.uri, node, parent, cls)
             found.append(d)
             open_defs.append(d)
             by_qualified.setdefault(qualified, d)
             by_name[(language_family(f.lang) or f.lang, d.name)].append(d)
             uris.setdefault(qualified, f.uri)
-            edges[(parent, qualified, "defines")] += 1
+            edges[(parent, qualified, "defines", "same_module")] += 1
         defs_by_file[f.uri] = found
 
     # module id → the module-level symbol of the file that stands for it
@@ -189,21 +198,37 @@ def tree_sitter_edges(
                     bound = sub or (candidate if candidate in by_qualified else target_symbol)
                     if sub or candidate in by_qualified:
                         bindings[name] = bound
-                    edges[(own, bound, "imports")] += 1
+                    elif target_module == name or (target_module or "").endswith(f".{name}"):
+                        bindings[name] = target_symbol  # `from pkg import helpers`: the submodule
+                    edges[(own, bound, "imports", "import")] += 1
             else:
                 if f.lang == "python":
                     bindings[target.split(".")[0]] = module_symbol.get(target.split(".")[0], target_symbol)
-                edges[(own, target_symbol, "imports")] += 1
+                edges[(own, target_symbol, "imports", "import")] += 1
 
-        resolve = _NameResolver(own, ".", bindings, by_qualified, by_name, family).resolve
+        if family == "javascript":
+            for node in nodes_by_file[f.uri]["imports"]:
+                if node.type != "import_statement":
+                    continue
+                source = node.child_by_field_name("source")
+                target_module = imported.get(_string_value(source)) if source is not None else None
+                target_symbol = module_symbol.get(target_module or "", "")
+                if not target_symbol:
+                    continue
+                for local, remote in _js_imported_names(node):
+                    candidate = target_symbol if remote == "*" else f"{target_symbol}.{remote}"
+                    if remote == "*" or candidate in by_qualified:
+                        bindings[local] = candidate
+
+        resolve = _NameResolver(own, ".", bindings, by_qualified, by_name, family, f.lang).resolve
         file_defs = defs_by_file.get(f.uri, [])
         for d in file_defs:
             if d.kind == "class":
                 for base in _bases(d.node, f.lang):
                     receiver, _, name = base.rpartition(".")
-                    target = resolve(receiver, name, "")
+                    target, how = resolve(receiver, name, "")
                     if target and target != d.qualified:
-                        edges[(d.qualified, target, "inherits")] += 1
+                        edges[(d.qualified, target, "inherits", how)] += 1
         calls = nodes_by_file[f.uri]["calls"]
         scopes = innermost(
             [(d.node.start_byte, d.node.end_byte, i) for i, d in enumerate(file_defs)],
@@ -220,9 +245,9 @@ def tree_sitter_edges(
                 if scope_def is None
                 else (scope_def.qualified if scope_def.kind == "class" else scope_def.class_qualified)
             )
-            target = resolve(call[0], call[1].split("<")[0], cls)
+            target, how = resolve(call[0], call[1].split("<")[0], cls)
             if target and target != scope:
-                edges[(scope, target, "calls")] += 1
+                edges[(scope, target, "calls", how)] += 1
     return edges, uris
 
 
@@ -236,26 +261,71 @@ class _NameResolver:
     by_qualified: dict[str, _Def]
     by_name: dict[tuple[str, str], list[_Def]]
     family: str
+    lang: str = ""
 
-    def resolve(self, receiver: str, name: str, scope_class: str) -> str:
+    def resolve(self, receiver: str, name: str, scope_class: str) -> tuple[str, str]:
+        """``(symbol, resolution)``: ``same_module`` for a definition of this file (or of the
+        calling class through ``self``/``this``), ``import`` through an imported binding,
+        ``name_only`` when the only evidence is that one definition in the repository has
+        that name; ``("", "")`` when unknown or ambiguous."""
         if not name:
-            return ""
+            return "", ""
         if not receiver:
             local = f"{self.module_id}{self.sep}{name}"
             if local in self.by_qualified:
-                return local
+                return local, "same_module"
             if name in self.bindings:
-                return self.bindings[name]
+                return self.bindings[name], "import"
+            if self.lang == "java" and scope_class:  # an implicit this.method()
+                candidate = f"{scope_class}{self.sep}{name}"
+                if candidate in self.by_qualified:
+                    return candidate, "same_module"
         elif receiver in ("self", "cls", "this") and scope_class:
             candidate = f"{scope_class}{self.sep}{name}"
             if candidate in self.by_qualified:
-                return candidate
+                return candidate, "same_module"
         elif receiver in self.bindings:
             candidate = f"{self.bindings[receiver]}{self.sep}{name}"
             if candidate in self.by_qualified:
-                return candidate
+                return candidate, "import"
         candidates = self.by_name.get((self.family, name), [])
-        return candidates[0].qualified if len(candidates) == 1 else ""
+        if len(candidates) != 1:
+            return "", ""
+        found = candidates[0]
+        owner = receiver.replace("::", ".").rsplit(".", 1)[-1]
+        if owner[:1].isupper() and found.qualified.rsplit(".", 2)[-2:-1] != [owner]:
+            # `String::new()` / `Other.create()`: a type path that is not the definition's type
+            return "", ""
+        return found.qualified, "name_only"
+
+
+def _in_impl(node: Any) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.type in ("impl_item", "trait_item"):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _js_imported_names(node: Any) -> list[tuple[str, str]]:
+    """``(local name, imported name)`` of a JS/TS ``import`` statement; ``*`` for a namespace
+    import (``import * as ns``). Default imports are left out (their target has no name)."""
+    out: list[tuple[str, str]] = []
+    clause = next((c for c in node.named_children if c.type == "import_clause"), None)
+    for part in clause.named_children if clause is not None else []:
+        if part.type == "namespace_import":
+            ident = next((c for c in part.named_children if c.type == "identifier"), None)
+            if ident is not None:
+                out.append((_text(ident), "*"))
+        elif part.type == "named_imports":
+            for spec in part.named_children:
+                if spec.type != "import_specifier":
+                    continue
+                name, alias = spec.child_by_field_name("name"), spec.child_by_field_name("alias")
+                if name is not None:
+                    out.append((_text(alias or name), _text(name)))
+    return out
 
 
 def _bases(node: Any, lang: str) -> list[str]:

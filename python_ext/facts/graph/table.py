@@ -1,6 +1,9 @@
 """The symbol graph's table (``symbol_edges.parquet``): who defines, imports, calls, references
 and inherits from whom. ``weight`` is the number of occurrences behind an edge; ``src_uri`` /
-``dst_uri`` are the files that define the symbols (null for external ones).
+``dst_uri`` are the files that define the symbols (null for external ones); ``resolution`` says
+how sure the edge is (:data:`~python_ext.contracts.SYMBOL_RESOLUTIONS`: ``scip``, ``import``,
+``same_module``, ``name_only``; null for a ``symbol_graph.json`` input that does not say). One
+row per (src, dst, edge, resolution).
 
 Edges come from SCIP (:mod:`python_ext.facts.graph.scip_edges`), from syntax trees
 (:mod:`python_ext.facts.graph.syntax`), or from a ``symbol_graph.json`` file
@@ -13,7 +16,7 @@ import json
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +24,10 @@ import pyarrow as pa
 
 from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
-from python_ext.contracts import SYMBOL_EDGE_KINDS, SYMBOL_EDGES_SCHEMA
+from python_ext.contracts import SYMBOL_EDGE_KINDS, SYMBOL_EDGES_SCHEMA, SYMBOL_RESOLUTIONS
 from python_ext.errors import InputError
 
-EdgeKey = tuple[str, str, str]  # (src, dst, edge)
+EdgeKey = tuple[str, str, str, "str | None"]  # (src, dst, edge, resolution)
 _GRAPH_HINT = 'expected {"edges": [{"src": …, "dst": …, "edge": "calls", "weight": 1}]} (see docs/facts.md)'
 
 
@@ -38,21 +41,29 @@ def edges_table(edges: Counter[EdgeKey], uris: dict[str, str]) -> pa.Table:
             "weight": float(weight),
             "src_uri": uris.get(src),
             "dst_uri": uris.get(dst),
+            "resolution": resolution,
         }
-        for (src, dst, edge), weight in sorted(edges.items())
+        for (src, dst, edge, resolution), weight in sorted(edges.items(), key=lambda kv: _order(kv[0]))
     ]
     return pa.Table.from_pylist(rows, schema=SYMBOL_EDGES_SCHEMA)
 
 
+def _order(key: EdgeKey) -> tuple[str, str, str, str]:
+    return (key[0], key[1], key[2], key[3] or "")
+
+
 @dataclass
 class GraphResult:
-    """Summary of one ``symbol_edges.parquet`` write."""
+    """Summary of one ``symbol_edges.parquet`` write (``by_resolution``: edges per resolution;
+    ``calls_by_resolution``: the ``calls`` edges alone)."""
 
     path: str
     edges: int
     by_kind: dict[str, int]
     source: str
     seconds: float
+    by_resolution: dict[str, int] = field(default_factory=dict)
+    calls_by_resolution: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -62,23 +73,30 @@ def write_edges(data_root: DataRoot, table: pa.Table, source: str, started: floa
     """Write ``symbol_edges.parquet`` atomically and summarise it."""
     atomic_write_parquet(data_root.symbol_edges_path, table)
     kinds = Counter(table.column("edge").to_pylist())
+    pairs = list(zip(table.column("edge").to_pylist(), table.column("resolution").to_pylist(), strict=True))
+    resolutions = Counter(r or "unknown" for _, r in pairs)
+    calls = Counter(r or "unknown" for e, r in pairs if e == "calls")
+    order = [*SYMBOL_RESOLUTIONS, "unknown"]
     return GraphResult(
         path=str(data_root.symbol_edges_path),
         edges=table.num_rows,
         by_kind={k: kinds.get(k, 0) for k in SYMBOL_EDGE_KINDS},
         source=source,
         seconds=round(time.perf_counter() - started, 3),
+        by_resolution={r: resolutions[r] for r in order if resolutions.get(r) or r != "unknown"},
+        calls_by_resolution={r: calls[r] for r in order if calls.get(r) or r != "unknown"},
     )
 
 
 def convert_symbol_graph_json(data_root: DataRootLike, path: str | os.PathLike[str]) -> GraphResult:
     """Convert a ``symbol_graph.json`` file into ``symbol_edges.parquet``.
 
-    Accepted shapes: ``{"edges": [{"src", "dst", "edge", "weight"?, "src_uri"?, "dst_uri"?}]}``
-    (also ``src_symbol``/``dst_symbol`` keys), or networkx node-link JSON
+    Accepted shapes: ``{"edges": [{"src", "dst", "edge", "weight"?, "src_uri"?, "dst_uri"?,
+    "resolution"?}]}`` (also ``src_symbol``/``dst_symbol`` keys), or networkx node-link JSON
     ``{"nodes": [...], "links": [{"source", "target", "edge", "weight"?}]}``. ``weight``
     defaults to 1; ``edge`` must be one of calls, references, imports, inherits, implements,
-    defines. Duplicate (src, dst, edge) rows are summed.
+    defines; ``resolution``, when given, one of scip, import, same_module, name_only (null when
+    absent: the file does not say). Duplicate (src, dst, edge, resolution) rows are summed.
 
     :raises InputError: unreadable JSON or a bad field; the message names the JSON path.
     """
@@ -123,7 +141,13 @@ def convert_symbol_graph_json(data_root: DataRootLike, path: str | os.PathLike[s
             raise InputError(
                 f"{path}: {where}.weight: expected a non-negative number, got {weight!r}", hint=_GRAPH_HINT
             )
-        edges[(src, dst, edge)] += weight
+        resolution = item.get("resolution")
+        if resolution is not None and resolution not in SYMBOL_RESOLUTIONS:
+            raise InputError(
+                f"{path}: {where}.resolution: unknown resolution {resolution!r}",
+                hint=f"resolutions: {', '.join(SYMBOL_RESOLUTIONS)} (or leave it out)",
+            )
+        edges[(src, dst, edge, resolution)] += weight
         for sym, uri_key in ((src, "src_uri"), (dst, "dst_uri")):
             if isinstance(item.get(uri_key), str):
                 uris.setdefault(sym, item[uri_key])

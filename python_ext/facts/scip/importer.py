@@ -442,6 +442,9 @@ class ScipImportResult:
     symbols_path: str = ""
     seconds: float = 0.0
     missing_sources: list[str] = field(default_factory=list)
+    #: per imported index (several when scip-python and scip-typescript both ran): its path,
+    #: tool, documents, occurrences and definitions
+    by_index: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -451,7 +454,7 @@ class ScipImportResult:
 
 def import_scip(
     data_root: DataRootLike,
-    index_path: str | os.PathLike[str],
+    index_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     repo: str | os.PathLike[str] | None = None,
     fmt: str = "auto",
@@ -464,7 +467,9 @@ def import_scip(
     Streams document by document; both files are replaced atomically only when the whole index
     decoded, so a malformed or truncated index writes nothing.
 
-    :param index_path: binary ``index.scip`` or ``scip print --json`` output.
+    :param index_path: binary ``index.scip`` or ``scip print --json`` output, or several of
+        them (e.g. scip-python's and scip-typescript's indexes of one repository), imported
+        into the same two files; a symbol defined in more than one is kept once.
     :param data_root: where to write (``data_root.scip_occurrences_path`` / ``scip_symbols_path``).
     :param repo: the indexed repository; when given, character offsets on non-ASCII lines are
         converted to code points using the files' text (default: use ``Document.text`` if any).
@@ -477,86 +482,57 @@ def import_scip(
     :raises ScipDecodeError: malformed or truncated index (byte offset or JSON path named).
     """
     data_root = resolve_data_root(data_root)
-    index = Path(index_path)
+    single = isinstance(index_path, (str, os.PathLike))
+    paths = [Path(index_path)] if single else [Path(p) for p in index_path]  # type: ignore[union-attr]
+    if not paths:
+        raise ScipDecodeError("no SCIP index to import", hint="pass the path of an index.scip")
+    for path in paths:  # before sniffing formats or sizes: a missing index is a clear error
+        if not path.is_file():
+            raise InputError(
+                f"SCIP index not found: {path}",
+                hint="create one with `indexctl scip index REPO` or pass the path of an existing index.scip",
+            )
     started = time.perf_counter()
-    items = iter_scip(index, fmt)
+    index = paths[0]
     result = ScipImportResult(
-        index=str(index), format=detect_format(index) if fmt == "auto" else fmt, tool=""
+        index=", ".join(str(p) for p in paths),
+        format=detect_format(index) if fmt == "auto" else fmt,
+        tool="",
     )
     repo_path = Path(repo) if repo is not None else None
     observers = list(observers)
     seen: set[str] = set()
-    size = index.stat().st_size
+    size = sum(p.stat().st_size for p in paths)
+    tools: list[str] = []
     with (
         atomic_path(data_root.scip_occurrences_path) as occ_tmp,
         atomic_path(data_root.scip_symbols_path) as sym_tmp,
-        progress.task(f"scip import {index.name}", total=size) as advance,
+        progress.task(f"scip import {', '.join(p.name for p in paths)}", total=size) as advance,
     ):
         occ_writer = _BatchWriter(occ_tmp, SCIP_OCCURRENCES_SCHEMA)
         sym_writer = _BatchWriter(sym_tmp, SCIP_SYMBOLS_SCHEMA)
         try:
-            done = 0
-            for item in items:
-                if isinstance(item, Metadata):
-                    result.tool = f"{item.tool_name} {item.tool_version}".strip()
-                    continue
-                if isinstance(item, ExternalSymbols):
-                    for info in item.symbols:
-                        if info.symbol and info.symbol not in seen:
-                            seen.add(info.symbol)
-                            sym_writer.append(symbol_row(info, None))
-                            result.external_symbols += 1
-                    for obs in observers:
-                        obs.add_symbols(item.symbols, None)
-                    continue
-                doc = item
-                if not doc.relative_path:
-                    raise ScipDecodeError(
-                        f"{index}: {doc.where}.relative_path: missing (required)"
-                        + (f" (document at byte {doc.offset})" if doc.offset is not None else ""),
-                        hint="every SCIP document needs a relative_path",
-                    )
-                if only_uris is not None and doc.relative_path not in only_uris:
-                    result.skipped_documents += 1
-                    continue
-                source = load_source(doc, repo_path)
-                if repo_path is not None and not (repo_path / doc.relative_path).is_file():
-                    result.missing_sources.append(doc.relative_path)
-                cols, defs = occurrence_rows(doc, index, source)
-                occ_writer.extend(cols)
-                result.documents += 1
-                result.occurrences += len(cols["symbol"])
-                result.definitions += len(defs)
-                uri = doc.relative_path
-                for info in doc.symbols:
-                    row = symbol_row(info, uri)
-                    if row["symbol"] and row["symbol"] not in seen:
-                        seen.add(row["symbol"])
-                        sym_writer.append(row)
-                for symbol, _, _ in defs:
-                    if symbol not in seen:
-                        seen.add(symbol)
-                        sym_writer.append(
-                            {
-                                "symbol": symbol,
-                                "display_name": display_name(symbol),
-                                "kind": infer_kind(symbol),
-                                "documentation": None,
-                                "uri": uri,
-                            }
-                        )
-                for obs in observers:
-                    obs.add_symbols(doc.symbols, uri)
-                    obs.add_document(doc, source)
-                if doc.offset is not None and doc.offset > done:
-                    advance(doc.offset - done)
-                    done = doc.offset
-            advance(size - done)
+            for index in paths:
+                before = (result.documents, result.occurrences, result.definitions)
+                tool = _import_one(
+                    index, fmt, result, occ_writer, sym_writer, seen, observers, only_uris, repo_path, advance
+                )
+                tools.append(tool)
+                result.by_index.append(
+                    {
+                        "index": str(index),
+                        "tool": tool,
+                        "documents": result.documents - before[0],
+                        "occurrences": result.occurrences - before[1],
+                        "definitions": result.definitions - before[2],
+                    }
+                )
         finally:
             occ_writer.close()
             sym_writer.close()
         result.occurrences_path = str(data_root.scip_occurrences_path)
         result.symbols_path = str(data_root.scip_symbols_path)
+    result.tool = "; ".join(t for t in tools if t)
     result.symbols = len(seen)
     result.seconds = round(time.perf_counter() - started, 3)
     if result.missing_sources:
@@ -565,3 +541,78 @@ def import_scip(
             f"(first: {result.missing_sources[0]}); their character offsets were not converted"
         )
     return result
+
+
+def _import_one(
+    index: Path,
+    fmt: str,
+    result: ScipImportResult,
+    occ_writer: _BatchWriter,
+    sym_writer: _BatchWriter,
+    seen: set[str],
+    observers: list[DocumentObserver],
+    only_uris: set[str] | None,
+    repo_path: Path | None,
+    advance: Any,
+) -> str:
+    """Stream one index into the writers; returns its tool name and version."""
+    tool = ""
+    size = index.stat().st_size
+    done = 0
+    for item in iter_scip(index, fmt):
+        if isinstance(item, Metadata):
+            tool = f"{item.tool_name} {item.tool_version}".strip()
+            continue
+        if isinstance(item, ExternalSymbols):
+            for info in item.symbols:
+                if info.symbol and info.symbol not in seen:
+                    seen.add(info.symbol)
+                    sym_writer.append(symbol_row(info, None))
+                    result.external_symbols += 1
+            for obs in observers:
+                obs.add_symbols(item.symbols, None)
+            continue
+        doc = item
+        if not doc.relative_path:
+            raise ScipDecodeError(
+                f"{index}: {doc.where}.relative_path: missing (required)"
+                + (f" (document at byte {doc.offset})" if doc.offset is not None else ""),
+                hint="every SCIP document needs a relative_path",
+            )
+        if only_uris is not None and doc.relative_path not in only_uris:
+            result.skipped_documents += 1
+            continue
+        source = load_source(doc, repo_path)
+        if repo_path is not None and not (repo_path / doc.relative_path).is_file():
+            result.missing_sources.append(doc.relative_path)
+        cols, defs = occurrence_rows(doc, index, source)
+        occ_writer.extend(cols)
+        result.documents += 1
+        result.occurrences += len(cols["symbol"])
+        result.definitions += len(defs)
+        uri = doc.relative_path
+        for info in doc.symbols:
+            row = symbol_row(info, uri)
+            if row["symbol"] and row["symbol"] not in seen:
+                seen.add(row["symbol"])
+                sym_writer.append(row)
+        for symbol, _, _ in defs:
+            if symbol not in seen:
+                seen.add(symbol)
+                sym_writer.append(
+                    {
+                        "symbol": symbol,
+                        "display_name": display_name(symbol),
+                        "kind": infer_kind(symbol),
+                        "documentation": None,
+                        "uri": uri,
+                    }
+                )
+        for obs in observers:
+            obs.add_symbols(doc.symbols, uri)
+            obs.add_document(doc, source)
+        if doc.offset is not None and doc.offset > done:
+            advance(doc.offset - done)
+            done = doc.offset
+    advance(size - done)
+    return tool
