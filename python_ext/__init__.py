@@ -22,9 +22,11 @@ from python_ext.ids import chunk_id, content_hash
 
 if TYPE_CHECKING:
     from python_ext.catalog.hydrate import hydrate
+    from python_ext.catalog.publish import publish_version, rollback_version
     from python_ext.catalog.query import query_catalog
     from python_ext.catalog.refresh import check_catalog, generate_docs, refresh_catalog
     from python_ext.catalog.semantic import open_catalog, register_semantic_functions
+    from python_ext.catalog.status import catalog_status
     from python_ext.chunkstore import corpus_info, iter_embedding_batches, read_chunks
     from python_ext.embed import (
         available_backends,
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
         get_embedder,
     )
     from python_ext.evaluate.queries import build_queries
+    from python_ext.evaluate.regression import compare_with_previous
     from python_ext.evaluate.run import list_runs, run_eval
     from python_ext.evaluate.runfiles import import_run
     from python_ext.evaluate.stripped import strip_docstrings
@@ -48,7 +51,7 @@ if TYPE_CHECKING:
     from python_ext.index.load import load_index
     from python_ext.index.tune import tune_index
     from python_ext.index.vectors import embeddings_by_ids
-    from python_ext.index.versions import describe, gc, list_versions, publish, rollback
+    from python_ext.index.versions import current_problem, describe, gc, list_versions, publish, rollback
     from python_ext.ingest.chunk_ingest import ingest_repository
     from python_ext.ingest.chunker import chunk_file
     from python_ext.ingest.precomputed import import_precomputed
@@ -108,10 +111,12 @@ _LAZY: dict[str, str] = {
     "list_versions": "python_ext.index.versions",
     "describe": "python_ext.index.versions",
     "gc": "python_ext.index.versions",
+    "current_problem": "python_ext.index.versions",
     # evaluation
     "build_queries": "python_ext.evaluate.queries",
     "run_eval": "python_ext.evaluate.run",
     "list_runs": "python_ext.evaluate.run",
+    "compare_with_previous": "python_ext.evaluate.regression",
     "import_run": "python_ext.evaluate.runfiles",
     "strip_docstrings": "python_ext.evaluate.stripped",
     # search (one loaded version) and the HTTP server
@@ -127,6 +132,9 @@ _LAZY: dict[str, str] = {
     "check_catalog": "python_ext.catalog.refresh",
     "generate_docs": "python_ext.catalog.refresh",
     "query_catalog": "python_ext.catalog.query",
+    "catalog_status": "python_ext.catalog.status",
+    "publish_version": "python_ext.catalog.publish",
+    "rollback_version": "python_ext.catalog.publish",
     "hydrate": "python_ext.catalog.hydrate",
     "open_catalog": "python_ext.catalog.semantic",
     "register_semantic_functions": "python_ext.catalog.semantic",
@@ -146,6 +154,7 @@ __all__ = [
     "build_index",
     "build_queries",
     "build_report",
+    "catalog_status",
     "check_catalog",
     "choose_backend",
     "chunk_file",
@@ -153,11 +162,13 @@ __all__ = [
     "chunk_parquet_files",
     "chunk_sizer",
     "chunks_schema",
+    "compare_with_previous",
     "content_hash",
     "convert_modules_jsonl",
     "convert_symbol_graph_json",
     "corpus_info",
     "create_app",
+    "current_problem",
     "default_embedder",
     "describe",
     "embedder_from_info",
@@ -182,6 +193,7 @@ __all__ = [
     "modules_facts",
     "open_catalog",
     "publish",
+    "publish_version",
     "query_by_module",
     "query_by_symbols",
     "query_catalog",
@@ -190,6 +202,7 @@ __all__ = [
     "register_semantic_functions",
     "resolve_data_root",
     "rollback",
+    "rollback_version",
     "rrf_fuse",
     "run_eval",
     "run_pipeline",

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_path
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
-from python_ext.contracts import EmbeddingInfo
+from python_ext.contracts import CHUNK_BASE_FIELDS, CHUNK_TAIL_FIELDS, EmbeddingInfo
 from python_ext.errors import ContractError, InputError
 
 #: Default number of rows per chunks Parquet file written by ingest.
@@ -54,6 +54,83 @@ def chunk_files(data_root: DataRootLike) -> list[Path]:
     return sorted(p for p in directory.glob("*.parquet") if not p.name.startswith(".") and p.is_file())
 
 
+_FIELD_TYPES: dict[str, pa.DataType] = {f.name: f.type for f in (*CHUNK_BASE_FIELDS, *CHUNK_TAIL_FIELDS)}
+_FIX_HINT = (
+    "run `indexctl validate chunks {path}` to see every problem; re-run `indexctl ingest` to rewrite it"
+)
+
+
+def _unreadable(path: Path, exc: BaseException) -> ContractError:
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ContractError(
+        f"{path}: not a readable chunks Parquet file ({detail})", hint=_FIX_HINT.format(path=path)
+    )
+
+
+def read_schema(path: Path) -> pa.Schema:
+    """The Arrow schema of one chunks file.
+
+    :raises ContractError: the file is not readable Parquet (garbage, truncated, empty).
+    """
+    try:
+        return pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise _unreadable(path, exc) from exc
+
+
+def check_columns(path: Path, schema: pa.Schema, columns: Sequence[str]) -> None:
+    """Check that ``columns`` exist in ``schema`` with the chunks contract's types.
+
+    :raises ContractError: naming the file, the column and both types.
+    """
+    for name in columns:
+        if name not in schema.names:
+            raise ContractError(
+                f"{path}: missing column {name!r} of the chunks contract", hint=_FIX_HINT.format(path=path)
+            )
+        actual = schema.field(name).type
+        if name == "embedding":
+            ok = (
+                pa.types.is_list(actual)
+                or pa.types.is_large_list(actual)
+                or pa.types.is_fixed_size_list(actual)
+            ) and actual.value_type == pa.float32()
+            expected = "a list of float32"
+        else:
+            want = _FIELD_TYPES.get(name)
+            if want is None:
+                continue
+            ok = actual == want or (
+                (pa.types.is_large_string(actual) and pa.types.is_string(want))
+                or (
+                    pa.types.is_large_list(actual)
+                    and pa.types.is_list(want)
+                    and actual.value_type == want.value_type
+                )
+            )
+            expected = str(want)
+        if not ok:
+            raise ContractError(
+                f"{path}: column {name!r} has type {actual}, expected {expected} (chunks contract)",
+                hint=_FIX_HINT.format(path=path),
+            )
+
+
+def read_file(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
+    """Read one chunks file (``columns``, default all), checked against the contract's types.
+
+    :raises ContractError: unreadable Parquet, a missing column or a column of another type.
+    """
+    schema = read_schema(path)
+    check_columns(
+        path, schema, list(columns) if columns is not None else [n for n in _FIELD_TYPES if n in schema.names]
+    )
+    try:
+        return pq.read_table(path, columns=list(columns) if columns is not None else None)
+    except (pa.ArrowException, OSError) as exc:
+        raise _unreadable(path, exc) from exc
+
+
 def _require_files(data_root: DataRootLike) -> list[Path]:
     files = chunk_files(data_root)
     if not files:
@@ -66,8 +143,17 @@ def _require_files(data_root: DataRootLike) -> list[Path]:
 
 
 def count_chunks(data_root: DataRootLike) -> int:
-    """Number of chunk rows over all files (from Parquet footers; 0 when there are none)."""
-    return sum(pq.ParquetFile(p).metadata.num_rows for p in chunk_files(data_root))
+    """Number of chunk rows over all files (from Parquet footers; 0 when there are none).
+
+    :raises ContractError: a file is not readable Parquet.
+    """
+    total = 0
+    for path in chunk_files(data_root):
+        try:
+            total += pq.ParquetFile(path).metadata.num_rows
+        except (pa.ArrowException, OSError) as exc:
+            raise _unreadable(path, exc) from exc
+    return total
 
 
 def corpus_info(data_root: DataRootLike) -> EmbeddingInfo:
@@ -79,7 +165,13 @@ def corpus_info(data_root: DataRootLike) -> EmbeddingInfo:
     """
     infos: list[tuple[Path, EmbeddingInfo]] = []
     for path in _require_files(data_root):
-        info = EmbeddingInfo.from_metadata(pq.read_schema(path).metadata)
+        try:
+            info = EmbeddingInfo.from_metadata(read_schema(path).metadata)
+        except (ValueError, KeyError) as exc:
+            raise ContractError(
+                f"{path}: unreadable embedding metadata (codeintel.embedding.*): {exc}",
+                hint=_FIX_HINT.format(path=path),
+            ) from exc
         if info is None:
             raise ContractError(
                 f"{path}: no embedding metadata (codeintel.embedding.model/dim) in the Parquet schema",
@@ -106,7 +198,7 @@ def recorded_embedding(data_root: DataRootLike) -> EmbeddingInfo | None:
         return None
     try:
         return EmbeddingInfo.from_metadata(pq.read_schema(files[0]).metadata)
-    except (OSError, pa.ArrowException):
+    except (OSError, pa.ArrowException, ValueError, KeyError):
         return None
 
 
@@ -119,7 +211,7 @@ def read_chunks(data_root: DataRootLike, columns: Sequence[str] | None = None) -
     """
     files = _require_files(data_root)
     cols = list(columns) if columns is not None else None
-    tables = [pq.read_table(p, columns=cols) for p in files]
+    tables = [read_file(p, cols) for p in files]
     if len(tables) == 1:
         return tables[0]
     metadata = tables[0].schema.metadata
@@ -171,6 +263,7 @@ def iter_embedding_batches(
     """
     info = corpus_info(data_root)
     for path in chunk_files(data_root):
+        check_columns(path, read_schema(path), ["id", "embedding"])
         reader = pq.ParquetFile(path)
         for batch in reader.iter_batches(batch_size=batch_rows, columns=["id", "embedding"]):
             ids = batch.column("id").to_numpy(zero_copy_only=False).astype(np.int64, copy=False)

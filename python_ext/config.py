@@ -10,12 +10,19 @@ CLI and plain ``dbt build`` agree.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from python_ext.errors import InvalidVersionNameError
 
 DATA_ROOT_ENV = "CODEINTEL_DATA_ROOT"
 DB_PATH_ENV = "CODEINTEL_DB_PATH"
 DEFAULT_DATA_ROOT = "data"
+#: What an index version name may be: one path segment of letters, digits, ``.``, ``_``, ``-``,
+#: not starting with a dot (so never ``..``, a path, or a hidden/staging folder). Names made by
+#: ``indexctl index build`` look like ``20261121T103000.123Z-1a2b3c4d``.
+VERSION_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 #: The checkout this package lives in (holds ``dbt_project.yml``, ``docs/``, ``.cache/node``).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,7 +97,11 @@ class DataRoot:
         return self.root / "faiss" / "current"
 
     def version_dir(self, version: str) -> Path:
-        return self.versions_dir / version
+        """``faiss/versions/<version>/`` (the name is checked: never a path out of the folder).
+
+        :raises InvalidVersionNameError: ``version`` is not a version name.
+        """
+        return self.versions_dir / check_version_name(version)
 
     # --- evaluation ---------------------------------------------------------------------
     @property
@@ -115,6 +126,21 @@ class DataRoot:
         """The dbt-built catalog: ``CODEINTEL_DB_PATH`` or ``<root>/db/codeintel.duckdb``."""
         env = os.environ.get(DB_PATH_ENV)
         return Path(env).expanduser().resolve() if env else self.root / "db" / "codeintel.duckdb"
+
+
+def check_version_name(name: str, *, what: str = "index version") -> str:
+    """Return ``name`` when it is a valid index version name (:data:`VERSION_NAME_PATTERN`).
+
+    :param what: how to call the value in the message (e.g. ``--version``, ``faiss/CURRENT``).
+    :raises InvalidVersionNameError: a path, ``..``, an empty or hidden name, odd characters.
+    """
+    if not isinstance(name, str) or not VERSION_NAME_PATTERN.fullmatch(name):
+        raise InvalidVersionNameError(
+            f"{what} {name!r} is not an index version name (one folder name of letters, digits, "
+            "'.', '_' and '-', not starting with '.')",
+            hint="list the versions with `indexctl index versions`",
+        )
+    return name
 
 
 #: Anything :func:`resolve_data_root` accepts: a :class:`DataRoot`, a path, or None (the default).

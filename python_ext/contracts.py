@@ -220,6 +220,33 @@ def chunks_schema(
     return pa.schema(fields, metadata=metadata or None)
 
 
+def read_parquet_file(
+    path: str | Path, *, what: str, hint: str, columns: list[str] | None = None
+) -> pa.Table:
+    """Read a Parquet input of the data root; any unreadable file is a clear error.
+
+    :param what: the contract's name for the message (``eval queries``, ``eval runs``…).
+    :param hint: the fix (usually the command that rewrites the file).
+    :param columns: only these columns (each must exist).
+    :raises ContractError: garbage, truncated or empty file, a missing column; the message
+        names the file.
+    """
+    from python_ext.errors import ContractError
+
+    try:
+        if columns is not None:
+            names = pq.read_schema(path).names
+            missing = [c for c in columns if c not in names]
+            if missing:
+                raise ContractError(
+                    f"{path}: missing column(s) {', '.join(missing)} of the {what} contract", hint=hint
+                )
+        return pq.read_table(path, columns=columns)
+    except (pa.ArrowException, OSError) as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ContractError(f"{path}: not a readable {what} Parquet file ({detail})", hint=hint) from exc
+
+
 def read_embedding_info(path: str | Path) -> EmbeddingInfo | None:
     """Read the embedding metadata of one chunks Parquet file (None if absent)."""
     return EmbeddingInfo.from_metadata(pq.read_schema(path).metadata)
@@ -423,6 +450,8 @@ EVAL_RUNS_SCHEMA = pa.schema(
         pa.field("metrics", pa.list_(EVAL_METRICS_TYPE), nullable=False),
         # the run's query set, sorted (null in runs recorded before the column existed)
         pa.field("query_ids", pa.list_(pa.string())),
+        # sha256 of the query set's ids, texts and positives (null in runs recorded before it)
+        pa.field("queries_fingerprint", pa.string()),
     ]
 )
 

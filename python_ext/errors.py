@@ -6,9 +6,11 @@ bug and shows a traceback only with ``INDEXCTL_DEBUG=1``.
 
 Exit codes used by the CLI (see ``python_ext.cli``):
 
-* 1 — a known error (bad input, failed build, integrity problem).
-* 2 — a usage error (bad flags), raised by Typer/Click itself or as :class:`UsageError`.
-* 3 — a check found problems (``indexctl validate``, failing ``catalog test``).
+* 1 — a known error (bad input, failed build, integrity problem, another writer holds the lock).
+* 2 — a usage error: a bad flag or flag value (Typer/Click's own, or :class:`ConfigError` and its
+  subclasses, e.g. a refused ``catalog query`` statement or an invalid version name).
+* 3 — a check found problems (``indexctl validate``, failing ``catalog test``, a stale catalog in
+  ``catalog status``, a regression under ``eval run --fail-on-regression``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,17 @@ class IndexctlError(Exception):
 
 
 class ConfigError(IndexctlError):
-    """A setting, flag combination or environment variable is invalid."""
+    """A flag, flag value, flag combination, dbt var or environment variable is invalid (exit 2)."""
+
+    exit_code = 2
+
+
+class QueryRefusedError(ConfigError):
+    """``catalog query`` was given SQL that is not exactly one read-only statement."""
+
+
+class InvalidVersionNameError(ConfigError):
+    """A ``--version`` (or the name in ``faiss/CURRENT``) is not a valid index version name."""
 
 
 class InputError(IndexctlError):
@@ -76,6 +88,14 @@ class VersionNotFoundError(IndexctlError):
     """The requested index version (or a published one) does not exist."""
 
 
+class CurrentInvalidError(VersionNotFoundError):
+    """``faiss/CURRENT`` exists but does not name a complete version (empty, a path, missing)."""
+
+
+class DataRootLockedError(IndexctlError):
+    """Another writer (ingest, build, publish, refresh…) holds the data root's lock."""
+
+
 class CatalogError(IndexctlError):
     """Building, testing or swapping the dbt/DuckDB catalog failed."""
 
@@ -92,6 +112,14 @@ class CheckFailedError(IndexctlError):
 
 class ScipIndexError(IndexctlError):
     """Running a SCIP indexer (scip-python) failed or produced no index."""
+
+
+class IndexctlWarning(UserWarning):
+    """A warning the library issues on purpose (the CLI prints it as ``Warning: …``)."""
+
+
+class StaleCatalogWarning(IndexctlWarning):
+    """The catalog no longer matches the data root (published version or inputs changed)."""
 
 
 class UsageError(ConfigError):

@@ -87,6 +87,7 @@ class RichReporter:
         if not self.enabled:
             yield lambda n=1: None
             return
+        from rich.markup import escape
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -112,7 +113,8 @@ class RichReporter:
                 self._bar.start()
             bar = self._bar
             self._open += 1
-            task_id = bar.add_task(description, total=total)
+            # descriptions carry repository and file names: data, never rich markup
+            task_id = bar.add_task(escape(description), total=total)
 
         def advance(n: int = 1) -> None:
             bar.advance(task_id, n)
@@ -132,4 +134,4 @@ class RichReporter:
 
     def log(self, message: str) -> None:
         if self.enabled:
-            self.console.print(message, highlight=False)
+            self.console.print(message, highlight=False, markup=False)

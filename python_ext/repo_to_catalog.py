@@ -36,6 +36,7 @@ from typing import Any
 
 from python_ext.config import PROJECT_ROOT, DataRoot, DataRootLike, resolve_data_root
 from python_ext.errors import RepositoryNotFoundError
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 STAGES = ("ingest", "index build", "index tune", "eval queries", "eval run", "catalog refresh", "report")
@@ -168,7 +169,10 @@ def _index_is_current(data_root: DataRoot) -> str | None:
     from python_ext.index import versions
     from python_ext.index.bm25 import has_bm25
 
-    current = versions.read_current(data_root)
+    try:
+        current = versions.published_version(data_root)
+    except versions.CurrentInvalidError:  # a bad CURRENT is rebuilt over, never trusted
+        return None
     if current is None:
         return None
     try:
@@ -185,6 +189,7 @@ def _index_is_current(data_root: DataRoot) -> str | None:
     return current
 
 
+@writes_data_root("pipeline")
 def run_pipeline(
     data_root: DataRootLike,
     repo: str | Path | None,

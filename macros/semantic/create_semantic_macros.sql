@@ -17,6 +17,18 @@
 {% endmacro %}
 
 {% macro duckdb__create_semantic_macros() %}
+    {#- a partial run (dbt run --select stg_x) on a database without v_chunks: DuckDB binds a
+        table macro's tables when it is created, so creating them would fail the whole run -#}
+    {%- if execute -%}
+        {%- set found = run_query(
+            "select count(*) from information_schema.tables where table_catalog = current_database()"
+            ~ " and table_schema = 'main' and table_name = 'v_chunks'"
+        ).columns[0].values()[0] -%}
+        {%- if found == 0 -%}
+            {{ log("semantic SQL macros not created: main.v_chunks is not in this database (partial run)", info=true) }}
+            {{ return('select 1') }}
+        {%- endif -%}
+    {%- endif -%}
     {%- set dim = codeintel.chunk_embedding_dim() | int -%}
     {%- set columns = 'chunks.chunk_id, chunks.uri, chunks.start_line, chunks.end_line, chunks.language, chunks.preview' -%}
     -- the k chunks most similar to a chunk of the catalog (the chunk itself excluded)

@@ -7,7 +7,7 @@
 {% endmacro %}
 
 {% macro default__chunk_embedding_dim() %}
-    {%- set fallback = var('embedding_dim_default', 384) | int -%}
+    {%- set fallback = codeintel.checked_var('embedding_dim_default', 'int', min_value=1, default=384) -%}
     {%- if not execute -%}
         {{ return(fallback) }}
     {%- endif -%}

@@ -1,8 +1,9 @@
 {#- Why: every fact except chunks is optional (a fresh data root has no SCIP, index or eval
     files yet). When the source's files are absent this returns a typed, zero-row relation
     built from the column data_types declared in the source YAML, so `dbt build` still
-    succeeds; when present it selects from the source itself. source() is always called, so
-    lineage in the docs stays intact. -#}
+    succeeds; when present it selects from the source's external_location with its path
+    resolved (macro source_path: the index sources read the version faiss/CURRENT names).
+    source() is always called, so lineage in the docs stays intact. -#}
 {% macro optional_source(source_name, table_name) %}
     {{ return(adapter.dispatch('optional_source', 'codeintel')(source_name, table_name)) }}
 {% endmacro %}
@@ -13,9 +14,9 @@
         {{ return('select * from ' ~ relation) }}
     {%- endif -%}
     {%- set node = codeintel.source_meta(source_name, table_name) -%}
-    {%- set path = node.meta.path -%}
-    {%- if codeintel.files_exist(path) -%}
-        {{ return('select * from ' ~ relation) }}
+    {%- set path = codeintel.source_path(source_name, table_name) -%}
+    {%- if path is not none and codeintel.files_exist(path) -%}
+        {{ return('select * from ' ~ node.meta.external_location | replace('{path}', path | replace("'", "''"))) }}
     {%- endif -%}
     {{ log("optional source " ~ source_name ~ "." ~ table_name ~ " absent (" ~ path ~ "): typed empty relation", info=true) }}
     {%- set cols = [] -%}

@@ -7,7 +7,7 @@
 {% endtest %}
 
 {% macro default__test_idmap_coverage(model, column_name, idmap, idmap_column, min_coverage) %}
-{%- set min_coverage = var('idmap_min_coverage') if min_coverage is none else min_coverage -%}
+{%- set min_coverage = codeintel.checked_var('idmap_min_coverage', 'float', min_value=0, max_value=1) if min_coverage is none else min_coverage -%}
 with
 
 mapped as (

@@ -117,6 +117,7 @@ def run_dbt(
     project_dir: Path | None = None,
     extra_vars: dict[str, Any] | None = None,
     timeout: float | None = None,
+    threads: int | None = None,
 ) -> DbtRunResult:
     """Run ``dbt ARGS`` against ``db_path`` with sources read from ``data_root``.
 
@@ -127,6 +128,8 @@ def run_dbt(
     :param project_dir: dbt project; default :func:`find_project_dir`.
     :param extra_vars: dbt ``--vars`` (e.g. ``{"rrf_k0": 30}``).
     :param timeout: seconds before dbt is killed (None: no limit).
+    :param threads: dbt ``--threads`` (None: the profile's, 1; see ``profiles/profiles.yml`` for
+        why in-place builds must not run two threads).
     :raises CatalogError: when dbt cannot be started or times out.
     """
     project = project_dir or find_project_dir()
@@ -150,6 +153,8 @@ def run_dbt(
     ]
     if extra_vars:
         cmd += ["--vars", json.dumps(extra_vars)]
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
     env = dict(os.environ)
     env.update(
         {

@@ -19,6 +19,7 @@ A failed build leaves the live catalog untouched; the failed database is kept in
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -37,7 +38,9 @@ from python_ext.catalog.dbt_runner import (
 from python_ext.catalog.hydrate import BASE_COLUMNS
 from python_ext.catalog.hydration_index import write_hydration_index
 from python_ext.config import DataRootLike, resolve_data_root
-from python_ext.errors import CatalogError, CheckFailedError
+from python_ext.errors import CatalogError, CheckFailedError, ConfigError
+from python_ext.index import versions
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 
@@ -111,11 +114,68 @@ def _settle_live_catalog(db_path: Path) -> None:
         ) from exc
 
 
+BUILD_DIR_PREFIX = ".refresh-"
+_OWNER_FILE = ".owner-pid"
+#: A build folder without an owner file older than this is a leftover (seconds).
+_ORPHAN_AGE_S = 600.0
+
+
 def _new_build_dir(db_path: Path) -> Path:
+    """A private build folder next to the catalog, stamped with this process's pid.
+
+    Folders left by killed refreshes (their owner is gone) are removed first, so kills never
+    pile up copies of the catalog in ``db/``.
+    """
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".refresh-", dir=db_path.parent))
+    remove_stale_build_dirs(db_path)
+    path = Path(tempfile.mkdtemp(prefix=BUILD_DIR_PREFIX, dir=db_path.parent))
+    (path / _OWNER_FILE).write_text(str(os.getpid()))
+    return path
 
 
+def remove_stale_build_dirs(db_path: str | os.PathLike[str]) -> list[Path]:
+    """Delete ``<db dir>/.refresh-*`` folders whose owner process no longer runs.
+
+    A folder whose owner file is missing counts as stale once it is older than ten minutes
+    (a live build writes its owner file right after creating the folder).
+
+    :returns: the folders removed.
+    """
+    parent = Path(db_path).parent
+    removed = []
+    if not parent.is_dir():
+        return removed
+    for path in parent.glob(f"{BUILD_DIR_PREFIX}*"):
+        if not path.is_dir() or path.is_symlink():
+            continue
+        try:
+            pid = int((path / _OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            try:
+                stale = time.time() - path.stat().st_mtime > _ORPHAN_AGE_S
+            except OSError:
+                continue
+        else:
+            stale = not _process_alive(pid)
+        if stale:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@writes_data_root("catalog refresh")
 def refresh_catalog(
     data_root: DataRootLike = None,
     *,
@@ -143,6 +203,11 @@ def refresh_catalog(
             f"no chunks Parquet under {root.chunks_dir}",
             hint="run `indexctl ingest REPO --out DATA_ROOT` first, or pass --data-root",
         )
+    dbt_vars = check_dbt_vars(extra_vars)
+    # CURRENT is the single source of truth: read (and checked) once, pinned for every model
+    published = versions.published_version(root)
+    if published is not None:
+        dbt_vars["published_version"] = published
     start = time.perf_counter()
     build_dir = _new_build_dir(target)
     staged = build_dir / target.name
@@ -154,7 +219,13 @@ def refresh_catalog(
                 carried = _carry_over_idmap_mat(target, staged)
             if carried:
                 progress.log("catalog: faiss_idmap_mat carried over from the current catalog")
-            run = run_dbt(["build"], data_root=root.root, db_path=staged, extra_vars=extra_vars)
+            run = run_dbt(
+                ["build"],
+                data_root=root.root,
+                db_path=staged,
+                extra_vars=dbt_vars,
+                threads=FRESH_BUILD_THREADS,
+            )
         if not run.ok:
             attach_failing_rows(run, staged)
             kept = _keep_failed(build_dir, target)
@@ -185,6 +256,63 @@ def refresh_catalog(
         warned_tests=[n.name for n in run.nodes if n.status == "warn"],
         slowest=run.slowest(),
     )
+
+
+#: dbt threads of a refresh (and of ``catalog test``). The profile runs one thread because two
+#: threads rebuilding tables *in place* race in DuckDB (see profiles/profiles.yml); a refresh
+#: builds into a new file where no table but the carried ``faiss_idmap_mat`` exists, so no two
+#: threads swap indexed tables, and tests only create views: two threads are safe and overlap
+#: dbt's per-node overhead.
+FRESH_BUILD_THREADS = 2
+
+#: dbt vars a caller may set: name -> (kind, minimum, maximum) (see dbt_project.yml).
+DBT_VARS: dict[str, tuple[type, float | None, float | None]] = {
+    "rrf_k0": (int, 0, None),
+    "rrf_rank_cutoff": (int, 1, None),
+    "idmap_min_coverage": (float, 0.0, 1.0),
+    "eval_regression_tolerance": (float, 0.0, None),
+    "embedding_dim_default": (int, 1, None),
+}
+
+
+def check_dbt_vars(extra_vars: dict[str, Any] | None) -> dict[str, Any]:
+    """Check dbt vars by name, type and range before dbt runs; return them typed.
+
+    ``data_root`` and ``published_version`` are set by the refresh itself; ``test_severity``
+    no longer exists (integrity tests are always errors).
+
+    :raises ConfigError: an unknown name, or a value of the wrong type or out of range (exit 2).
+    """
+    out: dict[str, Any] = {}
+    for name, raw in (extra_vars or {}).items():
+        if name not in DBT_VARS:
+            raise ConfigError(
+                f"unknown dbt var {name!r}",
+                hint=f"known vars: {', '.join(sorted(DBT_VARS))} (the data root is --data-root; integrity "
+                "tests cannot be lowered to warnings)",
+            )
+        kind, low, high = DBT_VARS[name]
+        value: Any
+        try:
+            if isinstance(raw, bool):
+                raise ValueError
+            value = kind(str(raw).strip()) if kind is int else float(raw)
+            if not math.isfinite(value):
+                raise ValueError
+        except ValueError:
+            raise ConfigError(
+                f"dbt var {name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}",
+                hint=f"e.g. --var {name}={int(low or 1) if kind is int else 0.5}",
+            ) from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = " and ".join(
+                part
+                for part in (f">= {low}" if low is not None else "", f"<= {high}" if high is not None else "")
+                if part
+            )
+            raise ConfigError(f"dbt var {name} must be {bounds}, got {raw!r}", hint=f"fix --var {name}")
+        out[name] = value
+    return out
 
 
 #: DuckDB settings fixed when a catalog file is created; must equal ``config_options`` in
@@ -276,7 +404,9 @@ def check_catalog(
         _settle_live_catalog(target)
         shutil.copyfile(target, staged)
         with progress.task("catalog: dbt test", total=None):
-            run = run_dbt(["test"], data_root=root.root, db_path=staged, extra_vars=extra_vars)
+            run = run_dbt(
+                ["test"], data_root=root.root, db_path=staged, extra_vars=check_dbt_vars(extra_vars)
+            )
         attach_failing_rows(run, staged)
     finally:
         shutil.rmtree(build_dir, ignore_errors=True)

@@ -8,9 +8,11 @@ turn text into a vector of the same space: :func:`register_semantic_functions` a
 ``embed(text) -> FLOAT[d]`` to a connection, embedding with the corpus's own embedder, the one
 the catalog records in ``v_embedding_model`` (so it works when the file is opened away from its
 data root). ``indexctl catalog query``, :func:`python_ext.catalog.query.query_catalog` and
-:func:`open_catalog` open the catalog with :func:`connect_catalog`: a private in-memory DuckDB
-with the catalog file attached read-only (as ``codeintel``, the default database) and ``embed``
-registered on it. Private, because DuckDB shares one database instance between connections to
+:func:`open_catalog` open the catalog with
+:func:`python_ext.catalog.query.open_locked_connection` and :func:`register_semantic_functions`
+as its prepare hook: a private in-memory DuckDB with the catalog file attached read-only (as
+``codeintel``, the default database), ``embed`` registered on it, then external access disabled
+and the configuration locked. Private, because DuckDB shares one database instance between connections to
 the same file in a process, and a Python function registered through one connection must not
 outlive it there.
 
@@ -204,25 +206,15 @@ def connect_catalog(path: Path) -> duckdb.DuckDBPyConnection:
     """A private DuckDB connection with the catalog at ``path`` attached read-only as the
     default database ``codeintel`` and ``embed(text)`` registered.
 
+    It is :func:`python_ext.catalog.query.open_locked_connection` with
+    :func:`register_semantic_functions` as its prepare hook: external access is disabled and the
+    configuration locked once ``embed`` is registered.
+
     :raises CatalogError: when ``path`` is not a DuckDB database.
     """
-    import duckdb
+    from python_ext.catalog.query import open_locked_connection
 
-    con = duckdb.connect(":memory:")
-    try:
-        try:
-            con.execute("attach ? as codeintel (read_only)", [str(path)])
-        except duckdb.Error as exc:
-            raise CatalogError(
-                f"cannot open {path} as a DuckDB catalog: {exc}",
-                hint="point --db at a catalog built by `indexctl catalog refresh`",
-            ) from exc
-        con.execute("use codeintel")
-        register_semantic_functions(con)
-    except BaseException:
-        con.close()
-        raise
-    return con
+    return open_locked_connection(path, register_semantic_functions)
 
 
 def open_catalog(
@@ -231,7 +223,9 @@ def open_catalog(
     """A read-only DuckDB connection to the catalog with ``embed(text)`` registered.
 
     For notebooks and scripts that want DuckDB's own API (``.df()``, ``.arrow()``, relations);
-    the catalog is attached read-only (DuckDB refuses every write to it), the caller closes it.
+    the catalog is attached read-only (DuckDB refuses every write to it) on a private instance
+    with external access disabled and its configuration locked (no ``copy … to``, ``read_csv``,
+    ``attach`` or ``install``: export with ``.df()``/``.arrow()``); the caller closes it.
 
     :param data_root: data root whose ``db/codeintel.duckdb`` to open (None: as everywhere).
     :param db_path: catalog file; overrides ``data_root`` (default ``$CODEINTEL_DB_PATH``).

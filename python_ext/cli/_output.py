@@ -11,7 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from python_ext.errors import IndexctlError
 from python_ext.progress import RichReporter
@@ -65,20 +67,22 @@ def print_table(
         stdout.print("(no rows)")
         return
     cols = list(columns or rows[0].keys())
-    table = Table(title=title)
+    table = Table(title=Text(title) if title is not None else None)
     for col in cols:
-        table.add_column(col, overflow="fold")
+        table.add_column(Text(str(col)), overflow="fold")
     for row in rows:
         table.add_row(*[_cell(row.get(col)) for col in cols])
     stdout.print(table)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> Text:
+    """One table cell as plain text: values are data (repository text, query text, SQL
+    results), never rich markup, so ``[link=…]`` or ``[/b]`` print as written."""
     if value is None:
-        return ""
+        return Text("")
     if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
+        return Text(f"{value:.4f}")
+    return Text(str(value))
 
 
 def emit(
@@ -103,22 +107,41 @@ def print_summary(summary: Mapping[str, Any], *, as_json: bool = False, title: s
     if as_json:
         print_json(dict(summary))
         return
-    table = Table(title=title, show_header=False)
+    table = Table(title=Text(title) if title is not None else None, show_header=False)
     table.add_column("key", style="bold")
     table.add_column("value", overflow="fold")
     for key, value in summary.items():
-        table.add_row(str(key), _cell(value) if not isinstance(value, (dict, list)) else to_json(value))
+        table.add_row(
+            Text(str(key)), _cell(value) if not isinstance(value, (dict, list)) else Text(to_json(value))
+        )
     stdout.print(table)
 
 
-def print_error(exc: IndexctlError) -> None:
-    """Print a known error as ``Error: …`` (+ hint) on stderr."""
-    stderr.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+def error_document(exc: BaseException, exit_code: int) -> dict[str, Any]:
+    """The JSON form of an error (what ``--json`` commands print on stdout when they fail)."""
+    fmt = getattr(exc, "format_message", None)  # Click errors: "Invalid value for '--keep': …"
+    message = fmt() if callable(fmt) else (getattr(exc, "message", None) or str(exc))
+    return {
+        "error": {
+            "type": type(exc).__name__,
+            "message": message,
+            "hint": getattr(exc, "hint", None),
+            "exit_code": exit_code,
+        }
+    }
+
+
+def print_error(exc: IndexctlError, *, as_json: bool = False) -> None:
+    """Print a known error as ``Error: …`` (+ hint) on stderr; with ``as_json`` also as one
+    JSON document on stdout. Messages name files, symbols and queries: printed verbatim."""
+    if as_json:
+        print_json(error_document(exc, exc.exit_code))
+    stderr.print(f"[bold red]Error:[/] {escape(exc.message)}", highlight=False)
     if exc.hint:
-        stderr.print(f"Hint: {exc.hint}", highlight=False)
+        stderr.print(Text(f"Hint: {exc.hint}"), highlight=False)
     stderr.print("Run again with INDEXCTL_DEBUG=1 for the full traceback.", style="dim", highlight=False)
 
 
 def warn(message: str) -> None:
-    """Print a warning on stderr."""
-    stderr.print(f"[yellow]Warning:[/] {message}", highlight=False)
+    """Print a warning on stderr (the message is printed verbatim, never as markup)."""
+    stderr.print(f"[yellow]Warning:[/] {escape(message)}", highlight=False)

@@ -1,4 +1,6 @@
-"""`indexctl catalog refresh|test|docs|query`: the dbt-built DuckDB catalog (registered by :func:`register`).
+"""`indexctl catalog refresh|test|docs|query|status`: the dbt-built DuckDB catalog.
+
+Registered by :func:`register`.
 
 Each command parses flags, calls one function of :mod:`python_ext.catalog.refresh` and renders
 the result through :mod:`python_ext.cli._output`.
@@ -159,6 +161,43 @@ def query_cmd(
     emit(result.records(), as_json=as_json, as_nl=as_nl, columns=result.columns)
     if result.truncated:
         warn(f"showing the first {max_rows} rows; raise --max-rows for more")
+
+
+@catalog_app.command("status")
+def status_cmd(
+    data_root: DataRootOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Say whether the catalog matches the data root now (exit 3 when it is stale).
+
+    Compares the catalog's build record with the data root: the published version (faiss/CURRENT)
+    and every input file (added, removed, changed); shows the build time, the last evaluation run
+    and the row count of every mart.
+
+    Example: indexctl catalog status --json
+    """
+    from python_ext.catalog.status import catalog_status
+    from python_ext.cli._output import emit, print_json, print_summary, stderr
+
+    status = catalog_status(data_root, db_path=db)
+    if as_json:
+        print_json(status.to_dict())
+    else:
+        summary = status.to_dict()
+        counts = summary.pop("row_counts")
+        changes = summary.pop("changes")
+        summary["state"] = "STALE" if status.stale else "fresh"
+        print_summary(summary, title="catalog status")
+        if changes:
+            emit(changes, columns=["source", "path", "change"], title="inputs changed since the build")
+        if counts:
+            emit([{"mart": k, "rows": v} for k, v in counts.items()], title="rows per mart")
+    if status.stale:
+        for reason in status.reasons:
+            stderr.print(f"stale: {reason}", highlight=False, markup=False)
+        stderr.print("Hint: run `indexctl catalog refresh`", highlight=False, markup=False)
+        raise typer.Exit(3)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from python_ext.cli._options import DataRootOpt, JsonOpt, NlOpt, QuietOpt
 from python_ext.config import resolve_data_root
+
+if TYPE_CHECKING:
+    from python_ext.evaluate.run import EvalRunResult
 
 eval_app = typer.Typer(
     name="eval",
@@ -126,14 +129,33 @@ def run_cmd(
     index_version: Annotated[
         str | None, typer.Option("--index-version", help="Evaluate this index version (default: published).")
     ] = None,
+    fail_on_regression: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-regression",
+            help="Exit 3 when recall/MRR/nDCG of a channel dropped by more than --tolerance against "
+            "the last run over the same query set and k.",
+        ),
+    ] = False,
+    tolerance: Annotated[
+        float | None,
+        typer.Option(
+            "--tolerance",
+            min=0.0,
+            help="Largest allowed drop for --fail-on-regression (default 0.01, the dbt var "
+            "eval_regression_tolerance).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Run the channels over the queries; write the pool, append runs.parquet, print metrics.
 
-    Example: indexctl eval run --k 10 --channels faiss,flat,bm25,hybrid --rrf-k0 60
+    Example: indexctl eval run --k 10 --channels faiss,flat,bm25,hybrid --fail-on-regression
     """
-    from python_ext.cli._output import emit, print_json, reporter, stdout, warn
+    from python_ext.cli._output import emit, print_json, reporter, stderr, stdout, warn
+    from python_ext.evaluate.regression import DEFAULT_TOLERANCE
     from python_ext.evaluate.run import run_eval
 
     result = run_eval(
@@ -143,10 +165,22 @@ def run_cmd(
         rrf_k0=rrf_k0,
         rrf_rank_cutoff=rrf_rank_cutoff,
         index_version=index_version,
+        regression_tolerance=(DEFAULT_TOLERANCE if tolerance is None else tolerance)
+        if fail_on_regression
+        else None,
         progress=reporter(quiet or as_json),
     )
     for note in result.notes:
         warn(note)
+    report = result.regression
+    if report is not None:
+        if report.previous_run_id is None:
+            warn(
+                f"no earlier run over the same query set and k={result.k} to compare with "
+                f"({report.skipped_runs} earlier run(s) used other queries or k): nothing to regress from"
+            )
+        for drop in report.regressions:
+            stderr.print(f"regression: {drop}", highlight=False, markup=False)
     if result.embedding and result.embedding.get("kind") == "lexical":
         warn(
             f"dense channels use the LEXICAL embedder {result.embedding['model']} (hashed identifier "
@@ -154,6 +188,7 @@ def run_cmd(
         )
     if as_json:
         print_json(result.to_dict())
+        _exit_on_regression(result)
         return
     emit(result.metric_rows(), title=f"run {result.run_id} — {result.n_queries} queries, k={result.k}")
     stdout.print(
@@ -162,16 +197,34 @@ def run_cmd(
         f"{','.join(result.hybrid_of) or '-'}   "
         f"wall: {result.wall_seconds:.2f}s",
         highlight=False,
+        markup=False,
     )
     for origin, ms in result.by_origin.items():
         cells = "  ".join(f"{m.source} R={m.recall_at_k:.3f} MRR={m.mrr_at_k:.3f}" for m in ms)
-        stdout.print(f"{origin} ({result.queries_by_origin.get(origin, 0)}): {cells}", highlight=False)
-    stdout.print(f"pool: {result.pool_path}   runs: {result.runs_path}", highlight=False)
+        stdout.print(
+            f"{origin} ({result.queries_by_origin.get(origin, 0)}): {cells}", highlight=False, markup=False
+        )
+    stdout.print(f"pool: {result.pool_path}   runs: {result.runs_path}", highlight=False, markup=False)
     if result.archived_pools:
         warn(
             f"moved {len(result.archived_pools)} pool(s) of earlier runs whose chunks or queries no longer "
             "exist to eval/pools/stale/ (their metrics stay in runs.parquet)"
         )
+    _exit_on_regression(result)
+
+
+def _exit_on_regression(result: EvalRunResult) -> None:
+    report = result.regression
+    if report is not None and report.regressed:
+        from python_ext.cli._output import stderr
+
+        stderr.print(
+            f"Error: run {report.run_id} regressed against run {report.previous_run_id} (same query set, "
+            f"k={result.k}, tolerance {report.tolerance}): {len(report.regressions)} metric(s) dropped",
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(3)
 
 
 @eval_app.command("import-run")

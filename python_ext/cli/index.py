@@ -122,41 +122,82 @@ def versions_cmd(data_root: DataRootOpt = None, as_json: JsonOpt = False, as_nl:
 
     Example: indexctl index versions --json
     """
-    from python_ext.cli._output import emit
-    from python_ext.index.versions import list_versions
+    from python_ext.cli._output import emit, warn
+    from python_ext.index.versions import current_problem, list_versions
 
-    rows = [v.to_dict() for v in list_versions(resolve_data_root(data_root))]
+    root = resolve_data_root(data_root)
+    rows = [v.to_dict() for v in list_versions(root)]
+    problem = current_problem(root)
+    if problem:
+        warn(f"nothing is published: {problem}")
     emit(rows, as_json=as_json, as_nl=as_nl, title="index versions")
+
+
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Publish even a version built from other chunks than the data root holds now.",
+    ),
+]
+RefreshCatalogOpt = Annotated[
+    bool,
+    typer.Option(
+        "--refresh-catalog/--no-refresh-catalog",
+        help="Refresh the catalog after the flip when one exists (else it stays stale until "
+        "`indexctl catalog refresh`).",
+    ),
+]
 
 
 @index_app.command("publish")
 def publish_cmd(
     version: Annotated[str, typer.Argument(help="The version to publish.")],
+    force: ForceOpt = False,
+    refresh_catalog: RefreshCatalogOpt = True,
     data_root: DataRootOpt = None,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Publish a version (atomic flip of CURRENT and the current symlink).
+    """Publish a version (atomic flip of CURRENT and the current symlink), then refresh the catalog.
 
     Example: indexctl index publish 20261121T103000.123Z-1a2b3c4d
     """
-    from python_ext.cli._output import print_summary
-    from python_ext.index.versions import publish
+    from python_ext.catalog.publish import publish_version
+    from python_ext.cli._output import print_summary, reporter
 
-    print_summary(
-        publish(resolve_data_root(data_root), version).to_dict(), as_json=as_json, title="index publish"
+    result = publish_version(
+        resolve_data_root(data_root),
+        version,
+        force=force,
+        refresh=refresh_catalog,
+        progress=reporter(quiet or as_json),
     )
+    print_summary(result.to_dict(), as_json=as_json, title="index publish")
 
 
 @index_app.command("rollback")
-def rollback_cmd(data_root: DataRootOpt = None, as_json: JsonOpt = False) -> None:
-    """Publish the newest version older than the published one.
+def rollback_cmd(
+    force: ForceOpt = False,
+    refresh_catalog: RefreshCatalogOpt = True,
+    data_root: DataRootOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Publish the newest version older than the published one, then refresh the catalog.
 
     Example: indexctl index rollback
     """
-    from python_ext.cli._output import print_summary
-    from python_ext.index.versions import rollback
+    from python_ext.catalog.publish import rollback_version
+    from python_ext.cli._output import print_summary, reporter
 
-    print_summary(rollback(resolve_data_root(data_root)).to_dict(), as_json=as_json, title="index rollback")
+    result = rollback_version(
+        resolve_data_root(data_root),
+        force=force,
+        refresh=refresh_catalog,
+        progress=reporter(quiet or as_json),
+    )
+    print_summary(result.to_dict(), as_json=as_json, title="index rollback")
 
 
 @index_app.command("gc")

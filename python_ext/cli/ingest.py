@@ -214,10 +214,16 @@ def validate_chunks_cmd(
         emit([p.to_dict() for p in problems], as_json=as_json, columns=["file", "row", "column", "message"])
     if problems:
         files = len({p.file for p in problems})
-        raise CheckFailedError(f"{len(problems)} problem(s) in {files} file(s) under {path}")
+        failed = CheckFailedError(f"{len(problems)} problem(s) in {files} file(s) under {path}")
+        if as_json:  # the problems are the JSON document on stdout; the summary goes to stderr
+            from python_ext.cli._output import stderr
+
+            stderr.print(f"Error: {failed.message}", highlight=False, markup=False)
+            raise typer.Exit(failed.exit_code)
+        raise failed
     if not as_json:
         n = len(chunk_parquet_files(path))
-        stdout.print(f"OK: {n} file(s) under {path} match the chunks contract", highlight=False)
+        stdout.print(f"OK: {n} file(s) under {path} match the chunks contract", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

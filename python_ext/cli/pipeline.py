@@ -59,9 +59,11 @@ def pipeline_cmd(
 
 def _render_pipeline(result: PipelineResult) -> None:
     """The human summary of ``indexctl pipeline`` (stages, counts, metrics, SQL to try)."""
+    from rich.text import Text
+
     from python_ext.cli._output import emit, print_summary, stdout
 
-    stdout.print(f"[bold]codeintel catalog — pipeline on {result.repo}[/]", highlight=False)
+    stdout.print(Text(f"codeintel catalog — pipeline on {result.repo}", style="bold"), highlight=False)
     emit(
         [{"stage": s.name, "seconds": f"{s.seconds:.2f}", "note": s.skipped or ""} for s in result.stages],
         title="stages",

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRoot
-from python_ext.contracts import EVAL_CHANNELS, EVAL_POOL_SCHEMA, EVAL_RUNS_SCHEMA
+from python_ext.contracts import EVAL_CHANNELS, EVAL_POOL_SCHEMA, EVAL_RUNS_SCHEMA, read_parquet_file
 from python_ext.errors import ContractError
 from python_ext.evaluate.metrics import ChannelMetrics
 
@@ -102,7 +102,7 @@ def write_pool(data_root: DataRoot, table: pa.Table) -> Path:
 def read_pool(data_root: DataRoot, run_id: str) -> pa.Table:
     """Read one run's pool back (checked against the contract)."""
     path = data_root.pools_dir / f"{run_id}.parquet"
-    table = pq.read_table(path)
+    table = read_parquet_file(path, what="eval pool", hint="re-run `indexctl eval run`")
     if not table.schema.equals(EVAL_POOL_SCHEMA, check_metadata=False):
         raise ContractError(f"{path}: schema does not match the eval pool contract")
     return table
@@ -165,6 +165,9 @@ class RunRecord:
     metrics: list[ChannelMetrics]
     #: the query ids the run evaluated (stored sorted and distinct: the run's query set).
     query_ids: Sequence[str] = ()
+    #: sha256 of the query set's ids, texts and positives
+    #: (:func:`python_ext.evaluate.queries.queries_fingerprint`).
+    queries_fingerprint: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -179,6 +182,7 @@ class RunRecord:
             "wall_seconds": self.wall_seconds,
             "metrics": [m.to_dict() for m in self.metrics],
             "query_ids": sorted(set(self.query_ids)),
+            "queries_fingerprint": self.queries_fingerprint,
         }
 
 
@@ -200,6 +204,7 @@ def _run_row_table(record: RunRecord) -> pa.Table:
                 "wall_seconds": record.wall_seconds,
                 "metrics": metrics,
                 "query_ids": sorted(set(record.query_ids)),
+                "queries_fingerprint": record.queries_fingerprint,
             }
         ],
         schema=EVAL_RUNS_SCHEMA,
@@ -220,10 +225,14 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _with_query_set_columns(table: pa.Table) -> pa.Table:
-    """Runs recorded before ``query_ids`` existed get it as null (query set unknown)."""
-    if "query_ids" not in table.column_names:
-        field = EVAL_RUNS_SCHEMA.field("query_ids")
-        table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    """Runs recorded before ``query_ids`` or ``queries_fingerprint`` existed get them as null
+    (query set unknown), in the contract's column order."""
+    for name in ("query_ids", "queries_fingerprint"):
+        if name not in table.column_names:
+            field = EVAL_RUNS_SCHEMA.field(name)
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    if sorted(table.column_names) == sorted(EVAL_RUNS_SCHEMA.names):
+        table = table.select(EVAL_RUNS_SCHEMA.names)
     return table
 
 
@@ -232,7 +241,11 @@ def read_runs(data_root: DataRoot) -> pa.Table:
     path = data_root.runs_path
     if not path.exists():
         return EVAL_RUNS_SCHEMA.empty_table()
-    table = _with_query_set_columns(pq.read_table(path))
+    table = _with_query_set_columns(
+        read_parquet_file(
+            path, what="eval runs", hint="move the file away; the next `indexctl eval run` starts a fresh one"
+        )
+    )
     if not table.schema.equals(EVAL_RUNS_SCHEMA, check_metadata=False):
         raise ContractError(
             f"{path}: schema does not match the eval runs contract",

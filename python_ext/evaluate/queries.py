@@ -43,15 +43,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from python_ext import chunkstore
 from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
-from python_ext.contracts import EVAL_QUERIES_SCHEMA
+from python_ext.contracts import EVAL_QUERIES_SCHEMA, read_parquet_file
 from python_ext.errors import ContractError, EvalInputError
 from python_ext.evaluate.docstrings import SUPPORTED_LANGUAGES, find_definitions, first_sentence
 from python_ext.lang.tokens import identifier_words
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 ORIGINS = ("docstring", "name", "user")
@@ -390,6 +390,19 @@ def queries_table(qs: QuerySet) -> pa.Table:
     return pa.Table.from_pylist([q.to_row() for q in qs.queries], schema=EVAL_QUERIES_SCHEMA)
 
 
+def queries_fingerprint(queries: list[Query]) -> str:
+    """``sha256:<hex>`` of a query set: every query's id, text and positives, in id order.
+
+    Two runs are comparable only over the same query set (same fingerprint): ``eval run
+    --fail-on-regression`` and ``v_eval_run_comparison`` pair such runs only.
+    """
+    digest = hashlib.sha256()
+    for q in sorted(queries, key=lambda q: q.query_id):
+        digest.update(json.dumps([q.query_id, q.text, sorted(q.positives)], ensure_ascii=False).encode())
+        digest.update(b"\n")
+    return f"sha256:{digest.hexdigest()}"
+
+
 def read_queries(data_root: DataRoot) -> list[Query]:
     """Read ``eval/queries.parquet`` back.
 
@@ -400,19 +413,26 @@ def read_queries(data_root: DataRoot) -> list[Query]:
         raise EvalInputError(
             f"no evaluation queries at {path}", hint="generate them first: indexctl eval queries"
         )
-    table = pq.read_table(path)
+    hint = "regenerate them: indexctl eval queries"
+    table = read_parquet_file(path, what="eval queries", hint=hint)
     if not table.schema.equals(EVAL_QUERIES_SCHEMA, check_metadata=False):
-        raise ContractError(f"{path}: schema does not match the eval queries contract")
-    return [
-        Query(
-            r["query_id"],
-            r["text"],
-            list(r["positives"]),
-            r["origin"],
-            json.loads(r["meta"]) if r["meta"] else {},
+        raise ContractError(f"{path}: schema does not match the eval queries contract", hint=hint)
+    out = []
+    for row, r in enumerate(table.to_pylist()):
+        try:
+            meta = json.loads(r["meta"]) if r["meta"] else {}
+        except ValueError as exc:
+            raise ContractError(f"{path}: row {row}: meta is not JSON ({exc})", hint=hint) from exc
+        out.append(
+            Query(
+                r["query_id"],
+                r["text"],
+                list(r["positives"]),
+                r["origin"],
+                meta if isinstance(meta, dict) else {},
+            )
         )
-        for r in table.to_pylist()
-    ]
+    return out
 
 
 @dataclass(frozen=True)
@@ -443,6 +463,7 @@ class QueriesResult:
         }
 
 
+@writes_data_root("eval queries")
 def build_queries(
     data_root: DataRootLike,
     *,
@@ -472,7 +493,12 @@ def build_queries(
     scip_path = data_root.scip_occurrences_path
     scip = None
     if use_scip and scip_path.exists():
-        scip = pq.read_table(scip_path, columns=["symbol", "uri", "start_line", "role_bits"])
+        scip = read_parquet_file(
+            scip_path,
+            what="scip occurrences",
+            hint="re-import SCIP (indexctl scip import), or pass --no-scip",
+            columns=["symbol", "uri", "start_line", "role_bits"],
+        )
     origins = list(origins)
     generated = [o for o in origins if not (stripped is not None and o == "docstring")]
     qs = (

@@ -54,13 +54,15 @@ from python_ext.errors import ConfigError, EvalInputError, IndexctlError, IndexM
 from python_ext.evaluate import pools
 from python_ext.evaluate.channels import mask_text, masked_index_copy, replace_rows
 from python_ext.evaluate.metrics import ChannelMetrics, channel_metrics
-from python_ext.evaluate.queries import Query, read_queries
+from python_ext.evaluate.queries import Query, queries_fingerprint, read_queries
+from python_ext.evaluate.regression import RegressionReport
 from python_ext.evaluate.runfiles import BUILTIN_CHANNELS, read_imported_run
 from python_ext.ids import content_hash
 from python_ext.index import versions as _v
 from python_ext.index.bm25 import Bm25Index, build_bm25_from_texts, has_bm25, load_bm25
 from python_ext.index.idmap import index_ids, read_idmap
 from python_ext.index.load import LoadedIndex, load_index
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 from python_ext.search import channels as channels_lib
 from python_ext.search.channels import Ranked, fusion_depth
@@ -96,6 +98,8 @@ class EvalRunResult:
     runs_path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     archived_pools: list[str] = field(default_factory=list)
+    queries_fingerprint: str | None = None
+    regression: RegressionReport | None = None
     rrf_rank_cutoff: int = DEFAULT_RRF_RANK_CUTOFF
     notes: list[str] = field(default_factory=list)
 
@@ -121,6 +125,8 @@ class EvalRunResult:
             "runs_path": str(self.runs_path) if self.runs_path else None,
             "timings": self.timings,
             "archived_pools": self.archived_pools,
+            "queries_fingerprint": self.queries_fingerprint,
+            "regression": self.regression.to_dict() if self.regression else None,
             "notes": self.notes,
         }
 
@@ -566,6 +572,7 @@ def record_run(
     )
 
 
+@writes_data_root("eval run", when=lambda kw: kw.get("write", True))
 def run_eval(
     data_root: DataRootLike,
     *,
@@ -575,6 +582,7 @@ def run_eval(
     rrf_rank_cutoff: int = DEFAULT_RRF_RANK_CUTOFF,
     index_version: str | None = None,
     write: bool = True,
+    regression_tolerance: float | None = None,
     progress: Reporter = NULL_PROGRESS,
 ) -> EvalRunResult:
     """Evaluate the channels on ``eval/queries.parquet`` and record the run.
@@ -593,6 +601,9 @@ def run_eval(
         ``rrf_rank_cutoff``).
     :param index_version: evaluate this index version instead of the published one.
     :param write: write the pool and append runs.parquet (default True).
+    :param regression_tolerance: when given, compare the recorded run with the last earlier run
+        over the same query set and k (:func:`python_ext.evaluate.regression.compare_with_previous`)
+        and put the report in ``result.regression``; needs ``write``.
     :returns: the run's metrics and paths.
     :raises EvalInputError: missing or stale queries, a missing imported run.
     :raises IndexMismatchError: the index's id map does not match the chunks.
@@ -601,6 +612,8 @@ def run_eval(
     t_start = time.perf_counter()
     started_at = datetime.now(UTC)
     chosen, fused, needed = plan_channels(channels, k, rrf_k0, rrf_rank_cutoff)
+    if regression_tolerance is not None and not write:
+        raise ConfigError("a regression check needs the run recorded (write=True)")
     depth = search_depths(needed, fused, k, rrf_rank_cutoff)
     timings: dict[str, float] = {}
 
@@ -608,6 +621,11 @@ def run_eval(
     run_id = pools.new_run_id(started_at)
     dense = [c for c in needed if c in DENSE]
     corpus = load_corpus(data_root, queries, bool(dense), timings)
+    if k > len(corpus.chunk_ids):
+        raise ConfigError(
+            f"--k {k} is more than the {len(corpus.chunk_ids)} chunks under {data_root.chunks_dir}",
+            hint=f"use --k {min(10, len(corpus.chunk_ids))}",
+        )
     runs = ChannelRuns(results={c: {} for c in needed}, seconds=dict.fromkeys(needed, 0.0))
 
     loaded = None
@@ -648,6 +666,7 @@ def run_eval(
         metrics=metrics,
         by_origin=by_origin,
         timings=timings,
+        queries_fingerprint=queries_fingerprint(queries),
         rrf_rank_cutoff=rrf_rank_cutoff,
         notes=runs.notes,
     )
@@ -666,9 +685,14 @@ def run_eval(
             rrf_k0=rrf_k0 if "hybrid" in chosen else None,
             wall_seconds=result.wall_seconds,
             metrics=metrics,
+            queries_fingerprint=result.queries_fingerprint,
             query_ids=[q.query_id for q in queries],
         )
         result.runs_path = pools.append_run(data_root, record)
+        if regression_tolerance is not None:
+            from python_ext.evaluate.regression import compare_with_previous
+
+            result.regression = compare_with_previous(data_root, run_id, tolerance=regression_tolerance)
     return result
 
 
@@ -690,6 +714,7 @@ def list_runs(data_root: DataRootLike) -> list[dict[str, object]]:
             "rrf_k0": r["rrf_k0"],
             "wall_seconds": r["wall_seconds"],
             "metrics": r["metrics"],
+            "queries_fingerprint": r["queries_fingerprint"],
         }
         out.append(row)
     return out

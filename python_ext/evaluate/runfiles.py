@@ -30,8 +30,9 @@ import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
-from python_ext.contracts import EVAL_CHANNELS
+from python_ext.contracts import EVAL_CHANNELS, read_parquet_file
 from python_ext.errors import EvalInputError
+from python_ext.lock import writes_data_root
 
 #: Channels that ``indexctl eval run`` computes itself; imports may not use these names.
 BUILTIN_CHANNELS = ("faiss", "flat", "bm25", "hybrid")
@@ -204,7 +205,7 @@ def parse_parquet(path: Path, problems: _Problems) -> list[RunRow]:
     """Read a Parquet run (query_id, chunk_id, score); row numbers are 1-based."""
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise EvalInputError(f"{path}: not a readable Parquet file ({exc})") from exc
     missing = [c for c in ("query_id", "chunk_id", "score") if c not in table.column_names]
     if missing:
@@ -321,7 +322,12 @@ def read_imported_run(data_root: DataRoot, source: str) -> dict[str, list[tuple[
             f"no imported run for channel {source!r} ({path} does not exist)",
             hint=f"import it first: indexctl eval import-run --source {source} FILE",
         )
-    table = pq.read_table(path).sort_by([("query_id", "ascending"), ("rank", "ascending")])
+    table = read_parquet_file(
+        path,
+        what="imported run",
+        hint=f"import it again: indexctl eval import-run --source {source} FILE",
+        columns=["query_id", "chunk_id", "score", "rank"],
+    ).sort_by([("query_id", "ascending"), ("rank", "ascending")])
     out: dict[str, list[tuple[int, float]]] = {}
     for qid, cid, score in zip(
         table.column("query_id").to_pylist(),
@@ -333,6 +339,7 @@ def read_imported_run(data_root: DataRoot, source: str) -> dict[str, list[tuple[
     return out
 
 
+@writes_data_root("eval import-run")
 def import_run(
     data_root: DataRootLike,
     source: str,

@@ -31,11 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
-from python_ext.contracts import SCIP_OCCURRENCES_SCHEMA, SCIP_SYMBOLS_SCHEMA, empty_table
+from python_ext.contracts import SCIP_OCCURRENCES_SCHEMA, SCIP_SYMBOLS_SCHEMA, empty_table, read_parquet_file
 from python_ext.errors import ConfigError, InputError
 from python_ext.facts.ast import DEFAULT_AST_LEVEL, write_ast_facts
 from python_ext.facts.graph import (
@@ -51,6 +50,7 @@ from python_ext.facts.modules import compute_modules, iter_repo_files, write_mod
 from python_ext.facts.scip.importer import ScipImportResult, import_scip, iter_scip
 from python_ext.facts.scip.indexer import INDEXER_LANGUAGES, ScipIndexResult, run_scip_indexers
 from python_ext.ingest.walk import SourceFile, resolve_repository, walk_repository
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 SymbolResolver = Callable[[str, int, int], "list[str] | None"]
@@ -72,7 +72,13 @@ class ScipDefinitionIndex:
     @classmethod
     def from_parquet(cls, path: str | os.PathLike[str]) -> ScipDefinitionIndex:
         """Load the definitions (role bit 1, locals excluded) of a ``scip_occurrences.parquet``."""
-        table = pq.read_table(path, columns=["symbol", "uri", "role_bits", "start_line", "end_line"])
+        table = read_parquet_file(
+            path,
+            what="scip occurrences",
+            hint="re-import the SCIP index (indexctl scip import) or ingest with --scip/--run-scip",
+            columns=["symbol", "uri", "role_bits", "start_line", "end_line"],
+        )
+        all_uris = set(pc.unique(table.column("uri")).to_pylist())
         mask = pc.and_(
             pc.not_equal(pc.bit_wise_and(table["role_bits"], 1), 0),
             pc.invert(pc.starts_with(table["symbol"], "local ")),
@@ -87,7 +93,7 @@ class ScipDefinitionIndex:
             strict=True,
         ):
             defs[uri].append((start, end, symbol))
-        covered = set(pc.unique(pq.read_table(path, columns=["uri"])["uri"]).to_pylist())
+        covered = all_uris
         for uri in covered:
             defs.setdefault(uri, [])
         return cls(defs)
@@ -302,6 +308,7 @@ def _files_of(context: Any) -> list[SourceFile] | None:
     return list(walked)
 
 
+@writes_data_root("facts")
 def extract_facts(
     data_root: DataRootLike,
     repo: str | os.PathLike[str],
@@ -321,6 +328,7 @@ def extract_facts(
     return builder.write_facts()
 
 
+@writes_data_root("graph")
 def extract_graph(
     data_root: DataRootLike,
     repo: str | os.PathLike[str] | None,
@@ -377,6 +385,7 @@ def extract_graph(
     return write_edges(data_root, edges_table(edges, uris), source, started)
 
 
+@writes_data_root("ingest")
 def ingest_with_facts(
     data_root: DataRootLike,
     repo: str | os.PathLike[str],

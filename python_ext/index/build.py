@@ -43,6 +43,7 @@ from python_ext.index.load import accepted_parameters, apply_operating_point
 from python_ext.index.source import DEFAULT_BATCH_ROWS, count_rows, iter_vector_batches, scan_corpus
 from python_ext.index.vectors import VECTORS_FILE, create_vectors_file, holds_exact_vectors, scores_exactly
 from python_ext.lang.tokens import code_tokens
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 INDEX_NAME = "chunks"
@@ -248,6 +249,7 @@ def _enable_reconstruct(inner: faiss.Index) -> None:
     ivf.make_direct_map(True)
 
 
+@writes_data_root("index build")
 def build_index(
     data_root: DataRootLike,
     *,

@@ -19,9 +19,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from python_ext.atomic import atomic_write_parquet
-from python_ext.config import DataRootLike, resolve_data_root
+from python_ext.config import DataRootLike, check_version_name, resolve_data_root
 from python_ext.contracts import FAISS_IDMAP_SCHEMA
 from python_ext.errors import IndexMismatchError
+from python_ext.lock import writes_data_root
 
 
 def index_ids(index: faiss.Index) -> np.ndarray:
@@ -133,8 +134,18 @@ def check_idmap(index: faiss.Index, table: pa.Table, source: str = "faiss_idmap"
 
 
 def read_idmap(path: str | Path) -> pa.Table:
-    """Read an id map file (columns of :data:`FAISS_IDMAP_SCHEMA`)."""
-    return pq.read_table(path, schema=FAISS_IDMAP_SCHEMA)
+    """Read an id map file (columns of :data:`FAISS_IDMAP_SCHEMA`).
+
+    :raises IndexMismatchError: the file is not readable Parquet or lacks the contract's columns.
+    """
+    try:
+        return pq.read_table(path, schema=FAISS_IDMAP_SCHEMA)
+    except (pa.ArrowException, OSError) as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise IndexMismatchError(
+            f"{path}: not a readable faiss_idmap Parquet file ({detail})",
+            hint="re-export it with `indexctl index export-idmap`, or rebuild with `indexctl index build`",
+        ) from exc
 
 
 @dataclass
@@ -150,6 +161,7 @@ class IdmapExportResult:
         return asdict(self)
 
 
+@writes_data_root("index export-idmap")
 def export_idmap(data_root: DataRootLike, version: str | None = None) -> IdmapExportResult:
     """Re-export ``faiss_idmap.parquet`` of a version from its index file; update version.json.
 
@@ -162,7 +174,11 @@ def export_idmap(data_root: DataRootLike, version: str | None = None) -> IdmapEx
     data_root = resolve_data_root(data_root)
     from python_ext.index import versions as _v
 
-    name = version or _v.current_version(data_root)
+    name = (
+        check_version_name(version, what="--version")
+        if version is not None
+        else _v.current_version(data_root)
+    )
     manifest = _v.read_manifest(data_root, name)
     folder = data_root.version_dir(name)
     index_path = folder / _v.INDEX_FILE
@@ -173,8 +189,16 @@ def export_idmap(data_root: DataRootLike, version: str | None = None) -> IdmapEx
             f"{str(manifest.get('index_sha256'))[:16]}…",
             hint="rebuild with `indexctl index build`",
         )
-    index = faiss.read_index(str(index_path))
-    built_at = dt.datetime.fromisoformat(manifest["created_at"].replace("Z", "+00:00"))
+    from python_ext.index.load import read_index_file
+
+    index = read_index_file(index_path, name)
+    try:
+        built_at = dt.datetime.fromisoformat(manifest["created_at"].replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise IndexMismatchError(
+            f"{folder / _v.MANIFEST_FILE}: created_at {manifest['created_at']!r} is not an ISO time",
+            hint="rebuild with `indexctl index build`",
+        ) from exc
     sha = write_idmap(
         index,
         folder / _v.IDMAP_FILE,

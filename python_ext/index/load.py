@@ -15,13 +15,14 @@ re-ranks itself).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import faiss
 
-from python_ext.config import DataRootLike, resolve_data_root
+from python_ext.config import DataRootLike, check_version_name, resolve_data_root
 from python_ext.errors import IndexMismatchError, OperatingPointError
 from python_ext.index import versions as _v
 from python_ext.index.idmap import check_idmap, file_sha256, read_idmap
@@ -59,6 +60,75 @@ def inner_index(index: faiss.Index) -> faiss.Index:
     if isinstance(index, faiss.IndexIDMap):
         return faiss.downcast_index(index.index)
     return index
+
+
+#: Search parameters whose value is a count: name -> largest accepted value. FAISS casts the
+#: value to an int (``efSearch=1e12`` wrapped to a negative number, ``efSearch=0`` returned no
+#: neighbours): each must be a whole number from 1 to this bound. ``nprobe`` is also capped by
+#: the index's number of lists.
+COUNT_PARAMETERS: dict[str, int] = {
+    "nprobe": 1 << 20,
+    "quantizer_nprobe": 1 << 20,
+    "efSearch": 1 << 16,
+    "quantizer_efSearch": 1 << 16,
+    "max_codes": 1 << 40,
+    "ht": 1 << 16,
+    "polysemous_ht": 1 << 16,
+}
+#: Real-valued parameters: name -> (smallest, largest) accepted value.
+REAL_PARAMETERS: dict[str, tuple[float, float]] = {
+    "k_factor": (1.0, 4096.0),
+    "k_factor_rf": (1.0, 4096.0),
+}
+_OP_HINT = "use a FAISS ParameterSpace string such as nprobe=16 or efSearch=64"
+
+
+def parse_operating_point(operating_point: str) -> list[tuple[str, float]]:
+    """Split and check ``"nprobe=16,efSearch=64"`` into ``[(name, value)]``.
+
+    Values must be finite numbers; count parameters (:data:`COUNT_PARAMETERS`) whole numbers
+    from 1 to their bound, real ones (:data:`REAL_PARAMETERS`) within their range.
+
+    :raises OperatingPointError: naming the parameter and what is wrong with it.
+    """
+    out: list[tuple[str, float]] = []
+    for part in operating_point.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise OperatingPointError(
+                f"operating point {operating_point!r}: {part!r} is not NAME=VALUE", hint=_OP_HINT
+            )
+        try:
+            number = float(value)
+        except ValueError as exc:
+            raise OperatingPointError(
+                f"operating point {operating_point!r}: value of {name} is not a number: {value!r}",
+                hint=_OP_HINT,
+            ) from exc
+        if not math.isfinite(number):
+            raise OperatingPointError(
+                f"operating point {operating_point!r}: {name}={value.strip()} is not a finite number",
+                hint=_OP_HINT,
+            )
+        if name in COUNT_PARAMETERS:
+            top = COUNT_PARAMETERS[name]
+            if number != int(number) or not 1 <= number <= top:
+                raise OperatingPointError(
+                    f"operating point {operating_point!r}: {name} must be a whole number from 1 to {top} "
+                    f"(got {value.strip()})",
+                    hint=f"e.g. {name}=16; larger values only cost time (FAISS would wrap or ignore them)",
+                )
+        elif name in REAL_PARAMETERS:
+            low, high = REAL_PARAMETERS[name]
+            if not low <= number <= high:
+                raise OperatingPointError(
+                    f"operating point {operating_point!r}: {name} must be from {low:g} to {high:g} "
+                    f"(got {value.strip()})",
+                    hint=f"e.g. {name}=4",
+                )
+        out.append((name, number))
+    return out
 
 
 K_FACTOR = "k_factor"
@@ -108,20 +178,15 @@ def apply_operating_point(index: faiss.Index, operating_point: str) -> int:
     if not operating_point:
         return k_factor
     target = inner_index(index)
-    for part in operating_point.split(","):
-        name, sep, value = part.partition("=")
-        if not sep or not name.strip():
+    parsed = parse_operating_point(operating_point)
+    nlist = _nlist(target)
+    for name, number in parsed:
+        if name == "nprobe" and nlist is not None and number > nlist:
             raise OperatingPointError(
-                f"operating point {operating_point!r}: {part!r} is not NAME=VALUE",
-                hint="use a FAISS ParameterSpace string such as nprobe=16 or efSearch=64",
+                f"operating point {operating_point!r}: nprobe={int(number)} is more than the {nlist} "
+                f"lists of this {type(target).__name__} index",
+                hint=f"use nprobe from 1 to {nlist} (nprobe={nlist} searches every list)",
             )
-        try:
-            float(value)
-        except ValueError as exc:
-            raise OperatingPointError(
-                f"operating point {operating_point!r}: value of {name} is not a number: {value!r}",
-                hint="use a FAISS ParameterSpace string such as nprobe=16 or efSearch=64",
-            ) from exc
     try:
         faiss.ParameterSpace().set_index_parameters(target, operating_point)
     except RuntimeError as exc:
@@ -135,11 +200,35 @@ def apply_operating_point(index: faiss.Index, operating_point: str) -> int:
     return k_factor
 
 
+def _nlist(index: faiss.Index) -> int | None:
+    """Number of inverted lists of an IVF index (None for other kinds)."""
+    try:
+        ivf = faiss.extract_index_ivf(index)
+    except RuntimeError:
+        return None
+    return int(ivf.nlist) if ivf is not None else None
+
+
 def accepted_parameters(index: faiss.Index) -> list[str]:
     """Names of the ParameterSpace parameters ``index`` accepts (e.g. ``nprobe``)."""
     ps = faiss.ParameterSpace()
     ps.initialize(inner_index(index))
     return [ps.parameter_ranges.at(i).name for i in range(ps.parameter_ranges.size())]
+
+
+def read_index_file(path: Path, version: str) -> faiss.Index:
+    """``faiss.read_index`` of a version's index file.
+
+    :raises IndexMismatchError: FAISS cannot read it (corrupt or not a FAISS index).
+    """
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError as exc:
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
+        raise IndexMismatchError(
+            f"{path}: FAISS cannot read the index of version {version} ({detail[:200]})",
+            hint="rebuild with `indexctl index build`",
+        ) from exc
 
 
 def load_index(
@@ -159,7 +248,11 @@ def load_index(
     :raises OperatingPointError: the operating point does not fit the index.
     """
     data_root = resolve_data_root(data_root)
-    name = version or _v.current_version(data_root)
+    name = (
+        check_version_name(version, what="--version")
+        if version is not None
+        else _v.current_version(data_root)
+    )
     manifest = _v.read_manifest(data_root, name)
     path = data_root.version_dir(name)
     if not _v.is_complete(path):
@@ -182,7 +275,7 @@ def load_index(
                     hint="the files were changed after the build: rebuild with `indexctl index build` "
                     "or re-export with `indexctl index export-idmap`",
                 )
-    index = faiss.read_index(str(index_path))
+    index = read_index_file(index_path, name)
     if index.ntotal != manifest.get("ntotal"):
         raise IndexMismatchError(
             f"{index_path}: index holds {index.ntotal} vectors but version.json says "

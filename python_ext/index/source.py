@@ -118,16 +118,17 @@ def iter_vector_batches(
     :raises ContractError: a file lacks ``id``/``embedding`` or widths disagree.
     """
     for path in files:
-        pf = pq.ParquetFile(path)
-        names = set(pf.schema_arrow.names)
-        missing = {"id", "embedding"} - names
+        schema = chunkstore.read_schema(path)
+        missing = {"id", "embedding"} - set(schema.names)
         if missing:
             raise ContractError(
                 f"{path}: missing column(s) {', '.join(sorted(missing))} of the chunks contract",
                 hint="write chunks with python_ext.contracts.chunks_schema",
             )
+        chunkstore.check_columns(path, schema, ["id"])
+        pf = pq.ParquetFile(path)
         row = 0
-        for batch in pf.iter_batches(batch_size=batch_rows, columns=["id", "embedding"]):
+        for batch in _batches(pf, path, batch_rows):
             ids = batch.column("id").to_numpy(zero_copy_only=False).astype("int64", copy=False)
             vectors = _embedding_matrix(batch.column("embedding"), path, row, expect_d)
             if expect_d is None and len(vectors):
@@ -166,9 +167,27 @@ def _locate(files_rows: list[tuple[Path, int]], position: int) -> str:
     return f"position {position}"
 
 
+def _batches(pf: pq.ParquetFile, path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """``(id, embedding)`` record batches; a corrupt page is a ContractError naming the file."""
+    try:
+        yield from pf.iter_batches(batch_size=batch_rows, columns=["id", "embedding"])
+    except (pa.ArrowException, OSError) as exc:
+        raise ContractError(
+            f"{path}: not a readable chunks Parquet file ({str(exc).strip().splitlines()[0]})",
+            hint=f"run `indexctl validate chunks {path}`; re-run `indexctl ingest` to rewrite it",
+        ) from exc
+
+
 def count_rows(files: list[Path]) -> int:
-    """Total rows of ``files`` from the Parquet footers (no data read)."""
-    return sum(pq.ParquetFile(p).metadata.num_rows for p in files)
+    """Total rows of ``files`` from the Parquet footers (no data read).
+
+    :raises ContractError: a file is not readable Parquet.
+    """
+    total = 0
+    for path in files:
+        chunkstore.read_schema(path)  # a clear error for garbage, truncated or empty files
+        total += pq.ParquetFile(path).metadata.num_rows
+    return total
 
 
 def scan_corpus(

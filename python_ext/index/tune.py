@@ -45,7 +45,7 @@ import pyarrow as pa
 from python_ext import chunkstore
 from python_ext.atomic import atomic_write_json, atomic_write_parquet
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
-from python_ext.contracts import TUNING_FRONTIER_SCHEMA, EmbeddingInfo
+from python_ext.contracts import TUNING_FRONTIER_SCHEMA, EmbeddingInfo, read_parquet_file
 from python_ext.errors import ConfigError, IndexctlError, IndexMismatchError
 from python_ext.index import versions as _v
 from python_ext.index.build import build_index
@@ -55,6 +55,7 @@ from python_ext.index.load import apply_operating_point, inner_index, load_index
 from python_ext.index.refine import exact_rerank
 from python_ext.index.source import DEFAULT_BATCH_ROWS, iter_vector_batches, scan_corpus
 from python_ext.index.vectors import open_vectors, scores_exactly
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 DEFAULT_N_QUERIES = 500
@@ -157,7 +158,6 @@ def exact_ground_truth(
 def _eval_queries(data_root: DataRoot, manifest: dict[str, Any], progress: Reporter) -> np.ndarray | None:
     if not data_root.queries_path.is_file():
         return None
-    import pyarrow.parquet as pq
 
     from python_ext.embed import embedder_from_info
 
@@ -167,7 +167,16 @@ def _eval_queries(data_root: DataRoot, manifest: dict[str, Any], progress: Repor
     except IndexctlError as exc:
         progress.log(f"eval queries not used (cannot embed them: {exc.message}); sampling chunks instead")
         return None
-    texts = pq.read_table(data_root.queries_path, columns=["text"]).column("text").to_pylist()
+    texts = (
+        read_parquet_file(
+            data_root.queries_path,
+            what="eval queries",
+            hint="regenerate them (indexctl eval queries) or tune with --queries sample",
+            columns=["text"],
+        )
+        .column("text")
+        .to_pylist()
+    )
     if not texts:
         return None
     xq = np.ascontiguousarray(embedder.embed(texts), dtype="float32")
@@ -314,6 +323,7 @@ def choose_point(points: list[TunePoint], target_recall: float) -> tuple[TunePoi
     return max(points, key=lambda p: (p.recall_at_k, -p.ms_per_query)), False
 
 
+@writes_data_root("index tune")
 def tune_version(
     data_root: DataRoot,
     version: str | None = None,
@@ -347,6 +357,11 @@ def tune_version(
     device = resolve_device(gpu)
     started = time.perf_counter()
     loaded = load_index(data_root, version)
+    if k > loaded.index.ntotal:
+        raise ConfigError(
+            f"-k {k} is more than the {loaded.index.ntotal} vectors of index version {loaded.version}",
+            hint=f"use -k {min(10, loaded.index.ntotal)}",
+        )
     manifest = loaded.manifest
     scan = scan_corpus(
         data_root, metric=manifest["metric"], sample_size=n_queries, seed=seed + 7, progress=progress
@@ -425,6 +440,7 @@ def _record(
     _v.write_manifest(folder, updated)
 
 
+@writes_data_root("index tune")
 def tune_index(
     data_root: DataRootLike,
     *,
@@ -456,7 +472,7 @@ def tune_index(
     if version is not None:
         raise ConfigError("--version and --factories cannot be combined", hint="use one of them")
     if metric is None:
-        published = _v.read_current(data_root)
+        published = _v.published_version(data_root)
         metric = _v.read_manifest(data_root, published)["metric"] if published else "ip"
     results: list[TuneResult] = []
     try:

@@ -62,6 +62,7 @@ from python_ext.ingest import chunker
 from python_ext.ingest.cache import EmbeddingCache, FileManifest
 from python_ext.ingest.sizing import chunk_sizer, embed_key, embed_length, embed_text
 from python_ext.ingest.walk import DEFAULT_MAX_FILE_BYTES, SourceFile, WalkResult, walk_repository
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 #: ``symbol_resolver(uri, start_line, end_line)``: a list replaces the chunk's tree-sitter
@@ -782,6 +783,7 @@ def publish_chunk_set(
 # --- the chunk ingest ------------------------------------------------------------------------
 
 
+@writes_data_root("ingest")
 def ingest_repository(
     data_root: DataRootLike,
     repo: str | os.PathLike[str],

@@ -22,6 +22,7 @@ from python_ext.contracts import EmbeddingInfo, chunks_schema
 from python_ext.errors import ContractError, InputError
 from python_ext.ingest.chunk_ingest import IngestResult, diff_chunk_sets, read_previous
 from python_ext.ingest.validate import NORM_TOLERANCE, validate_table
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 
@@ -43,6 +44,7 @@ def _embedding_matrix(column: pa.ChunkedArray, source: Path) -> np.ndarray:
         ) from exc
 
 
+@writes_data_root("ingest --precomputed")
 def import_precomputed(
     data_root: DataRootLike,
     source: str | os.PathLike[str],

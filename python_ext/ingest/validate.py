@@ -107,6 +107,14 @@ def _type_ok(expected: pa.DataType, actual: pa.DataType) -> bool:
     return pa.types.is_string(expected) and pa.types.is_large_string(actual)
 
 
+def _embedding_info(metadata: dict[bytes, bytes] | None) -> tuple[EmbeddingInfo | None, str | None]:
+    """The embedding metadata, or the problem with it (a dim that is not a number, bad UTF-8)."""
+    try:
+        return EmbeddingInfo.from_metadata(metadata), None
+    except (ValueError, KeyError) as exc:
+        return None, f"unreadable embedding metadata (codeintel.embedding.model/dim/...): {exc}"
+
+
 def validate_table(
     table: pa.Table, file: str, seen_ids: dict[int, tuple[str, int]] | None = None
 ) -> list[Problem]:
@@ -151,8 +159,10 @@ def validate_table(
             if value is None:
                 add(row, name, "null value")
 
-    info = EmbeddingInfo.from_metadata(table.schema.metadata)
-    if info is None:
+    info, bad_meta = _embedding_info(table.schema.metadata)
+    if bad_meta:
+        add(None, "embedding", bad_meta)
+    elif info is None:
         add(None, "embedding", "no embedding metadata (codeintel.embedding.model/dim) in the Parquet schema")
     elif info.kind not in EMBEDDING_KINDS:
         add(None, "embedding", f"unknown embedding kind {info.kind!r} (expected one of {EMBEDDING_KINDS})")
@@ -304,7 +314,7 @@ def validate_chunks(path: str | os.PathLike[str]) -> list[Problem]:
             continue
         found = validate_table(table, name, seen)
         problems.extend(sorted(found, key=lambda p: -1 if p.row is None else p.row))
-        info = EmbeddingInfo.from_metadata(table.schema.metadata)
+        info, _ = _embedding_info(table.schema.metadata)
         if info is not None:
             if first_info is None:
                 first_info = (name, info)

@@ -5,20 +5,27 @@ Rules, in the order they are applied:
 1. **directories**: ``.git``/VCS folders and vendored or build-output folders
    (:data:`VENDORED_DIRS`: ``node_modules``, ``vendor``, ``third_party``, ``dist``, ``build``,
    virtual environments, caches …) are not entered (``skipped_dirs["vendored"]``); a folder
-   matched by a ``.gitignore`` is not entered either (``skipped_dirs["gitignored"]``).
+   matched by a ``.gitignore`` is not entered either (``skipped_dirs["gitignored"]``), nor one
+   that cannot be listed (``unreadable``) or whose ``.gitignore`` cannot be read
+   (``gitignore_unreadable``, with a warning: its exclusions are unknown; an unreadable root
+   ``.gitignore`` stops the walk with an :class:`~python_ext.errors.InputError`).
 2. **.gitignore**: every ``.gitignore`` from the repository root down to the file's folder
    applies, with git's precedence (the deepest file that has a matching pattern decides, and
-   ``!pattern`` re-includes). ``.git/info/exclude`` and global excludes are not read.
-3. **symlinks** are not followed (``symlink``).
-4. **size**: files over ``max_file_bytes`` (``too_large``).
-5. **binary**: a known binary extension or a NUL byte in the first 8 KiB (``binary``).
-6. **language**: files whose name maps to no language (``unsupported``) or to a language not in
+   ``!pattern`` re-includes). ``.git/info/exclude`` and global excludes are not read. Lines
+   git ignores (invalid patterns such as a trailing ``\\`` or a lone ``!``) are skipped with
+   a warning, never fatal.
+3. **names**: a file or folder name that is not valid UTF-8 or holds a backslash cannot be a
+   ``uri`` (``unsupported_name``).
+4. **symlinks** are not followed (``symlink``).
+5. **size**: files over ``max_file_bytes`` (``too_large``).
+6. **binary**: a known binary extension or a NUL byte in the first 8 KiB (``binary``).
+7. **language**: files whose name maps to no language (``unsupported``) or to a language not in
    ``languages`` (``language_filtered``).
-7. **encoding**: files that are not valid UTF-8 (``not_utf8``) or cannot be read
+8. **encoding**: files that are not valid UTF-8 (``not_utf8``) or cannot be read
    (``unreadable``) are skipped and counted, never fatal.
-8. **minified**: ``*.min.js``/``*.min.css`` and JavaScript/TypeScript/CSS/JSON files whose
+9. **minified**: ``*.min.js``/``*.min.css`` and JavaScript/TypeScript/CSS/JSON files whose
    average line is longer than 300 characters (``minified``).
-9. **generated**: ``*_pb2.py``, ``*_pb2_grpc.py``, ``*.pb.go``, ``*.generated.*`` and files whose
+10. **generated**: ``*_pb2.py``, ``*_pb2_grpc.py``, ``*.pb.go``, ``*.generated.*`` and files whose
    first 5 lines say ``Code generated … DO NOT EDIT``, ``@generated`` or ``auto-generated``
    (``generated``).
 
@@ -34,6 +41,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,7 +50,7 @@ from pathlib import Path
 import pathspec
 import xxhash
 
-from python_ext.errors import ConfigError, RepositoryNotFoundError
+from python_ext.errors import ConfigError, IndexctlWarning, InputError, RepositoryNotFoundError
 from python_ext.ingest.scope import SCOPE_REASONS, IngestScope
 from python_ext.lang.detect import ALL_LANGUAGES, detect_language
 from python_ext.progress import NULL_PROGRESS, Reporter
@@ -123,6 +131,7 @@ SKIP_REASONS = (
     "not_utf8",
     "minified",
     "generated",
+    "unsupported_name",
     *SCOPE_REASONS,
 )
 
@@ -179,6 +188,12 @@ class WalkResult:
         if len(bucket) < 5:
             bucket.append(uri)
 
+    def note_dir(self, reason: str, rel: str) -> None:
+        """Keep up to 5 example folders skipped for ``reason`` (under ``examples["dir:<reason>"]``)."""
+        bucket = self.examples.setdefault(f"dir:{reason}", [])
+        if len(bucket) < 5:
+            bucket.append(rel + "/")
+
     @property
     def total_bytes(self) -> int:
         return sum(f.size for f in self.files)
@@ -202,6 +217,51 @@ def normalize_languages(languages: Iterable[str] | str | None) -> frozenset[str]
     return chosen or None
 
 
+class UnreadableIgnoreFile(Exception):
+    """A ``.gitignore`` exists but cannot be read (its folder is then not entered)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def parse_gitignore(path: Path) -> pathspec.PathSpec:
+    """The patterns of one ``.gitignore``, as git reads them.
+
+    Lines git ignores are skipped, not fatal: a pattern pathspec cannot compile (``\\`` or
+    ``foo\\`` with a trailing backslash, a lone ``!``, a bad ``[z-a]`` range) never matches in
+    git either; each file with such lines gives one :class:`~python_ext.errors.IndexctlWarning`
+    naming the lines.
+
+    :raises UnreadableIgnoreFile: the file exists but cannot be read.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise UnreadableIgnoreFile(path, exc.strerror or str(exc)) from exc
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except (ValueError, re.error):  # GitWildMatchPatternError is a ValueError
+        pass
+    kept, bad = [], []
+    for number, line in enumerate(lines, start=1):
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except (ValueError, re.error):  # GitWildMatchPatternError is a ValueError
+            bad.append(f"{number} ({line!r})")
+            continue
+        kept.append(line)
+    warnings.warn(
+        IndexctlWarning(
+            f"{path}: ignored {len(bad)} line(s) that are not valid gitignore patterns (git ignores "
+            f"them too): line {', '.join(bad[:5])}{' …' if len(bad) > 5 else ''}"
+        ),
+        stacklevel=2,
+    )
+    return pathspec.GitIgnoreSpec.from_lines(kept)
+
+
 class _IgnoreStack:
     """The ``.gitignore`` specs that apply inside one folder, deepest last."""
 
@@ -209,15 +269,18 @@ class _IgnoreStack:
         self.specs = specs
 
     def child(self, rel_dir: str, abs_dir: Path) -> _IgnoreStack:
+        """The stack inside ``abs_dir``.
+
+        :raises UnreadableIgnoreFile: its ``.gitignore`` exists but cannot be read (a folder
+            whose exclusions are unknown must not be ingested).
+        """
         gitignore = abs_dir / ".gitignore"
-        if not gitignore.is_file():
-            return self
         try:
-            lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
+            if not gitignore.is_file():
+                return self
+        except OSError:  # the folder itself cannot be searched: os.walk will skip it
             return self
-        spec = pathspec.GitIgnoreSpec.from_lines(lines)
-        return _IgnoreStack((*self.specs, (rel_dir, spec)))
+        return _IgnoreStack((*self.specs, (rel_dir, parse_gitignore(gitignore))))
 
     def ignored(self, rel_path: str, is_dir: bool) -> bool:
         for base, spec in reversed(self.specs):
@@ -226,6 +289,27 @@ class _IgnoreStack:
             if result.include is not None:
                 return bool(result.include)
         return False
+
+
+def representable_name(name: str) -> bool:
+    """True when a file or folder name can be part of a chunk ``uri`` (docs/contracts.md).
+
+    A uri is a UTF-8, POSIX path: names that are not valid UTF-8 (``os.walk`` hands them over
+    with surrogate escapes) or that hold a backslash (a Windows separator to every consumer)
+    cannot be represented and are skipped as ``unsupported_name``.
+    """
+    if "\\" in name:
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(rel: str) -> str:
+    """``rel`` with undecodable bytes shown as ``\\xNN`` (for examples and messages)."""
+    return os.fsencode(rel).decode("utf-8", errors="backslashreplace")
 
 
 def is_generated(uri: str, head: bytes) -> bool:
@@ -292,9 +376,24 @@ def walk_repository(
     wanted = normalize_languages(languages)
     scope = IngestScope.load(root, include, exclude, default_skips)
     result = WalkResult(root=root, scope=scope)
-    stacks: dict[str, _IgnoreStack] = {"": _IgnoreStack().child("", root)}
+    try:
+        stacks: dict[str, _IgnoreStack] = {"": _IgnoreStack().child("", root)}
+    except UnreadableIgnoreFile as exc:
+        raise InputError(
+            f"cannot read {exc.path} ({exc.reason}): without it, files it excludes would be ingested",
+            hint="make it readable (or remove it), then ingest again",
+        ) from exc
+
+    def unreadable_dir(error: OSError) -> None:
+        name = getattr(error, "filename", None)
+        rel = Path(os.fsdecode(name)).relative_to(root).as_posix() if name else "?"
+        result.skipped_dirs["unreadable"] += 1
+        result.note_dir("unreadable", rel)
+
     with progress.task("walking files", total=None) as advance:
-        for dirpath, dirnames, filenames in os.walk(root, topdown=True, followlinks=False):
+        for dirpath, dirnames, filenames in os.walk(
+            root, topdown=True, onerror=unreadable_dir, followlinks=False
+        ):
             abs_dir = Path(dirpath)
             rel_dir = "" if abs_dir == root else abs_dir.relative_to(root).as_posix()
             stack = stacks.pop(rel_dir, None) or _IgnoreStack()
@@ -303,6 +402,10 @@ def walk_repository(
                 rel = f"{rel_dir}/{name}" if rel_dir else name
                 if name in VENDORED_DIRS:
                     result.skipped_dirs["vendored"] += 1
+                    continue
+                if not representable_name(name):
+                    result.skipped_dirs["unsupported_name"] += 1
+                    result.note_dir("unsupported_name", _printable(rel))
                     continue
                 if (abs_dir / name).is_symlink():
                     result.skip("symlink", rel)
@@ -314,12 +417,27 @@ def walk_repository(
                 if scope_reason is not None:
                     result.skipped_dirs[scope_reason] += 1
                     continue
+                try:
+                    stacks[rel] = stack.child(rel, abs_dir / name)
+                except UnreadableIgnoreFile as exc:
+                    result.skipped_dirs["gitignore_unreadable"] += 1
+                    result.note_dir("gitignore_unreadable", rel)
+                    warnings.warn(
+                        IndexctlWarning(
+                            f"{exc.path}: cannot read it ({exc.reason}); {rel}/ is not ingested, since "
+                            "the files it excludes are unknown"
+                        ),
+                        stacklevel=2,
+                    )
+                    continue
                 keep_dirs.append(name)
-                stacks[rel] = stack.child(rel, abs_dir / name)
             dirnames[:] = keep_dirs
             for name in sorted(filenames):
                 rel = f"{rel_dir}/{name}" if rel_dir else name
                 advance(1)
+                if not representable_name(name):
+                    result.skip("unsupported_name", _printable(rel))
+                    continue
                 selected = _consider(abs_dir / name, rel, stack, wanted, max_file_bytes, result, scope)
                 if selected is not None:
                     result.files.append(selected)

@@ -20,7 +20,7 @@ import numpy as np
 
 from python_ext import chunkstore
 from python_ext.config import DataRoot
-from python_ext.errors import IndexctlError, IndexMismatchError
+from python_ext.errors import IndexctlError, IndexMismatchError, InputError, StaleCatalogWarning
 from python_ext.index.bm25 import Bm25Index, has_bm25, load_bm25
 from python_ext.index.idmap import RowMap, index_ids
 from python_ext.index.load import LoadedIndex, load_index
@@ -120,24 +120,55 @@ class SearchState:
 def _contents_from_chunks(data_root: DataRoot, ids: list[int]) -> dict[int, tuple[str, str]]:
     import duckdb
 
-    files = [str(p) for p in chunkstore.chunk_files(data_root)]
-    if not files:
+    paths = chunkstore.chunk_files(data_root)
+    if not paths:
         return {}
+    for path in paths:  # a damaged file is named, never DuckDB's message about it
+        chunkstore.check_columns(path, chunkstore.read_schema(path), ["id", "content", "content_hash"])
     con = duckdb.connect()
     try:
         rows = con.execute(
             "select id, content, content_hash from read_parquet($files) where id in (select unnest($ids))",
-            {"files": files, "ids": [int(i) for i in ids]},
+            {"files": [str(p) for p in paths], "ids": [int(i) for i in ids]},
         ).fetchall()
+    except duckdb.Error as exc:
+        raise InputError(
+            f"cannot read the chunk text under {data_root.chunks_dir}: {exc}".strip(),
+            hint="run `indexctl validate chunks` on the data root; re-run `indexctl ingest`",
+        ) from exc
     finally:
         con.close()
     return {int(r[0]): (r[1], r[2]) for r in rows}
 
 
+#: The catalog inputs chunk hydration depends on (other inputs changing, e.g. a new eval run, do
+#: not make its chunk rows wrong).
+HYDRATION_SOURCES = ("ingest.chunks", "index.current_version", "index.faiss_idmap")
+
+
 def _open_hydration(data_root: DataRoot) -> Any:
+    """The catalog's hydration index, or None: no catalog, or a stale one.
+
+    A stale catalog (another version published, or its inputs changed since the build) is not
+    read: a :class:`~python_ext.errors.StaleCatalogWarning` says so and chunk text comes from the
+    chunk files (still checked against the content hash the version recorded).
+    """
+    import warnings
+
     from python_ext.catalog.hydration_index import open_hydration_index
+    from python_ext.catalog.status import catalog_staleness
 
     if not data_root.db_path.is_file():
+        return None
+    stale = catalog_staleness(data_root, sources=HYDRATION_SOURCES)
+    if stale:
+        warnings.warn(
+            StaleCatalogWarning(
+                f"the catalog {data_root.db_path} is stale ({stale[0]}); search reads chunk text "
+                "from the chunk files instead: run `indexctl catalog refresh`"
+            ),
+            stacklevel=3,
+        )
         return None
     return open_hydration_index(data_root.db_path)
 

@@ -3,6 +3,7 @@ faiss_idmap_mat no-op refresh, atomic swap under a reader, any-cwd opening."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -315,6 +316,11 @@ def test_atomic_refresh_while_a_reader_holds_the_catalog(built) -> None:
         pq.write_table(
             pq.read_table(idmap_path).from_pylist(rows, schema=pq.read_schema(idmap_path)), idmap_path
         )
+        # as `indexctl index export-idmap` does: the manifest records the new file's sha256
+        manifest_path = idmap_path.parent / "version.json"
+        manifest = json.loads(manifest_path.read_text())
+        manifest["idmap_sha256"] = hashlib.sha256(idmap_path.read_bytes()).hexdigest()
+        manifest_path.write_text(json.dumps(manifest))
 
         result = refresh_catalog(root, db_path=root.db_path)
         assert result.faiss_idmap_mat == "rebuilt"
@@ -442,6 +448,16 @@ EXPECTED_FAILURES = {
     "unknown_channel": ("accepted_values_from_seed_stg_eval_pools_channel", "{unknown_channel}"),
     "unknown_role": ("accepted_values_from_seed_stg_scip_occurrences_role", "{unknown_role}"),
     "pool_unknown_chunk": ("relationships_stg_eval_pools_chunk_id", "{pool_unknown_chunk}"),
+    # issue 12: what `indexctl validate` and the index loader refuse, the catalog refuses too
+    "nan_vector": ("assert_chunk_embeddings_valid", "{nan_vector}"),
+    "inf_vector": ("assert_chunk_embeddings_valid", "{inf_vector}"),
+    "zero_vector": ("assert_chunk_embeddings_valid", "embedding is the zero vector"),
+    "unnormalized_vector": ("assert_chunk_embeddings_valid", "L2 norm 2.0"),
+    "negative_id": ("stg_chunks_chunk_id_non_negative", "-42"),
+    "null_uri": ("not_null_stg_chunks_uri", ""),
+    "absolute_uri": ("relative_path_stg_chunks_uri", "/etc/passwd"),
+    "dotdot_uri": ("relative_path_stg_chunks_uri", "pkg/../../outside.py"),
+    "tampered_idmap": ("assert_published_index_matches_manifest", "differs from version.json idmap_sha256"),
 }
 
 
@@ -449,9 +465,13 @@ def test_each_corruption_fails_its_test_and_names_the_key(tmp_path: Path) -> Non
     root = DataRoot(tmp_path / "data")
     planted = catalog_data.write_data_root(root.root, corrupt=set(catalog_data.CORRUPTIONS))
     db = tmp_path / "db" / "codeintel.duckdb"
-    run = run_dbt(["build"], data_root=root.root, db_path=db, extra_vars={"test_severity": "warn"})
+    # audit mode without lowering any severity: build every model, then run every test
+    built = run_dbt(["build", "--exclude-resource-type", "test"], data_root=root.root, db_path=db)
+    assert built.ok, built.log[-3000:]
+    run = run_dbt(["test"], data_root=root.root, db_path=db)
+    assert not run.ok
     attach_failing_rows(run, db, limit=50)
-    warned = {n.name: n for n in run.nodes if n.status == "warn"}
+    warned = {n.name: n for n in run.nodes if n.status == "fail"}
     keys = dict(planted.bad)
     keys["ambiguous_module0"] = planted.bad["ambiguous_module"][0]
     for corruption, (test_prefix, needle) in EXPECTED_FAILURES.items():

@@ -73,12 +73,12 @@ def test_bad_var_is_a_usage_error(run_cli, tmp_path: Path) -> None:
     root = tmp_path / "data"
     catalog_data.write_data_root(root, only_chunks=True)
     res = run_cli("catalog", "refresh", "--data-root", root, "--var", "rrf_k0")
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert "Error: --var expects NAME=VALUE, got 'rrf_k0'" in res.stderr
 
 
 def test_help(run_cli) -> None:
     res = run_cli("catalog", "-h")
     assert res.exit_code == 0
-    for command in ("refresh", "test", "docs"):
+    for command in ("refresh", "test", "docs", "query", "status"):
         assert command in res.stdout

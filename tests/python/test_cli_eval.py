@@ -58,7 +58,7 @@ def test_run_without_queries_names_the_fix(indexed: DataRoot, run_cli: Callable)
 def test_unknown_channel_is_a_known_error(indexed: DataRoot, run_cli: Callable) -> None:
     run_cli("eval", "queries", "--data-root", indexed.root, "-q")
     res = run_cli("eval", "run", "--data-root", indexed.root, "--channels", "faiss,colbert")
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # a bad flag value is a usage error
     assert "Error: unknown channel(s) colbert" in res.stderr
 
 

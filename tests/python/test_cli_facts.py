@@ -84,7 +84,7 @@ def test_modules_from_jsonl_and_flag_errors(run_cli, tmp_path: Path) -> None:
     second = run_cli("modules", "--from-jsonl", src, "--out", tmp_path / "data", "--json")
     assert json.loads(second.stdout)["skipped"] is True
     both = run_cli("modules", TINY, "--from-jsonl", src, "--out", tmp_path / "data")
-    assert both.exit_code == 1
+    assert both.exit_code == 2
     assert both.stderr.splitlines()[0] == "Error: pass exactly one of REPO and --from-jsonl FILE"
 
 
@@ -118,7 +118,7 @@ def test_facts_command_runs_everything(
 
 def test_facts_conflicting_flags(run_cli, tmp_path: Path) -> None:
     result = run_cli("facts", TINY, "--scip", PKGDEMO_JSON, "--run-scip", "--out", tmp_path / "data")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == "Error: --scip and --run-scip exclude each other"
 
 
@@ -195,7 +195,7 @@ def test_ingest_scip_needs_facts(run_cli, tmp_path: Path) -> None:
 def test_rejected_ingest_with_run_scip_writes_nothing(run_cli, pkgdemo_repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "d"
     result = run_cli("ingest", pkgdemo_repo, "--run-scip", "--embedder", "bert", "--out", out)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == "Error: unknown embedder 'bert'"
     assert not out.exists()
 
@@ -213,3 +213,50 @@ def test_scip_index_with_a_missing_executable(
     )
     assert lines[1].startswith("Hint: run `bash scripts/bootstrap.sh` (or `npm install --prefix .cache/node ")
     assert not (tmp_path / "i.scip").exists()
+
+
+def test_scip_index_never_follows_symlinks_out_and_survives_a_fifo(run_cli, tmp_path: Path) -> None:
+    """Reproductions: `--run-scip` followed a symlink out of the repository and copied the outside
+    file's text into the data root; a FIFO crashed `scip index`."""
+    import os
+
+    from _scip_support import ensure_scip_python
+
+    ensure_scip_python()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.py").write_text('def leak():\n    """TOPSECRET-OUTSIDE text."""\n    return 1\n')
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pkg" / "__init__.py").write_text("")
+    (repo / "pkg" / "core.py").write_text(
+        'def area(r):\n    """Area of a circle."""\n    return 3.14 * r * r\n'
+    )
+    (repo / "pkg" / "leak.py").symlink_to(outside / "secret.py")
+    (repo / "linked_dir").symlink_to(outside, target_is_directory=True)
+    os.mkfifo(repo / "pkg" / "pipe.py")
+    (repo / "pyproject.toml").write_text('[project]\nname = "repo"\nversion = "0"\n')
+
+    data = tmp_path / "data"
+    result = run_cli(
+        "ingest", repo, "--out", data, "--embedder", "hashing", "--facts", "--run-scip", "-q", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    texts = []
+    for parquet in (data / "scip").glob("*.parquet"):
+        texts.append(json.dumps(pq.read_table(parquet).to_pylist(), default=str))
+    blob = "\n".join(texts)
+    assert "pkg/core.py" in blob and "Area of a circle." in blob
+    assert "TOPSECRET" not in blob and "leak" not in blob and "linked_dir" not in blob
+    for written in (p for p in data.rglob("*") if p.is_file()):  # parquet and the raw index.scip
+        assert b"TOPSECRET" not in written.read_bytes(), written
+
+
+def test_scip_import_refuses_paths_out_of_the_repository(run_cli, tmp_path: Path) -> None:
+    index = json.loads(PKGDEMO_JSON.read_text())
+    index["documents"][0]["relative_path"] = "../../etc/passwd"
+    bad = tmp_path / "bad.scip.json"
+    bad.write_text(json.dumps(index))
+    result = run_cli("scip", "import", bad, "--repo", PKGDEMO, "--out", tmp_path / "data", "-q")
+    assert result.exit_code == 1
+    assert "relative_path '../../etc/passwd' is not a path inside the repository" in result.stderr

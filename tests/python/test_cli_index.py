@@ -89,9 +89,11 @@ def test_versions_publish_rollback_gc_export(run_cli, root: DataRoot) -> None:
     assert [(r["version"], r["published"]) for r in rows] == [(v1, False), (v2, True)]
 
     out = run_cli("index", "rollback", "--out", root.root, "--json")
-    assert out.exit_code == 0 and json.loads(out.stdout) == {"published": v1, "previous": v2}
+    no_catalog = {"refreshed": False, "reason": f"no catalog at {root.db_path}"}
+    assert out.exit_code == 0
+    assert json.loads(out.stdout) == {"published": v1, "previous": v2, "catalog": no_catalog}
     out = run_cli("index", "publish", v2, "--out", root.root, "--json")
-    assert json.loads(out.stdout) == {"published": v2, "previous": v1}
+    assert json.loads(out.stdout) == {"published": v2, "previous": v1, "catalog": no_catalog}
     assert (root.faiss_dir / "CURRENT").read_text().strip() == v2
 
     out = run_cli("index", "export-idmap", "--out", root.root, "--json")
@@ -115,7 +117,7 @@ def test_errors(run_cli, root: DataRoot) -> None:
         f"Error: index version 'nope' not found (or incomplete) under {root.versions_dir}"
     )
     out = run_cli("index", "build", "--out", root.root, "--metric", "cosine")
-    assert out.exit_code == 1
+    assert out.exit_code == 2  # a bad flag value is a usage error
     assert _flat(out.stderr).startswith("Error: --metric must be ip or l2 (got 'cosine')")
     run_cli("index", "build", "--out", root.root, "--factory", "Flat")
     out = run_cli("index", "rollback", "--out", root.root)
@@ -127,7 +129,7 @@ def test_errors(run_cli, root: DataRoot) -> None:
         "could not set parameter efSearch Hint: parameters this index accepts: none (and k_factor=N"
     )
     out = run_cli("index", "tune", "--out", root.root, "--target-recall", "1.5")
-    assert out.exit_code == 1 and _flat(out.stderr).startswith(
+    assert out.exit_code == 2 and _flat(out.stderr).startswith(
         "Error: --target-recall must be in (0, 1] (got 1.5)"
     )
 

@@ -77,9 +77,9 @@ def test_ingest_human_summary_and_filters(run_cli, tiny_repo: Path, tmp_path: Pa
             1,
             "Error: repository not found: /no/such/repo",
         ),
-        (["."], 1, "Error: unknown embedder 'bert' Hint: use --embedder with one of: hashing, minilm"),
+        (["."], 2, "Error: unknown embedder 'bert' Hint: use --embedder with one of: hashing, minilm"),
         ([], 2, "missing REPO (or --precomputed FILE)"),
-        (["."], 1, "Error: unknown language(s) in --languages: cobol"),
+        (["."], 2, "Error: unknown language(s) in --languages: cobol"),
     ],
 )
 def test_ingest_errors(run_cli, tmp_path: Path, args: list[str], code: int, message: str) -> None:
@@ -99,13 +99,13 @@ def test_ingest_errors(run_cli, tmp_path: Path, args: list[str], code: int, mess
     [
         (
             ["--embedder", "hashing", "--embedder-backend", "onnx"],
-            1,
+            2,
             "Error: --embedder-backend applies to the minilm embedder, not to 'hashing' "
             "Hint: drop --embedder-backend, or use --embedder minilm",
         ),
         (
             ["--embedder", "minilm", "--embedder-backend", "tensorrt"],
-            1,
+            2,
             "Error: unknown embedder backend 'tensorrt' Hint: use --embedder-backend with one of: "
             "auto, torch, cuda, onnx, onnx-int8, openvino, openvino-bf16",
         ),
@@ -133,7 +133,7 @@ def test_ingest_refuses_a_backend_this_machine_cannot_run(run_cli, tiny_repo: Pa
     if be.cuda_available():
         pytest.skip("a CUDA GPU is visible: the cuda backend can run here")
     result = run_cli("ingest", tiny_repo, "--embedder-backend", "cuda", "--out", tmp_path / "d", "--quiet")
-    assert result.exit_code == 1, result.stdout + result.stderr
+    assert result.exit_code == 2, result.stdout + result.stderr  # a flag value (ConfigError): usage
     err = _flat(result.stderr)
     assert "Error: embedder backend 'cuda' cannot run here: torch sees no CUDA GPU" in err
     assert "Hint: available here: torch" in err

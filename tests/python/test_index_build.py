@@ -15,7 +15,7 @@ from _index_data import chunk_table, clustered_vectors, write_code_chunks, write
 from python_ext import chunkstore
 from python_ext.config import DataRoot
 from python_ext.contracts import FAISS_IDMAP_SCHEMA, EmbeddingInfo
-from python_ext.errors import ConfigError, ContractError, GpuUnavailableError
+from python_ext.errors import ConfigError, ContractError, GpuUnavailableError, StaleCatalogWarning
 from python_ext.index.build import build_index
 from python_ext.index.factory import choose_factory
 from python_ext.index.gpu import gpu_count
@@ -93,7 +93,8 @@ def test_search_falls_back_to_parquet_without_a_catalog(code_root: DataRoot) -> 
     build_index(code_root, factory="Flat", gpu="off")
     code_root.db_path.parent.mkdir(parents=True)
     duckdb.connect(str(code_root.db_path)).close()  # a database that is not a catalog
-    hits = search_text(code_root, "atomic_symlink os.replace fsync tmp", k=2)
+    with pytest.warns(StaleCatalogWarning, match="records no provenance"):
+        hits = search_text(code_root, "atomic_symlink os.replace fsync tmp", k=2)
     assert hits[0].uri == "python_ext/atomic.py" and hits[0].start_line >= 1
 
 

@@ -7,6 +7,7 @@ loadable version.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,13 +19,22 @@ import pytest
 from _index_data import write_synthetic_chunks
 
 from python_ext.config import DataRoot
-from python_ext.errors import ConfigError, VersionNotFoundError
+from python_ext.errors import (
+    ConfigError,
+    CurrentInvalidError,
+    DataRootLockedError,
+    IndexMismatchError,
+    InvalidVersionNameError,
+    VersionNotFoundError,
+)
 from python_ext.index.build import build_index
 from python_ext.index.load import load_index
 from python_ext.index.versions import (
     GcResult,
     PublishResult,
+    current_problem,
     current_version,
+    describe,
     gc,
     list_versions,
     new_version_name,
@@ -182,3 +192,127 @@ def test_kill_mid_build_leaves_current_complete(data_root: DataRoot, step: str) 
         assert len(leftovers) == 1
         assert gc(data_root, keep=5).removed == leftovers
         assert [p.name for p in data_root.versions_dir.iterdir()] == [good]
+
+
+# --- issue 12: CURRENT is the single source of truth ----------------------------------------
+
+
+@pytest.mark.parametrize("content", ["20990101T000000.000Z-deadbeef\n", "", "\n", "..", "/etc", "../../x"])
+def test_gc_refuses_while_current_is_invalid(
+    data_root: DataRoot, three_versions: list[str], content: str
+) -> None:
+    """Reproduction: `gc --keep 0` with a bad CURRENT deleted every complete version."""
+    data_root.current_file.write_text(content)
+    with pytest.raises(CurrentInvalidError) as err:
+        gc(data_root, keep=0)
+    assert err.value.message.startswith("index gc refused: ")
+    assert "nothing was deleted" in err.value.message
+    assert [v.version for v in list_versions(data_root)] == three_versions
+    assert all(data_root.version_dir(v).is_dir() for v in three_versions)
+
+
+@pytest.mark.parametrize("content", ["20990101T000000.000Z-deadbeef\n", "", "..", "/etc"])
+def test_versions_listing_never_points_the_link_at_a_bad_current(
+    data_root: DataRoot, three_versions: list[str], content: str
+) -> None:
+    """Reproduction: the read-only `index versions` re-pointed faiss/current to a dangling name."""
+    data_root.current_file.write_text(content)
+    rows = list_versions(data_root)
+    assert [v.version for v in rows] == three_versions and not any(v.published for v in rows)
+    assert _link(data_root) == f"versions/{three_versions[-1]}"
+    assert current_problem(data_root) is not None
+    with pytest.raises(CurrentInvalidError):
+        current_version(data_root)
+    with pytest.raises(CurrentInvalidError):
+        load_index(data_root)
+
+
+def test_cli_versions_warns_and_gc_exits_1_on_a_bad_current(
+    run_cli, data_root: DataRoot, three_versions: list[str]
+) -> None:
+    data_root.current_file.write_text("/etc\n")
+    res = run_cli("index", "versions", "--out", data_root.root, "--json")
+    assert res.exit_code == 0 and len(json.loads(res.stdout)) == 3
+    assert "Warning:" in res.stderr and "'/etc', which is not an index version name" in res.stderr
+    res = run_cli("index", "gc", "--keep", "0", "--out", data_root.root)
+    assert res.exit_code == 1 and "Error: index gc refused:" in res.stderr
+    assert len(list_versions(data_root)) == 3
+
+
+@pytest.mark.parametrize(
+    "name", ["../../../OTHER/faiss/versions/V", "..", ".tmp-x", "a/b", "/etc", "", "a\\b", "x y"]
+)
+def test_version_names_are_checked_everywhere(
+    run_cli, data_root: DataRoot, three_versions: list[str], tmp_path: Path, name: str
+) -> None:
+    """Reproduction: `--version ../../../OTHER/faiss/versions/V` read and rewrote another data root."""
+    other = DataRoot(tmp_path / "OTHER")
+    write_synthetic_chunks(other, 200, 16)
+    victim = build_index(other, factory="Flat", gpu="off").version
+    manifest = (other.version_dir(victim) / "version.json").read_bytes()
+    name = name.replace("V", victim)
+    for args in (
+        ("index", "info", "--version", name),
+        ("index", "export-idmap", "--version", name),
+        ("index", "publish", name),
+        ("search", "x", "--version", name),
+    ):
+        res = run_cli(*args, "--out", data_root.root)
+        assert res.exit_code == 2, (args, res.stdout, res.stderr)
+        assert "is not an index version name" in res.stderr
+    with pytest.raises(InvalidVersionNameError):
+        describe(data_root, name)
+    with pytest.raises(InvalidVersionNameError):
+        load_index(data_root, name)
+    assert (other.version_dir(victim) / "version.json").read_bytes() == manifest
+    assert read_current(data_root) == three_versions[-1]
+
+
+def test_rollback_refuses_a_version_built_from_other_chunks(data_root: DataRoot) -> None:
+    """Reproduction: rolling back to an index of an older chunk set gave hits without a path."""
+    write_synthetic_chunks(data_root, 500, 16, seed=1)
+    old = build_index(data_root, factory="Flat", gpu="off").version
+    write_synthetic_chunks(data_root, 400, 16, seed=2)  # re-ingested: other chunks
+    new = build_index(data_root, factory="Flat", gpu="off").version
+    with pytest.raises(IndexMismatchError) as err:
+        rollback(data_root)
+    assert f"index version {old} was built from other chunks" in err.value.message
+    assert "--force" in (err.value.hint or "")
+    assert read_current(data_root) == new
+    with pytest.raises(IndexMismatchError):
+        publish(data_root, old)
+    assert rollback(data_root, force=True) == PublishResult(published=old, previous=new)
+
+
+def test_writers_are_serialized_by_the_data_root_lock(data_root: DataRoot, three_versions: list[str]) -> None:
+    """A second writer is refused with the holder's pid and command; readers are never blocked."""
+    code = (
+        "import sys, time\n"
+        "from python_ext.lock import writer_lock\n"
+        "with writer_lock(sys.argv[1], 'index build'):\n"
+        "    print('locked', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(data_root.root)], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        for writer in (
+            lambda: publish(data_root, three_versions[0]),
+            lambda: rollback(data_root),
+            lambda: gc(data_root, keep=0),
+            lambda: build_index(data_root, factory="Flat", gpu="off"),
+        ):
+            with pytest.raises(DataRootLockedError) as err:
+                writer()
+            assert f"pid {proc.pid}: index build" in err.value.message
+        # readers go on
+        assert [v.version for v in list_versions(data_root)] == three_versions
+        assert load_index(data_root).version == three_versions[-1]
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    # the kernel released the lock with the process: writers run again
+    assert publish(data_root, three_versions[0]).published == three_versions[0]
+    assert "pid" not in (data_root.root / ".lock").read_text()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from python_ext.errors import ConfigError, RepositoryNotFoundError
+from python_ext.errors import ConfigError, IndexctlWarning, InputError, RepositoryNotFoundError
 from python_ext.ingest.walk import walk_repository
 from python_ext.lang.detect import TREE_SITTER_LANGUAGES, detect_language
 from python_ext.lang.parsers import parser_for
@@ -128,3 +129,130 @@ def test_every_grammar_parses() -> None:
         parser = parser_for(lang)
         assert parser is parser_for(lang)
         assert not parser.parse(b"").root_node.has_error
+
+
+# --- issue 12: ordinary repository content never aborts the walk -----------------------------
+
+
+def test_gitignore_lines_git_ignores_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    """Reproduction: a `.gitignore` line `\\` or `!` aborted the ingest with "unexpected …"."""
+    (tmp_path / ".gitignore").write_text("\\\n!\nfoo\\\n[z-a]\nsecret.py\n*.log\n")
+    (tmp_path / "secret.py").write_text("token = 1\n")
+    (tmp_path / "ok.py").write_text("a = 1\n")
+    (tmp_path / "x.log").write_text("noise\n")
+    with pytest.warns(IndexctlWarning, match=r"ignored 4 line\(s\) that are not valid gitignore patterns"):
+        result = walk_repository(tmp_path)
+    assert [f.uri for f in result.files] == ["ok.py"]  # the valid lines still apply
+    assert result.skipped["gitignored"] == 2
+
+
+def test_names_a_uri_cannot_hold_are_skipped(tmp_path: Path) -> None:
+    """Reproduction: a non-UTF-8 file name aborted the ingest; `back\\slash.py` was published
+    as a uri that `indexctl validate` rejects."""
+    (tmp_path / "back\\slash.py").write_text("a = 1\n")
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9.py")
+    with open(raw, "wb") as fh:
+        fh.write(b"b = 2\n")
+    os.mkdir(os.path.join(os.fsencode(tmp_path), b"d\xff"))
+    with open(os.path.join(os.fsencode(tmp_path), b"d\xff", b"in.py"), "wb") as fh:
+        fh.write(b"c = 3\n")
+    (tmp_path / "ok.py").write_text("d = 4\n")
+    result = walk_repository(tmp_path)
+    assert [f.uri for f in result.files] == ["ok.py"]
+    assert result.skipped["unsupported_name"] == 2
+    assert sorted(result.examples["unsupported_name"]) == ["back\\slash.py", "caf\\xe9.py"]
+    assert result.skipped_dirs["unsupported_name"] == 1
+
+
+def test_ingest_never_publishes_a_uri_its_validator_rejects(run_cli, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "back\\slash.py").write_text("def f():\n    return 1\n")
+    (repo / "fine.py").write_text("def g():\n    return 2\n")
+    res = run_cli("ingest", repo, "--out", tmp_path / "data", "--embedder", "hashing", "-q", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["files_skipped"] == {"unsupported_name": 1}
+    res = run_cli("validate", "chunks", tmp_path / "data")
+    assert res.exit_code == 0, res.stdout + res.stderr
+
+
+def _fail_for(path: Path, exc: OSError):
+    def check(candidate: object) -> None:
+        if os.fspath(candidate) == os.fspath(path):
+            raise exc
+
+    return check
+
+
+def test_unreadable_gitignore_keeps_its_folder_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reproduction: a `.gitignore` that could not be read was skipped silently and the files it
+    excludes were ingested. (Running as root reads anything, so the EACCES is injected here; the
+    chmod variant below runs where it can.)"""
+    sub = tmp_path / "private"
+    sub.mkdir()
+    (sub / ".gitignore").write_text("keys.py\n")
+    (sub / "keys.py").write_text("KEY = 'x'\n")
+    (tmp_path / "ok.py").write_text("a = 1\n")
+    original = Path.read_text
+    fail = _fail_for(sub / ".gitignore", PermissionError(13, "Permission denied"))
+
+    def read_text(self: Path, *args: object, **kwargs: object) -> str:
+        fail(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    with pytest.warns(
+        IndexctlWarning, match=r"cannot read it \(Permission denied\); private/ is not ingested"
+    ):
+        result = walk_repository(tmp_path)
+    assert [f.uri for f in result.files] == ["ok.py"]
+    assert result.skipped_dirs["gitignore_unreadable"] == 1
+    # the root's own .gitignore unreadable: nothing can be walked safely
+    (tmp_path / ".gitignore").write_text("*.tmp\n")
+    fail = _fail_for(tmp_path / ".gitignore", PermissionError(13, "Permission denied"))
+    with pytest.raises(InputError, match=r"cannot read .*\.gitignore \(Permission denied\)"):
+        walk_repository(tmp_path)
+
+
+def test_unreadable_directory_is_counted_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reproduction: an unreadable directory aborted the ingest with "unexpected PermissionError"."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "x.py").write_text("a = 1\n")
+    (tmp_path / "ok.py").write_text("b = 1\n")
+    real_scandir, real_is_file = os.scandir, Path.is_file
+
+    def scandir(path: object = ".") -> object:
+        _fail_for(locked, PermissionError(13, "Permission denied", os.fspath(locked)))(path)
+        return real_scandir(path)
+
+    def is_file(self: Path) -> bool:
+        _fail_for(locked / ".gitignore", PermissionError(13, "Permission denied"))(self)
+        return real_is_file(self)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(Path, "is_file", is_file)
+    result = walk_repository(tmp_path)
+    assert [f.uri for f in result.files] == ["ok.py"]
+    assert result.skipped_dirs["unreadable"] == 1 and result.examples["dir:unreadable"] == ["locked/"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file: chmod cannot make it unreadable")
+def test_unreadable_directory_and_gitignore_with_chmod(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "x.py").write_text("a = 1\n")
+    guarded = tmp_path / "guarded"
+    guarded.mkdir()
+    (guarded / ".gitignore").write_text("keys.py\n")
+    (guarded / "keys.py").write_text("KEY = 1\n")
+    (tmp_path / "ok.py").write_text("b = 1\n")
+    os.chmod(locked, 0)
+    os.chmod(guarded / ".gitignore", 0)
+    try:
+        with pytest.warns(IndexctlWarning):
+            result = walk_repository(tmp_path)
+    finally:
+        os.chmod(locked, 0o755)
+        os.chmod(guarded / ".gitignore", 0o644)
+    assert [f.uri for f in result.files] == ["ok.py"]

@@ -6,15 +6,30 @@ edges as (
 
 ),
 
-symbol_names as (
+-- each side of an edge joins its own CTE: a CTE referenced twice is materialized by DuckDB
+-- 2.0, and over an empty table (no SCIP data) that plan dropped the LIMIT of queries on this
+-- view (`select … from v_symbol_neighbors limit 3` returned every row)
+src_names as (
 
-    select * from {{ ref('int_symbol_names') }}
+    select symbol, display_name from {{ ref('int_symbol_names') }}
 
 ),
 
-uri_modules as (
+dst_names as (
 
-    select * from {{ ref('int_uri_modules') }}
+    select symbol, display_name from {{ ref('int_symbol_names') }}
+
+),
+
+src_modules as (
+
+    select uri, module_id from {{ ref('int_uri_modules') }}
+
+),
+
+dst_modules as (
+
+    select uri, module_id from {{ ref('int_uri_modules') }}
 
 ),
 
@@ -40,10 +55,10 @@ final as (
             and src_modules.module_id <> dst_modules.module_id
         ) as is_cross_module
     from edges
-    left join symbol_names as src_names on edges.src_symbol = src_names.symbol
-    left join symbol_names as dst_names on edges.dst_symbol = dst_names.symbol
-    left join uri_modules as src_modules on edges.src_uri = src_modules.uri
-    left join uri_modules as dst_modules on edges.dst_uri = dst_modules.uri
+    left join src_names on edges.src_symbol = src_names.symbol
+    left join dst_names on edges.dst_symbol = dst_names.symbol
+    left join src_modules on edges.src_uri = src_modules.uri
+    left join dst_modules on edges.dst_uri = dst_modules.uri
 
 )
 

@@ -15,6 +15,7 @@ unnested as (
         runs.operating_point,
         runs.k,
         runs.count_queries,
+        runs.queries_fingerprint,
         runs.rrf_k0,
         unnest(runs.metrics) as metric
     from runs
@@ -31,6 +32,7 @@ final as (
         unnested.operating_point,
         unnested.k,
         unnested.count_queries,
+        unnested.queries_fingerprint,
         unnested.rrf_k0,
         unnested.metric.recall_at_k as recall_at_k,
         unnested.metric.mrr_at_k as mrr_at_k,

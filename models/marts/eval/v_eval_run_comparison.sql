@@ -1,4 +1,4 @@
-{%- set tolerance = var('eval_regression_tolerance') | float -%}
+{%- set tolerance = codeintel.checked_var('eval_regression_tolerance', 'float', min_value=0) -%}
 
 with
 
@@ -38,9 +38,11 @@ with_sets as (
 
 with_previous as (
 
-    -- previous: the latest earlier run of the same channel and k over the same query set (a
-    -- run whose query set is unknown is never paired); preceding: the latest earlier run of the
-    -- channel and k whatever its query set, to name what changed
+    -- previous: the latest earlier run of the same channel and k over the same query set: the
+    -- same query ids and the same queries_fingerprint (ids, texts and positives; null for runs
+    -- recorded before it, which pair only among themselves); a run whose query ids are unknown
+    -- is never paired. preceding: the latest earlier run of the channel and k whatever its
+    -- query set, to name what changed
     select
         with_sets.*,
         {%- for column in ['run_id', 'started_at', 'recall_at_k', 'mrr_at_k', 'ndcg_at_k'] %}
@@ -50,11 +52,16 @@ with_previous as (
         end as previous_{{ column }},
         {%- endfor %}
         lag(with_sets.run_id) over by_channel as preceding_run_id,
-        lag(with_sets.query_set_fingerprint) over by_channel as preceding_query_set_fingerprint
+        lag(with_sets.query_set_fingerprint) over by_channel as preceding_query_set_fingerprint,
+        lag(with_sets.queries_fingerprint) over by_channel as preceding_queries_fingerprint
     from with_sets
     window
         by_query_set as (
-            partition by with_sets.channel, with_sets.k, with_sets.query_set_fingerprint
+            partition by
+                with_sets.channel,
+                with_sets.k,
+                with_sets.query_set_fingerprint,
+                with_sets.queries_fingerprint
             order by with_sets.started_at, with_sets.run_id
         ),
         by_channel as (
@@ -70,7 +77,9 @@ changed_pairs as (
         with_previous.run_id,
         with_previous.preceding_run_id
     from with_previous
-    where with_previous.query_set_fingerprint <> with_previous.preceding_query_set_fingerprint
+    where
+        with_previous.query_set_fingerprint <> with_previous.preceding_query_set_fingerprint
+        or with_previous.queries_fingerprint <> with_previous.preceding_queries_fingerprint
 
 ),
 
@@ -139,6 +148,7 @@ final as (
         ) as is_regression,
         with_previous.count_queries,
         with_previous.query_set_fingerprint,
+        with_previous.queries_fingerprint,
         with_previous.preceding_run_id,
         case
             when with_previous.preceding_run_id is null then 'first'
@@ -146,9 +156,16 @@ final as (
                 with_previous.query_set_fingerprint is null
                 or with_previous.preceding_query_set_fingerprint is null
                 then 'unknown'
-            when with_previous.query_set_fingerprint = with_previous.preceding_query_set_fingerprint
-                then 'same'
-            else 'changed'
+            when with_previous.query_set_fingerprint <> with_previous.preceding_query_set_fingerprint
+                then 'changed'
+            -- same ids: a run with a content fingerprint against one recorded before it existed
+            when
+                (with_previous.queries_fingerprint is null)
+                <> (with_previous.preceding_queries_fingerprint is null)
+                then 'unknown'
+            when with_previous.queries_fingerprint <> with_previous.preceding_queries_fingerprint
+                then 'changed'
+            else 'same'
         end as query_set_change,
         cast(pair_differences.count_queries_added as integer) as count_queries_added,
         cast(pair_differences.count_queries_removed as integer) as count_queries_removed

@@ -1,5 +1,5 @@
-{%- set k0 = var('rrf_k0') -%}
-{%- set cutoff = var('rrf_rank_cutoff') -%}
+{%- set k0 = codeintel.checked_var('rrf_k0', 'int', min_value=0) -%}
+{%- set cutoff = codeintel.checked_var('rrf_rank_cutoff', 'int', min_value=1) -%}
 
 with
 

@@ -32,6 +32,11 @@ renamed as (
         {%- else -%}
         cast(null as varchar[]) as query_ids,
         {%- endif %}
+        {% if 'queries_fingerprint' in source_columns -%}
+        cast(queries_fingerprint as varchar) as queries_fingerprint,
+        {%- else -%}
+        cast(null as varchar) as queries_fingerprint,
+        {%- endif %}
 
         ---------- timestamps
         cast(started_at as timestamp) as started_at

@@ -26,6 +26,7 @@ from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import SYMBOL_EDGE_KINDS, SYMBOL_EDGES_SCHEMA, SYMBOL_RESOLUTIONS
 from python_ext.errors import InputError
+from python_ext.lock import writes_data_root
 
 EdgeKey = tuple[str, str, str, "str | None"]  # (src, dst, edge, resolution)
 _GRAPH_HINT = 'expected {"edges": [{"src": …, "dst": …, "edge": "calls", "weight": 1}]} (see docs/facts.md)'
@@ -88,6 +89,7 @@ def write_edges(data_root: DataRoot, table: pa.Table, source: str, started: floa
     )
 
 
+@writes_data_root("graph")
 def convert_symbol_graph_json(data_root: DataRootLike, path: str | os.PathLike[str]) -> GraphResult:
     """Convert a ``symbol_graph.json`` file into ``symbol_edges.parquet``.
 

@@ -27,6 +27,7 @@ from python_ext.facts.modules.imports import ImportResolver, pagerank, raw_impor
 from python_ext.facts.modules.metrics import file_metrics, metric_groups, parse
 from python_ext.ingest.walk import SourceFile, walk_repository
 from python_ext.lang.nodes import find_groups, language_family, syntax_spec
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 
@@ -151,6 +152,7 @@ def write_modules(data_root: DataRoot, facts: ModuleFacts, *, started: float | N
     )
 
 
+@writes_data_root("modules")
 def extract_modules(
     data_root: DataRootLike, repo: str | os.PathLike[str], *, progress: Reporter = NULL_PROGRESS
 ) -> ModulesResult:

@@ -31,6 +31,7 @@ memory stays bounded and a failure leaves the previously published files untouch
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -54,6 +55,7 @@ from python_ext.facts.scip.decode import (
     iter_scip_binary,
 )
 from python_ext.facts.scip.json_reader import iter_scip_json
+from python_ext.lock import writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 BATCH_ROWS = 65_536
@@ -231,12 +233,34 @@ class SourceLines:
         return self.lines[number] if 0 <= number < len(self.lines) else ""
 
 
+def repository_file(repo: Path, relative_path: str) -> Path | None:
+    """``repo / relative_path`` when it is a regular file that stays inside ``repo`` once
+    symlinks are resolved; None otherwise (a symlink out of the repository, a FIFO, a folder).
+    Text from outside the repository is never read into the data root."""
+    file = repo / relative_path
+    try:
+        resolved = file.resolve()
+        if not resolved.is_relative_to(repo.resolve()) or not stat.S_ISREG(resolved.stat().st_mode):
+            return None
+    except (OSError, RuntimeError):
+        return None
+    return file
+
+
+def is_relative_posix_path(path: str) -> bool:
+    """The uri rule of docs/contracts.md: not empty, not absolute, no backslash, no ``..``."""
+    return bool(path) and not path.startswith("/") and "\\" not in path and ".." not in path.split("/")
+
+
 def load_source(doc: Document, repo: Path | None) -> SourceLines | None:
     """Source lines of ``doc`` from ``repo`` (preferred) or the embedded ``Document.text``."""
     if repo is not None:
-        file = repo / doc.relative_path
-        if file.is_file():
-            return SourceLines(file.read_text(encoding="utf-8", errors="replace"))
+        file = repository_file(repo, doc.relative_path)
+        if file is not None:
+            try:
+                return SourceLines(file.read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                pass
     if doc.text:
         return SourceLines(doc.text)
     return None
@@ -452,6 +476,7 @@ class ScipImportResult:
         return out
 
 
+@writes_data_root("scip import")
 def import_scip(
     data_root: DataRootLike,
     index_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
@@ -579,11 +604,17 @@ def _import_one(
                 + (f" (document at byte {doc.offset})" if doc.offset is not None else ""),
                 hint="every SCIP document needs a relative_path",
             )
+        if not is_relative_posix_path(doc.relative_path):
+            raise ScipDecodeError(
+                f"{index}: {doc.where}.relative_path {doc.relative_path!r} is not a path inside "
+                "the repository (absolute, '..', or a backslash)",
+                hint="index the repository from its root so documents have repository-relative paths",
+            )
         if only_uris is not None and doc.relative_path not in only_uris:
             result.skipped_documents += 1
             continue
         source = load_source(doc, repo_path)
-        if repo_path is not None and not (repo_path / doc.relative_path).is_file():
+        if repo_path is not None and repository_file(repo_path, doc.relative_path) is None:
             result.missing_sources.append(doc.relative_path)
         cols, defs = occurrence_rows(doc, index, source)
         occ_writer.extend(cols)

@@ -11,23 +11,27 @@ The run is offline: ``--environment`` receives an empty package list so scip-pyt
 query pip, and ``--project-version`` defaults to ``0`` so symbols are stable across commits
 (scip-python would otherwise embed the git revision, and fails outside a git checkout).
 
-pyright picks its project root from the nearest ``pyproject.toml``/``pyrightconfig.json``
-walking *up* from the repository. When the repository root has neither, a parent project's
-file would make module names relative to that parent (``tests.fixtures.x.mod`` instead of
-``mod``), so the repository's Python sources are indexed from a temporary copy instead; the
-relative paths in the index are the same.
+The sources are always indexed from a temporary copy, so no indexer ever writes into the
+repository and the relative paths in the index stay the same. The copy holds only regular files:
+no symlink (one could point out of the repository and bring outside text into the data root) and
+no FIFO (an indexer would block or crash on it); folders are never followed through symlinks.
 
-scip-typescript never writes into the repository either: it indexes a temporary copy of the
-TypeScript/JavaScript sources (and the ``tsconfig*.json``/``package.json`` files) that gets a
-``tsconfig.json`` of its own (``allowJs``, every source included) when the repository has none
-at its root; ``node_modules`` are not copied and nothing is downloaded (types of dependencies
-that are not in the repository stay unresolved).
+For scip-python the copy holds the Python files and the root ``pyproject.toml``/
+``pyrightconfig.json``. That also pins pyright's project root: pyright picks the nearest
+``pyproject.toml``/``pyrightconfig.json`` walking *up*, and a parent project's file would make
+module names relative to that parent (``tests.fixtures.x.mod`` instead of ``mod``).
+
+For scip-typescript the copy holds the TypeScript/JavaScript sources (and the
+``tsconfig*.json``/``package.json`` files) and gets a ``tsconfig.json`` of its own (``allowJs``,
+every source included) when the repository has none at its root; ``node_modules`` are not copied
+and nothing is downloaded (types of dependencies that are not in the repository stay unresolved).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -119,36 +123,57 @@ class ScipIndexResult:
         return dict(self.__dict__)
 
 
-def _count_sources(repo: Path, suffixes: tuple[str, ...]) -> int:
-    count = 0
-    for _, dirnames, filenames in os.walk(repo):
-        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")]
-        count += sum(1 for name in filenames if name.endswith(suffixes))
-    return count
+def _is_regular_file(path: Path) -> bool:
+    """True for a regular file (never through a symlink; FIFOs, devices, sockets are not)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _copy_file(source: Path, target: Path) -> bool:
+    """Copy one regular file (never through a symlink); False when it cannot be read."""
+    if not _is_regular_file(source):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copyfile(source, target, follow_symlinks=False)
+    except OSError:  # unreadable: the indexer could not read it either
+        return False
+    return True
 
 
 def _copy_python_sources(repo: Path, dest: Path) -> int:
-    return _copy_sources(repo, dest, (".py", ".pyi"))
+    """Copy the repository's Python files and its root pyright/pyproject configuration."""
+    return _copy_sources(repo, dest, (".py", ".pyi"), root_configs=_CONFIG_FILES)
 
 
-def _copy_sources(repo: Path, dest: Path, suffixes: tuple[str, ...], extra: tuple[str, ...] = ()) -> int:
-    """Copy the files with these suffixes (and files named in ``extra``), skipping VCS, vendored
-    and hidden folders; returns how many source files were copied."""
+def _copy_sources(
+    repo: Path,
+    dest: Path,
+    suffixes: tuple[str, ...],
+    extra: tuple[str, ...] = (),
+    root_configs: tuple[str, ...] = (),
+) -> int:
+    """Copy the regular files with these suffixes (and files named in ``extra`` anywhere, and in
+    ``root_configs`` at the root), skipping VCS, vendored and hidden folders and never following
+    a symlink; returns how many source files were copied."""
     copied = 0
     skip = _TS_SKIP_DIRS if extra else _SKIP_DIRS
-    for dirpath, dirnames, filenames in os.walk(repo):
+    for dirpath, dirnames, filenames in os.walk(repo, followlinks=False):
         dirnames[:] = [d for d in dirnames if d not in skip and not d.startswith(".")]
         rel = Path(dirpath).relative_to(repo)
         for name in filenames:
-            if name in extra or (name.startswith("tsconfig") and name.endswith(".json") and extra):
-                target = dest / rel / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(Path(dirpath) / name, target)
+            source, target = Path(dirpath) / name, dest / rel / name
+            is_config = (
+                name in extra
+                or (extra and name.startswith("tsconfig") and name.endswith(".json"))
+                or (not rel.parts and name in root_configs)
+            )
+            if is_config:
+                _copy_file(source, target)
             elif name.endswith(suffixes) and not name.endswith(".d.ts.map"):
-                target = dest / rel / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(Path(dirpath) / name, target)
-                copied += 1
+                copied += _copy_file(source, target)
     return copied
 
 
@@ -184,18 +209,17 @@ def run_scip_python(
         tmp_dir = Path(tmp)
         env_file = tmp_dir / "environment.json"
         env_file.write_text("[]\n")
-        copied = not any((repo / c).is_file() for c in _CONFIG_FILES)
-        workdir = repo
-        count = _count_sources(repo, (".py", ".pyi"))
-        if copied:
-            workdir = tmp_dir / "src" / repo.name
-            workdir.mkdir(parents=True)
-            count = _copy_python_sources(repo, workdir)
-            if count == 0:
-                raise ScipIndexError(
-                    f"no Python files (*.py, *.pyi) under {repo}",
-                    hint="scip-python indexes Python only; pass --scip with an index from another indexer",
-                )
+        # always index a copy of the regular Python files: scip-python (pyright) follows
+        # symlinks and opens FIFOs; the copy holds neither. The relative paths are the same.
+        copied = True
+        workdir = tmp_dir / "src" / repo.name
+        workdir.mkdir(parents=True)
+        count = _copy_python_sources(repo, workdir)
+        if count == 0:
+            raise ScipIndexError(
+                f"no Python files (*.py, *.pyi) under {repo}",
+                hint="scip-python indexes Python only; pass --scip with an index from another indexer",
+            )
         tmp_out = tmp_dir / "index.scip"
         cmd = [
             str(exe), "index", ".",
@@ -251,17 +275,11 @@ _INFERRED_TSCONFIG = """{
 def _copy_listed(repo: Path, dest: Path, uris: Iterable[str]) -> int:
     count = 0
     for uri in uris:
-        source = repo / uri
-        if not uri.endswith(TS_SUFFIXES) or not source.is_file():
-            continue
-        target = dest / uri
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-        count += 1
+        if uri.endswith(TS_SUFFIXES):
+            count += _copy_file(repo / uri, dest / uri)
     for pattern in ("tsconfig*.json", "jsconfig.json", "package.json"):
         for config in repo.glob(pattern):
-            if config.is_file():
-                shutil.copyfile(config, dest / config.name)
+            _copy_file(config, dest / config.name)
     return count
 
 
