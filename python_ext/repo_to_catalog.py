@@ -195,6 +195,7 @@ def run_pipeline(
     repo: str | Path | None,
     *,
     embedder: str | None = None,
+    embedder_backend: str | None = None,
     scip: bool = True,
     k: int = 10,
     max_per_origin: int | None = None,
@@ -207,6 +208,8 @@ def run_pipeline(
     :param data_root: where the facts, index versions, evaluation and catalog go.
     :param embedder: ``minilm`` or ``hashing`` (default: the data root's own embedder, else
         ``minilm`` when installed; see :func:`python_ext.embed.default_embedder`).
+    :param embedder_backend: MiniLM's backend (default: the data root's own, else ``auto``;
+        :mod:`python_ext.embed.backends`).
     :param scip: index Python with scip-python when it is available (default True).
     :param k: cut-off for tuning and evaluation (default 10).
     :param max_per_origin: cap generated evaluation queries per origin (default: all).
@@ -234,6 +237,7 @@ def run_pipeline(
             run_scip=run_scip,
             require_indexers=False,
             embedder=embedder,
+            embedder_backend=embedder_backend,
             progress=progress,
         )
 

@@ -59,14 +59,16 @@ def minilm_token_counter() -> TokenCounter:
 
 
 class MiniLMEmbedder:
-    """The all-MiniLM-L6-v2 sentence-transformers model, loaded offline from its package.
+    """The all-MiniLM-L6-v2 sentence-transformers model on torch, loaded offline from its package
+    (the ``torch`` backend, the reference every other backend is measured against; ``cuda``
+    on a GPU).
 
     The model reads at most :data:`MINILM_WINDOW` (256) word pieces, ``[CLS]`` and ``[SEP]``
     included, and truncates longer texts, as sentence-transformers does; the chunker therefore
     sizes chunks with :meth:`token_counter` against :attr:`window` so that nothing is cut.
     Vectors are L2-normalized (cosine = inner product).
 
-    :param device: torch device (default ``cpu``).
+    :param device: torch device (default ``cpu``; ``cuda`` records the backend ``torch-cuda``).
     :param batch_size: texts per forward pass (default 64).
     :raises MissingDependencyError: when sentence-transformers, torch or the model package is
         missing (the hint names the ``minilm`` extra).
@@ -78,8 +80,11 @@ class MiniLMEmbedder:
     dim = MINILM_DIM
     #: Word pieces the model reads, special tokens included.
     window = MINILM_WINDOW
+    precision = "fp32"
 
     def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
+        self.device = device
+        self.backend = "torch" if device == "cpu" else "torch-cuda"
         path = minilm_model_path()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -130,4 +135,4 @@ class MiniLMEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def __repr__(self) -> str:
-        return "MiniLMEmbedder()"
+        return f"MiniLMEmbedder(device={self.device!r})"
