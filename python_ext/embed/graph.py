@@ -27,11 +27,10 @@ from python_ext.embed.minilm import (
     MINILM_HINT,
     MINILM_MODEL_NAME,
     MINILM_WINDOW,
+    MiniLMTokens,
     minilm_model_path,
-    minilm_token_counter,
 )
 from python_ext.embed.onnx_export import GRAPH_INPUTS, exported_model
-from python_ext.embed.tokens import TokenCounter
 from python_ext.errors import ConfigError, MissingDependencyError
 from python_ext.progress import NULL_PROGRESS, Reporter
 
@@ -149,7 +148,7 @@ class _OpenVinoRunner:
         return self._request.infer(feeds)[self._output]
 
 
-class MiniLMGraphEmbedder:
+class MiniLMGraphEmbedder(MiniLMTokens):
     """all-MiniLM-L6-v2 on ONNX Runtime or OpenVINO, from the graph exported into the model cache.
 
     :param runtime: ``onnxruntime`` or ``openvino``.
@@ -190,17 +189,6 @@ class MiniLMGraphEmbedder:
             if runtime == "onnxruntime"
             else _OpenVinoRunner(graph, self.threads, precision)
         )
-
-    def token_counter(self) -> TokenCounter:
-        """The model's tokenizer as a token counter for sizing chunks: the same counter as the
-        torch backend (:func:`~python_ext.embed.minilm.minilm_token_counter`), since every
-        backend reads the same token ids."""
-        return minilm_token_counter()
-
-    def token_lengths(self, texts: Sequence[str]) -> list[int]:
-        """Exact lengths of ``texts`` in the model's tokens, special tokens included (batched)."""
-        counter = minilm_token_counter()
-        return [n + counter.special_tokens for n in counter.count(texts)]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts``: float32 ``(len(texts), 384)``, L2-normalized."""

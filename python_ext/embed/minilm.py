@@ -58,7 +58,20 @@ def minilm_token_counter() -> TokenCounter:
     return counter_for(Tokenizer.from_file(os.path.join(path, "tokenizer.json")), MINILM_SPECIAL_TOKENS)
 
 
-class MiniLMEmbedder:
+class MiniLMTokens:
+    """Token sizing shared by every MiniLM backend: they all read the same token ids."""
+
+    def token_counter(self) -> TokenCounter:
+        """The model's tokenizer as a fast, batched token counter (see :func:`minilm_token_counter`)."""
+        return minilm_token_counter()
+
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Exact lengths of ``texts`` in the model's tokens, special tokens included (batched)."""
+        counter = minilm_token_counter()
+        return [n + counter.special_tokens for n in counter.count(texts)]
+
+
+class MiniLMEmbedder(MiniLMTokens):
     """The all-MiniLM-L6-v2 sentence-transformers model on torch, loaded offline from its package
     (the ``torch`` backend, the reference every other backend is measured against; ``cuda``
     on a GPU).
@@ -111,15 +124,6 @@ class MiniLMEmbedder:
         seq = int(getattr(self._model, "max_seq_length", MINILM_WINDOW) or MINILM_WINDOW)
         if seq != MINILM_WINDOW:
             raise ConfigError(f"model at {path} reads {seq} tokens, expected {MINILM_WINDOW}")
-
-    def token_counter(self) -> TokenCounter:
-        """The model's tokenizer as a fast, batched token counter (see :func:`minilm_token_counter`)."""
-        return minilm_token_counter()
-
-    def token_lengths(self, texts: Sequence[str]) -> list[int]:
-        """Exact lengths of ``texts`` in the model's tokens, special tokens included (batched)."""
-        counter = minilm_token_counter()
-        return [n + counter.special_tokens for n in counter.count(texts)]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts`` with the model; returns float32 ``(len(texts), 384)``, L2-normalized."""
