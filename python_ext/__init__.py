@@ -28,7 +28,13 @@ if TYPE_CHECKING:
     from python_ext.catalog.semantic import open_catalog, register_semantic_functions
     from python_ext.catalog.status import catalog_status
     from python_ext.chunkstore import corpus_info, iter_embedding_batches, read_chunks
-    from python_ext.embed import default_embedder, embedder_from_info, get_embedder
+    from python_ext.embed import (
+        available_backends,
+        choose_backend,
+        default_embedder,
+        embedder_from_info,
+        get_embedder,
+    )
     from python_ext.evaluate.queries import build_queries
     from python_ext.evaluate.regression import compare_with_previous
     from python_ext.evaluate.run import list_runs, run_eval
@@ -75,6 +81,8 @@ _LAZY: dict[str, str] = {
     "get_embedder": "python_ext.embed",
     "embedder_from_info": "python_ext.embed",
     "default_embedder": "python_ext.embed",
+    "choose_backend": "python_ext.embed",
+    "available_backends": "python_ext.embed",
     # code-intelligence facts
     "ingest_with_facts": "python_ext.facts.builder",
     "extract_facts": "python_ext.facts.builder",
@@ -142,11 +150,13 @@ __all__ = [
     "IndexctlError",
     "Searcher",
     "__version__",
+    "available_backends",
     "build_index",
     "build_queries",
     "build_report",
     "catalog_status",
     "check_catalog",
+    "choose_backend",
     "chunk_file",
     "chunk_id",
     "chunk_parquet_files",

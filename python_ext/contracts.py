@@ -4,8 +4,8 @@ Every writer builds its tables with these schemas and every reader checks agains
 contract changes in exactly one module. Positions follow docs/contracts.md#conventions: lines
 are 1-based inclusive, bytes and chars 0-based with an exclusive end.
 
-Embedding metadata (model, dim, normalization, kind) travels in Parquet key-value metadata
-under the ``codeintel.embedding.*`` keys; :class:`EmbeddingInfo` reads and writes it.
+Embedding metadata (model, dim, normalization, kind, backend, precision) travels in Parquet
+key-value metadata under the ``codeintel.embedding.*`` keys; :class:`EmbeddingInfo` reads and writes it.
 """
 
 from __future__ import annotations
@@ -55,40 +55,95 @@ EMBEDDING_KINDS = ("semantic", "lexical", "precomputed")
 META_PREFIX = "codeintel."
 
 
+#: ``codeintel.embedding.backend`` / ``.precision`` of semantic vectors written before backends
+#: were recorded: every one of them came from sentence-transformers on torch, in fp32.
+LEGACY_SEMANTIC_BACKEND = ("torch", "fp32")
+
+
 @dataclass(frozen=True)
 class EmbeddingInfo:
     """What produced the embedding column: recorded in Parquet key-value metadata.
+
+    The identity of the vectors is the model **and** the backend and precision that ran it:
+    the same weights on another runtime or at another precision give (slightly) different
+    vectors, so they never share a cache entry or an incremental re-ingest.
 
     :param model: model name, e.g. ``all-MiniLM-L6-v2`` or ``hashing-v1``.
     :param dim: embedding width d.
     :param normalized: True when vectors are L2-normalized (cosine / inner product).
     :param kind: one of :data:`EMBEDDING_KINDS`.
+    :param backend: the runtime that computed the vectors (``torch``, ``onnxruntime``,
+        ``openvino``, ``torch-cuda``); empty for embedders that have no backends (lexical,
+        precomputed without the key).
+    :param precision: the numeric precision of the model call (``fp32``, ``int8``, ``bf16``);
+        empty together with ``backend``.
     """
 
     model: str
     dim: int
     normalized: bool
     kind: str = "semantic"
+    backend: str = ""
+    precision: str = ""
+
+    @property
+    def identity(self) -> str:
+        """The model plus its backend and precision, e.g. ``all-MiniLM-L6-v2@openvino-bf16``;
+        the bare model name when it has no backend (the embedding-cache and eval-cache key)."""
+        return f"{self.model}@{self.backend}-{self.precision}" if self.backend else self.model
 
     def to_metadata(self) -> dict[bytes, bytes]:
-        return {
+        meta = {
             b"codeintel.contract": f"chunks/{CONTRACT_VERSION}".encode(),
             b"codeintel.embedding.model": self.model.encode(),
             b"codeintel.embedding.dim": str(self.dim).encode(),
             b"codeintel.embedding.normalized": str(self.normalized).lower().encode(),
             b"codeintel.embedding.kind": self.kind.encode(),
         }
+        if self.backend:
+            meta[b"codeintel.embedding.backend"] = self.backend.encode()
+            meta[b"codeintel.embedding.precision"] = self.precision.encode()
+        return meta
 
     @classmethod
     def from_metadata(cls, metadata: dict[bytes, bytes] | None) -> EmbeddingInfo | None:
-        """Parse the ``codeintel.embedding.*`` keys; None when they are absent."""
+        """Parse the ``codeintel.embedding.*`` keys; None when they are absent.
+
+        Semantic vectors without a recorded backend were written before backends existed and
+        are read as :data:`LEGACY_SEMANTIC_BACKEND` (torch, fp32): that is what produced them.
+        """
         if not metadata or b"codeintel.embedding.model" not in metadata:
             return None
+        kind = metadata.get(b"codeintel.embedding.kind", b"semantic").decode()
+        backend = metadata.get(b"codeintel.embedding.backend", b"").decode()
+        precision = metadata.get(b"codeintel.embedding.precision", b"").decode()
+        if not backend and kind == "semantic":
+            backend, precision = LEGACY_SEMANTIC_BACKEND
         return cls(
             model=metadata[b"codeintel.embedding.model"].decode(),
             dim=int(metadata[b"codeintel.embedding.dim"]),
             normalized=metadata.get(b"codeintel.embedding.normalized", b"false") == b"true",
-            kind=metadata.get(b"codeintel.embedding.kind", b"semantic").decode(),
+            kind=kind,
+            backend=backend,
+            precision=precision,
+        )
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, object]) -> EmbeddingInfo:
+        """The corpus's info as an index version records it (``version.json``: ``embedding_*``
+        keys); a version written before backends were recorded follows the same legacy rule."""
+        kind = str(manifest.get("embedding_kind", "semantic"))
+        backend = str(manifest.get("embedding_backend", "") or "")
+        precision = str(manifest.get("embedding_precision", "") or "")
+        if not backend and kind == "semantic":
+            backend, precision = LEGACY_SEMANTIC_BACKEND
+        return cls(
+            model=str(manifest["embedding_model"]),
+            dim=int(manifest["dim"]),  # type: ignore[call-overload]
+            normalized=bool(manifest.get("embedding_normalized", True)),
+            kind=kind,
+            backend=backend,
+            precision=precision,
         )
 
     def to_json(self) -> str:

@@ -61,6 +61,20 @@ def _remove_if_untouched(lock: Path, created: list[Path]) -> None:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def process_alive(pid: int) -> bool:
+    """True when a process with this pid exists (this process included; one owned by another
+    user counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def lock_path(root: str | os.PathLike[str] | DataRoot) -> Path:
     """``<data root>/.lock`` (``root`` a :class:`~python_ext.config.DataRoot` or its path)."""
     return (root.root if isinstance(root, DataRoot) else Path(root)) / LOCK_FILE

@@ -156,7 +156,7 @@ def _summary(obj: Any) -> dict[str, Any]:
 
 
 def _timed(name: str, fn: Callable[[], Any], progress: Reporter) -> tuple[StageResult, Any]:
-    progress.log(f"[bold]▶ {name}[/]")
+    progress.log(f"▶ {name}")
     t0 = time.perf_counter()
     value = fn()
     return StageResult(name, time.perf_counter() - t0, _summary(value)), value
@@ -195,6 +195,7 @@ def run_pipeline(
     repo: str | Path | None,
     *,
     embedder: str | None = None,
+    embedder_backend: str | None = None,
     scip: bool = True,
     k: int = 10,
     max_per_origin: int | None = None,
@@ -207,6 +208,8 @@ def run_pipeline(
     :param data_root: where the facts, index versions, evaluation and catalog go.
     :param embedder: ``minilm`` or ``hashing`` (default: the data root's own embedder, else
         ``minilm`` when installed; see :func:`python_ext.embed.default_embedder`).
+    :param embedder_backend: MiniLM's backend (default: the data root's own, else ``auto``;
+        :mod:`python_ext.embed.backends`).
     :param scip: index Python with scip-python when it is available (default True).
     :param k: cut-off for tuning and evaluation (default 10).
     :param max_per_origin: cap generated evaluation queries per origin (default: all).
@@ -225,7 +228,7 @@ def run_pipeline(
     if scip:
         run_scip, why = scip_available()
         if not run_scip:
-            progress.log(f"[yellow]SCIP skipped: {why}[/]")
+            progress.log(f"Warning: SCIP skipped: {why}")
 
     def _ingest() -> Any:
         return ingest_with_facts(
@@ -234,6 +237,7 @@ def run_pipeline(
             run_scip=run_scip,
             require_indexers=False,
             embedder=embedder,
+            embedder_backend=embedder_backend,
             progress=progress,
         )
 

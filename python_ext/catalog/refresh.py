@@ -40,7 +40,7 @@ from python_ext.catalog.hydration_index import write_hydration_index
 from python_ext.config import DataRootLike, resolve_data_root
 from python_ext.errors import CatalogError, CheckFailedError, ConfigError
 from python_ext.index import versions
-from python_ext.lock import writes_data_root
+from python_ext.lock import process_alive, writes_data_root
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 
@@ -156,23 +156,11 @@ def remove_stale_build_dirs(db_path: str | os.PathLike[str]) -> list[Path]:
             except OSError:
                 continue
         else:
-            stale = not _process_alive(pid)
+            stale = not process_alive(pid)
         if stale:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @writes_data_root("catalog refresh")

@@ -52,22 +52,40 @@ def catalog_embedding(con: duckdb.DuckDBPyConnection) -> EmbeddingInfo | None:
     """
     import duckdb
 
+    columns = "model, embedding_dim, is_normalized, kind"
     try:
         rows = con.execute(
-            "select model, embedding_dim, is_normalized, kind from main.v_embedding_model order by model"
+            f"select {columns}, backend, precision from main.v_embedding_model order by all"
         ).fetchall()
     except duckdb.CatalogException:
         return None  # a catalog built before v_embedding_model existed
-    if not rows:
+    except duckdb.BinderException:  # built before it recorded backends: the legacy rule below
+        rows = [
+            (*r, None, None)
+            for r in con.execute(f"select {columns} from main.v_embedding_model order by all").fetchall()
+        ]
+    infos = [
+        EmbeddingInfo.from_manifest(
+            {
+                "embedding_model": model,
+                "dim": dim,
+                "embedding_normalized": bool(normalized),
+                "embedding_kind": kind,
+                "embedding_backend": backend or "",
+                "embedding_precision": precision or "",
+            }
+        )
+        for model, dim, normalized, kind, backend, precision in rows
+    ]
+    if not infos:
         return None
-    if len(rows) > 1:
-        models = ", ".join(f"{m} (d={d})" for m, d, _, _ in rows)
+    if len(infos) > 1:
+        models = ", ".join(f"{i.identity} (d={i.dim})" for i in infos)
         raise ConfigError(
             f"the catalog's chunks were written by several embedders: {models}",
             hint="re-ingest the repository into an empty --out so one embedder writes every file",
         )
-    model, dim, normalized, kind = rows[0]
-    return EmbeddingInfo(model=model, dim=int(dim), normalized=bool(normalized), kind=kind)
+    return infos[0]
 
 
 def _embedding_width(con: duckdb.DuckDBPyConnection, info: EmbeddingInfo | None) -> int:

@@ -12,7 +12,14 @@ from typing import Annotated
 import click
 import typer
 
-from python_ext.cli._options import AstLevelOpt, DataRootOpt, EmbedderOpt, JsonOpt, QuietOpt
+from python_ext.cli._options import (
+    AstLevelOpt,
+    DataRootOpt,
+    EmbedderBackendOpt,
+    EmbedderOpt,
+    JsonOpt,
+    QuietOpt,
+)
 from python_ext.config import resolve_data_root
 
 #: ``indexctl validate …``: contract checks of Parquet inputs (other stages may add commands).
@@ -31,6 +38,7 @@ def ingest_cmd(
     ] = None,
     data_root: DataRootOpt = None,
     embedder: EmbedderOpt = None,
+    embedder_backend: EmbedderBackendOpt = None,
     languages: Annotated[
         str | None,
         typer.Option(
@@ -116,7 +124,8 @@ def ingest_cmd(
         int | None,
         typer.Option(
             "--workers",
-            help="With --engine ray: embedding actors (default: one per GPU, else per CPU).",
+            help="With --engine ray: embedding actors, each on the ingest's backend (default: one per GPU "
+            "for the cuda backend, else one per CPU).",
             show_default=False,
         ),
     ] = None,
@@ -156,6 +165,16 @@ def ingest_cmd(
             help="Also write modules, symbol graph, AST and SCIP facts (docs/facts.md).",
         ),
     ] = True,
+    chunk_workers: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk-workers",
+            min=1,
+            help="Processes that chunk files while the model embeds (default: CPUs - 1, at most 8; "
+            "1 chunks in the ingest process).",
+            show_default=False,
+        ),
+    ] = None,
     ast_level: AstLevelOpt = 1,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -176,6 +195,10 @@ def ingest_cmd(
         raise click.UsageError("--scip/--run-scip need REPO and --facts")
     if precomputed is not None and (engine != "local" or ray_address is not None or workers is not None):
         raise click.UsageError("--engine/--ray-address/--workers chunk and embed a REPO, not --precomputed")
+    if engine != "local" and chunk_workers is not None:
+        raise click.UsageError("--chunk-workers is for the local engine; drop it with --engine ray")
+    if precomputed is not None and (embedder is not None or embedder_backend is not None):
+        raise click.UsageError("--embedder/--embedder-backend do not apply to --precomputed")
     progress = reporter(quiet or as_json)
     root = resolve_data_root(data_root)
     if precomputed is not None:
@@ -185,6 +208,8 @@ def ingest_cmd(
     else:
         options = {
             "embedder": embedder,
+            "embedder_backend": embedder_backend,
+            "chunk_workers": chunk_workers,
             "languages": languages,
             "max_file_bytes": max_file_bytes,
             "include": include,

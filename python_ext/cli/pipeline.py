@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from python_ext.cli._options import DataRootOpt, EmbedderOpt, JsonOpt, QuietOpt
+from python_ext.cli._options import DataRootOpt, EmbedderBackendOpt, EmbedderOpt, JsonOpt, QuietOpt
 from python_ext.config import resolve_data_root
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ def pipeline_cmd(
     ] = None,
     data_root: DataRootOpt = None,
     embedder: EmbedderOpt = None,
+    embedder_backend: EmbedderBackendOpt = None,
     no_scip: Annotated[
         bool, typer.Option("--no-scip", help="Skip SCIP (scip-python) even when available.")
     ] = False,
@@ -43,6 +44,7 @@ def pipeline_cmd(
         resolve_data_root(data_root),
         repo,
         embedder=embedder,
+        embedder_backend=embedder_backend,
         scip=not no_scip,
         k=k,
         max_per_origin=max_per_origin,

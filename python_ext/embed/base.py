@@ -1,10 +1,16 @@
 """What every embedder is: the :class:`Embedder` protocol and the metadata of its vectors.
 
-Two members are optional (read with :func:`embedder_window` and :func:`embedder_counter`): an
-embedder that reads a bounded number of tokens states its ``window`` (tokens, special tokens
-included) and gives a ``token_counter()`` (:class:`~python_ext.embed.tokens.TokenCounter`); the
-chunker then sizes chunks in those tokens. An embedder without a window (the lexical hashing
-embedder) reads any length and is sized by the character budget.
+Optional members, read with ``getattr``:
+
+* ``backend`` and ``precision`` — the runtime and numeric precision that compute the vectors,
+  part of their identity in the Parquet metadata and the embedding cache (MiniLM has several,
+  :mod:`python_ext.embed.backends`);
+* ``window`` and ``token_counter()`` (read with :func:`embedder_window` and
+  :func:`embedder_counter`) — an embedder that reads a bounded number of tokens states its
+  window (tokens, special tokens included) and gives a
+  :class:`~python_ext.embed.tokens.TokenCounter`; the chunker then sizes chunks in those
+  tokens. An embedder without a window (the lexical hashing embedder) reads any length and is
+  sized by the character budget.
 """
 
 from __future__ import annotations
@@ -39,9 +45,15 @@ class Embedder(Protocol):
 
 
 def embedding_info(embedder: Embedder) -> EmbeddingInfo:
-    """The :class:`~python_ext.contracts.EmbeddingInfo` describing ``embedder``'s vectors."""
+    """The :class:`~python_ext.contracts.EmbeddingInfo` describing ``embedder``'s vectors: its
+    model, and its ``backend``/``precision`` when it has them (optional members)."""
     return EmbeddingInfo(
-        model=embedder.name, dim=embedder.dim, normalized=embedder.normalized, kind=embedder.kind
+        model=embedder.name,
+        dim=embedder.dim,
+        normalized=embedder.normalized,
+        kind=embedder.kind,
+        backend=str(getattr(embedder, "backend", "") or ""),
+        precision=str(getattr(embedder, "precision", "") or ""),
     )
 
 

@@ -25,37 +25,52 @@ from python_ext.errors import ConfigError, ContractError
 
 @dataclass(frozen=True)
 class EmbedderSpec:
-    """How a worker gets the embedder: by registry ``name`` or, for an embedder object the
-    registry cannot build, the object itself (it must then be picklable).
+    """How a worker gets the embedder: by registry ``name`` (and MiniLM ``backend``) or, for an
+    embedder object the registry cannot build, the object itself (it must then be picklable).
 
     :param name: the embedder's name (``hashing-v1-d256``, ``all-MiniLM-L6-v2`` …).
     :param dim: the width its vectors must have.
-    :param device: torch device for model-based embedders (``cpu``, ``cuda``).
-    :param threads: intra-op threads per worker for model-based embedders (0 = library default).
+    :param backend: the ``--embedder-backend`` the vectors must come from (MiniLM: the driver's
+        own, which is what the chunk set records; None for embedders without backends). A
+        worker never picks its own backend, so one chunk set never mixes backends.
+    :param threads: intra-op threads per worker for the torch backends (0 = library default).
     :param instance: the embedder itself when ``name`` is not a registry name.
     """
 
     name: str
     dim: int
-    device: str = "cpu"
+    backend: str | None = None
     threads: int = 0
     instance: Any = None
 
+    @property
+    def device(self) -> str:
+        """``cuda`` when the backend runs on a GPU (the worker then needs one), else ``cpu``."""
+        return "cuda" if self.backend == "cuda" else "cpu"
+
     @classmethod
-    def of(cls, embedder: Embedder, *, device: str = "cpu", threads: int = 0) -> EmbedderSpec:
-        """The spec of an embedder: by name when the registry builds the same embedder."""
+    def of(cls, embedder: Embedder, *, threads: int = 0) -> EmbedderSpec:
+        """The spec of an embedder: by name and backend when the registry builds the same
+        embedder."""
+        from python_ext.embed.backends import backend_of
+        from python_ext.embed.base import embedding_info
         from python_ext.embed.registry import get_embedder
 
+        info = embedding_info(embedder)
+        backend = backend_of(info.backend, info.precision).name if info.backend and info.precision else None
         try:
-            known = get_embedder(embedder.name)
+            known = get_embedder(embedder.name, backend)
         except ConfigError:
             known = None
         if known is not None and type(known) is type(embedder) and known.dim == embedder.dim:
-            return cls(embedder.name, embedder.dim, device, threads)
-        return cls(embedder.name, embedder.dim, device, threads, instance=embedder)
+            return cls(embedder.name, embedder.dim, backend, threads)
+        return cls(embedder.name, embedder.dim, backend, threads, instance=embedder)
 
     def load(self) -> Embedder:
-        """Build (or return) the embedder on this worker."""
+        """Build (or return) the embedder on this worker, on the spec's backend.
+
+        :raises ConfigError: the backend cannot run on this worker.
+        """
         if self.instance is not None:
             return self.instance
         if self.threads:
@@ -65,12 +80,9 @@ class EmbedderSpec:
                 torch.set_num_threads(self.threads)
             except ImportError:
                 pass
-        from python_ext.embed.minilm import MINILM_MODEL_NAME, MiniLMEmbedder
         from python_ext.embed.registry import get_embedder
 
-        if self.name == MINILM_MODEL_NAME and self.device != "cpu":
-            return MiniLMEmbedder(device=self.device)
-        return get_embedder(self.name)
+        return get_embedder(self.name, self.backend)
 
 
 def embed_batch(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:

@@ -58,15 +58,30 @@ def minilm_token_counter() -> TokenCounter:
     return counter_for(Tokenizer.from_file(os.path.join(path, "tokenizer.json")), MINILM_SPECIAL_TOKENS)
 
 
-class MiniLMEmbedder:
-    """The all-MiniLM-L6-v2 sentence-transformers model, loaded offline from its package.
+class MiniLMTokens:
+    """Token sizing shared by every MiniLM backend: they all read the same token ids."""
+
+    def token_counter(self) -> TokenCounter:
+        """The model's tokenizer as a fast, batched token counter (see :func:`minilm_token_counter`)."""
+        return minilm_token_counter()
+
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Exact lengths of ``texts`` in the model's tokens, special tokens included (batched)."""
+        counter = minilm_token_counter()
+        return [n + counter.special_tokens for n in counter.count(texts)]
+
+
+class MiniLMEmbedder(MiniLMTokens):
+    """The all-MiniLM-L6-v2 sentence-transformers model on torch, loaded offline from its package
+    (the ``torch`` backend, the reference every other backend is measured against; ``cuda``
+    on a GPU).
 
     The model reads at most :data:`MINILM_WINDOW` (256) word pieces, ``[CLS]`` and ``[SEP]``
     included, and truncates longer texts, as sentence-transformers does; the chunker therefore
     sizes chunks with :meth:`token_counter` against :attr:`window` so that nothing is cut.
     Vectors are L2-normalized (cosine = inner product).
 
-    :param device: torch device (default ``cpu``).
+    :param device: torch device (default ``cpu``; ``cuda`` records the backend ``torch-cuda``).
     :param batch_size: texts per forward pass (default 64).
     :raises MissingDependencyError: when sentence-transformers, torch or the model package is
         missing (the hint names the ``minilm`` extra).
@@ -78,8 +93,11 @@ class MiniLMEmbedder:
     dim = MINILM_DIM
     #: Word pieces the model reads, special tokens included.
     window = MINILM_WINDOW
+    precision = "fp32"
 
     def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
+        self.device = device
+        self.backend = "torch" if device == "cpu" else "torch-cuda"
         path = minilm_model_path()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -107,15 +125,6 @@ class MiniLMEmbedder:
         if seq != MINILM_WINDOW:
             raise ConfigError(f"model at {path} reads {seq} tokens, expected {MINILM_WINDOW}")
 
-    def token_counter(self) -> TokenCounter:
-        """The model's tokenizer as a fast, batched token counter (see :func:`minilm_token_counter`)."""
-        return minilm_token_counter()
-
-    def token_lengths(self, texts: Sequence[str]) -> list[int]:
-        """Exact lengths of ``texts`` in the model's tokens, special tokens included (batched)."""
-        counter = minilm_token_counter()
-        return [n + counter.special_tokens for n in counter.count(texts)]
-
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts`` with the model; returns float32 ``(len(texts), 384)``, L2-normalized."""
         if len(texts) == 0:
@@ -130,4 +139,4 @@ class MiniLMEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def __repr__(self) -> str:
-        return "MiniLMEmbedder()"
+        return f"MiniLMEmbedder(device={self.device!r})"

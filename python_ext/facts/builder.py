@@ -405,9 +405,10 @@ def ingest_with_facts(
     SCIP) and an ``after_write`` hook that writes ``modules.parquet`` and
     ``symbol_edges.parquet`` (and empty SCIP tables when there is no SCIP and none exist).
 
-    :param ingest_options: passed to ``ingest_repository`` (``embedder``, ``languages``,
-        ``max_file_bytes``, ``include``, ``exclude``, ``default_skips``, ``chunk_budget``,
-        ``context``, ``id_salt``, ``shards``, ``engine``, ``ray_address``, ``workers``).
+    :param ingest_options: passed to ``ingest_repository`` (``embedder``, ``embedder_backend``,
+        ``languages``, ``max_file_bytes``, ``include``, ``exclude``, ``default_skips``,
+        ``chunk_budget``, ``context``, ``id_salt``, ``overlap``,
+        ``chunk_workers``, ``shards``, ``engine``, ``ray_address``, ``workers``).
     :returns: the ingest summary; ``summary.facts`` holds the :class:`FactsResult` as a dict.
     """
     data_root = resolve_data_root(data_root)

@@ -438,6 +438,8 @@ def build_index(
             "embedding_model": scan.info.model,
             "embedding_kind": scan.info.kind,
             "embedding_normalized": scan.info.normalized,
+            "embedding_backend": scan.info.backend,
+            "embedding_precision": scan.info.precision,
             "device": device.name if (gpu_trained or gpu_added) else "cpu",
             "gpu_steps": [step for step, used in (("train", gpu_trained), ("add", gpu_added)) if used],
             "faiss_version": faiss.__version__,

@@ -161,12 +161,7 @@ def _eval_queries(data_root: DataRoot, manifest: dict[str, Any], progress: Repor
 
     from python_ext.embed import embedder_from_info
 
-    info = EmbeddingInfo(
-        model=manifest["embedding_model"],
-        dim=int(manifest["dim"]),
-        normalized=bool(manifest.get("embedding_normalized", True)),
-        kind=manifest.get("embedding_kind", "semantic"),
-    )
+    info = EmbeddingInfo.from_manifest(manifest)
     try:
         embedder = embedder_from_info(info)
     except IndexctlError as exc:

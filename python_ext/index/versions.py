@@ -46,7 +46,7 @@ from python_ext.errors import (
     InvalidVersionNameError,
     VersionNotFoundError,
 )
-from python_ext.lock import writer_lock
+from python_ext.lock import process_alive, writer_lock
 
 INDEX_FILE = "index.faiss"
 IDMAP_FILE = "faiss_idmap.parquet"
@@ -511,15 +511,7 @@ def _owner_alive(path: Path) -> bool:
         pid = int((path / OWNER_FILE).read_text())
     except (OSError, ValueError):
         return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_alive(pid)
 
 
 PAUSE_ENV = "INDEXCTL_PAUSE_AT"

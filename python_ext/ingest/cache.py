@@ -1,10 +1,12 @@
 """Incremental-ingest state under ``<data root>/vectors/cache/``.
 
-* **Embedding cache** — one Parquet file per model, ``embeddings-<model>.parquet`` with columns
+* **Embedding cache** — one Parquet file per model identity (the model, and its backend and
+  precision: ``embeddings-all-MiniLM-L6-v2_openvino-bf16.parquet``) with columns
   ``content_hash`` (xxh64 hex) and ``embedding`` (``fixed_size_list<float32, d>``), and the
   model's :class:`~python_ext.contracts.EmbeddingInfo` in its metadata. Vectors depend only on
-  the model and the chunk text, so a cached vector is valid for any chunk with the same
-  content_hash. After each ingest the cache holds exactly the vectors of the current chunk set.
+  the model identity and the chunk text, so a cached vector is valid for any chunk with the same
+  content_hash; another backend or precision never reads it. After each ingest the cache holds
+  exactly the vectors of the current chunk set.
 * **File manifest** — ``files.parquet``: ``uri``, ``file_hash`` (xxh64 of the file bytes) and
   ``lang`` of every ingested file, plus metadata: the chunker settings key and the fingerprint
   of the chunk set it belongs to. A file whose hash and settings are unchanged keeps its
@@ -44,12 +46,12 @@ class EmbeddingCache:
 
     :param data_root: the data root (the cache lives in ``data_root.embed_cache_dir``).
     :param info: the model's embedding metadata; a cache file written for another model,
-        dim or normalization is ignored.
+        backend, precision, dim or normalization is ignored.
     """
 
     def __init__(self, data_root: DataRoot, info: EmbeddingInfo) -> None:
         self.info = info
-        self.path = data_root.embed_cache_dir / f"embeddings-{_safe(info.model)}.parquet"
+        self.path = data_root.embed_cache_dir / f"embeddings-{_safe(info.identity)}.parquet"
         self._index: dict[str, int] = {}
         self._vectors = np.zeros((0, info.dim), dtype=np.float32)
         self._load()

@@ -5,10 +5,17 @@
 1. **walk** — :func:`python_ext.ingest.walk.walk_repository` picks the files (skips counted),
    and :func:`choose_embedder` picks the embedder (the data root's own by default);
 2. **chunk** — :func:`chunk_changed_files`: :func:`python_ext.ingest.chunker.chunk_file` for
-   every new or changed file; an unchanged file (same bytes, same chunker settings, same
-   embedder) keeps its previous rows;
-3. **embed** — :func:`embed_chunks`: only content hashes found neither in the previous rows
-   nor in the embedding cache are embedded, in batches;
+   every new or changed file, sized by the embedder's :class:`~python_ext.ingest.chunker.ChunkSizer`
+   (:func:`python_ext.ingest.sizing.chunk_sizer`); an unchanged file (same bytes, same chunker
+   settings, same embedder) keeps its previous rows;
+3. **embed** — :func:`plan_embedding` gives each new chunk its embedded text (the optional
+   ``context`` line, then the content), cache key and length; :func:`embed_chunks`: only keys
+   found neither in the previous rows nor in the embedding cache are embedded, in batches;
+
+   by default steps 2 and 3 run **overlapped** (:func:`chunk_and_embed`, the same plan, keys and
+   vectors): files are chunked (in worker processes when ``chunk_workers`` > 1, each given the
+   sizer once) while a thread embeds the texts already planned, through a bounded queue, with
+   one progress bar per stage showing its rate;
 4. **assemble** — :func:`assemble_chunk_set`: new and kept rows in order, symbols from the
    optional ``symbol_resolver`` (e.g. SCIP), ids checked for collisions;
 5. **publish** — :func:`publish_chunk_set`: the embedding cache, then the chunk set (temp
@@ -21,10 +28,15 @@
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
+import pickle
+import queue
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,12 +54,15 @@ from python_ext.embed import (
     Embedder,
     default_embedder,
     embedding_info,
-    get_embedder,
+    recorded_backend,
+    resolve_embedder,
 )
-from python_ext.errors import IdCollisionError, InputError
+from python_ext.embed.backends import unavailable_reason
+from python_ext.embed.batch import embed_batch
+from python_ext.errors import ConfigError, IdCollisionError, InputError
 from python_ext.ingest import chunker
 from python_ext.ingest.cache import EmbeddingCache, FileManifest
-from python_ext.ingest.engine import Engine, LocalEngine, get_engine
+from python_ext.ingest.engine import Engine, LocalEngine, embed_label, get_engine
 from python_ext.ingest.sizing import chunk_sizer, embed_key, embed_length, embed_text
 from python_ext.ingest.walk import DEFAULT_MAX_FILE_BYTES, SourceFile, WalkResult, walk_repository
 from python_ext.lock import writes_data_root
@@ -95,6 +110,11 @@ class IngestResult:
     embedding_kind: str
     dim: int
     normalized: bool
+    #: the runtime and precision that computed the vectors (empty for the hashing embedder)
+    embedder_backend: str = ""
+    embedder_precision: str = ""
+    #: why that backend (``auto: …`` or ``asked for``; empty without backends)
+    backend_reason: str = ""
     files_ingested: int = 0
     bytes_ingested: int = 0
     files_skipped: dict[str, int] = field(default_factory=dict)
@@ -120,6 +140,9 @@ class IngestResult:
     chunk_files: list[str] = field(default_factory=list)
     fingerprint: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
+    #: throughput: ``chunks_per_s`` end to end (chunks of the new chunk set / total seconds),
+    #: ``files_chunked_per_s`` and ``embedded_per_s`` of the chunk and embed stages (busy time)
+    rates: dict[str, float] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -324,19 +347,57 @@ def chunking_summary(table: pa.Table, chunking: ChunkingInfo) -> dict[str, Any]:
 # --- the steps ------------------------------------------------------------------------------
 
 
-def choose_embedder(embedder: str | Embedder | None, root: DataRoot, progress: Reporter) -> Embedder:
-    """The embedder of this ingest: the one asked for, else the one the data root was built
-    with, else the default (:func:`python_ext.embed.default_embedder`); the lexical fallback
-    is announced, never silent."""
+def choose_embedder(
+    embedder: str | Embedder | None,
+    root: DataRoot,
+    progress: Reporter,
+    backend: str | None = None,
+) -> tuple[Embedder, str]:
+    """The embedder of this ingest and why its backend: the one asked for, else the one the
+    data root was built with — on the backend it was built with — else the default
+    (:func:`python_ext.embed.default_embedder`, on the ``auto`` backend); the lexical fallback
+    is announced, never silent.
+
+    A data root keeps its own backend and precision too, so its vectors never mix backends:
+    when that backend cannot run here, the ingest stops with a :class:`ConfigError` that names
+    the two ways on (install what it needs, or re-embed everything with ``--embedder-backend``);
+    a ``backend`` other than the recorded one is announced as a full re-embedding.
+
+    :returns: (the embedder, the reason for its backend; empty when it has none).
+    """
     if embedder is not None and not isinstance(embedder, str):
-        return embedder
-    name = embedder if embedder is not None else default_embedder(chunkstore.recorded_embedding(root))
+        return embedder, "given"
+    recorded = chunkstore.recorded_embedding(root)
+    name = embedder if embedder is not None else default_embedder(recorded)
     if embedder is None and name == FALLBACK_EMBEDDER:
         progress.log(
-            "[bold yellow]the minilm extra is not installed: using the LEXICAL hashing embedder "
-            f"(hashed identifier tokens, not semantic); {MINILM_HINT}[/]"
+            "Warning: the minilm extra is not installed: using the LEXICAL hashing embedder "
+            f"(hashed identifier tokens, not semantic); {MINILM_HINT}"
         )
-    return get_embedder(name)
+    own = recorded_backend(recorded) if recorded is not None and name in ("minilm", recorded.model) else None
+    if backend is None and own is not None:
+        from python_ext.embed.backends import BACKENDS
+
+        why = unavailable_reason(BACKENDS[own])
+        if why is not None:
+            raise ConfigError(
+                f"{root.root} holds vectors of {recorded.identity if recorded else own}, and its backend "
+                f"{own!r} cannot run here: {why}",
+                hint="install what it needs (bash scripts/bootstrap.sh installs the minilm and accel "
+                "extras), or re-embed every chunk on another backend with --embedder-backend auto",
+            )
+        backend = own
+    model, choice = resolve_embedder(name, backend, progress)
+    if choice is None:
+        return model, ""
+    reason = "the data root's own backend" if backend == own and own is not None else choice.reason
+    if own is not None and choice.backend.name != own:
+        progress.log(
+            f"[bold yellow]switching the embedder backend from {own} to {choice.backend.name}: "
+            "every chunk is embedded again[/]"
+        )
+    progress.log(f"embedder: {embedding_info(model).identity} ({reason})")
+    return model, reason
 
 
 @dataclass
@@ -346,8 +407,26 @@ class ChunkPlan:
     new_chunks: list[chunker.Chunk]
     reused_rows: list[int]
     files_chunked: int
-    #: embedding-cache keys of the kept rows (filled by :func:`embed_chunks`)
+    #: embedding-cache keys of the kept rows (filled by :func:`embed_chunks` / :func:`chunk_and_embed`)
     reused_keys: list[str] = field(default_factory=list)
+
+
+def _reuse(
+    previous: pa.Table | None, manifest: FileManifest, settings: str, info: EmbeddingInfo
+) -> tuple[bool, dict[str, list[int]]]:
+    """Whether previous rows may be kept (same settings and embedder, and a manifest that
+    describes the current rows), and the previous rows of each uri."""
+    reusable: dict[str, list[int]] = {}
+    can_reuse = (
+        previous is not None
+        and manifest.settings_key == settings
+        and EmbeddingInfo.from_metadata(previous.schema.metadata) == info
+        and manifest.fingerprint == chunkstore.fingerprint_table(previous)
+    )
+    if can_reuse and previous is not None:
+        for row, uri in enumerate(previous.column("uri").to_pylist()):
+            reusable.setdefault(uri, []).append(row)
+    return can_reuse, reusable
 
 
 def chunk_changed_files(
@@ -360,19 +439,9 @@ def chunk_changed_files(
     progress: Reporter,
     engine: Engine | None = None,
 ) -> ChunkPlan:
-    """Chunk every new or changed file (on ``engine``, default the local one); keep the
-    previous rows of unchanged files (same bytes, same chunker settings, same embedder, and a
-    manifest that describes the current rows)."""
-    reusable: dict[str, list[int]] = {}
-    can_reuse = (
-        previous is not None
-        and manifest.settings_key == settings
-        and EmbeddingInfo.from_metadata(previous.schema.metadata) == info
-        and manifest.fingerprint == chunkstore.fingerprint_table(previous)
-    )
-    if can_reuse and previous is not None:
-        for row, uri in enumerate(previous.column("uri").to_pylist()):
-            reusable.setdefault(uri, []).append(row)
+    """Chunk every new or changed file; keep the previous rows of unchanged files (same bytes,
+    same chunker settings, same embedder, and a manifest that describes the current rows)."""
+    can_reuse, reusable = _reuse(previous, manifest, settings, info)
     plan = ChunkPlan(new_chunks=[], reused_rows=[], files_chunked=0)
     todo: list[SourceFile] = []
     for source in walk.files:
@@ -402,6 +471,19 @@ def _reused_keys(previous: pa.Table, rows: list[int], context: bool, sizer: chun
     ]
 
 
+def _kept_vectors(
+    plan: ChunkPlan, previous: pa.Table | None, dim: int, context: bool, sizer: chunker.ChunkSizer
+) -> dict[str, np.ndarray]:
+    """The kept rows' own vectors by embedding-cache key (their keys go to ``plan.reused_keys``)."""
+    known: dict[str, np.ndarray] = {}
+    if plan.reused_rows and previous is not None:
+        old_vectors = chunkstore.embeddings_to_numpy(previous.column("embedding"), dim)
+        plan.reused_keys = _reused_keys(previous, plan.reused_rows, context, sizer)
+        for row, key in zip(plan.reused_rows, plan.reused_keys, strict=True):
+            known.setdefault(key, old_vectors[row])
+    return known
+
+
 def embed_chunks(
     plan: ChunkPlan,
     previous: pa.Table | None,
@@ -423,15 +505,215 @@ def embed_chunks(
     """
     sizer = sizer or chunker.ChunkSizer.chars()
     embedding = embedding or plan_embedding(plan.new_chunks, sizer, context)
-    known: dict[str, np.ndarray] = {}
-    if plan.reused_rows and previous is not None:
-        old_vectors = chunkstore.embeddings_to_numpy(previous.column("embedding"), model.dim)
-        plan.reused_keys = _reused_keys(previous, plan.reused_rows, context, sizer)
-        for row, key in zip(plan.reused_rows, plan.reused_keys, strict=True):
-            known.setdefault(key, old_vectors[row])
+    known = _kept_vectors(plan, previous, model.dim, context, sizer)
     texts = dict(zip(embedding.keys, embedding.texts, strict=True))
     embedded, hits = _embed_missing(list(texts), texts, known, cache, model, progress, engine)
     return known, embedded, hits
+
+
+#: The sizer of a chunking worker process (set once per process by :func:`_init_chunk_worker`).
+_WORKER_SIZER: chunker.ChunkSizer | None = None
+
+
+def _init_chunk_worker(sizer: chunker.ChunkSizer) -> None:
+    """Worker-process initializer: keep the ingest's sizer (unpickled once per process; the
+    token counter's word caches then fill per process)."""
+    global _WORKER_SIZER
+    _WORKER_SIZER = sizer
+
+
+def _chunk_file_task(args: tuple[str, bytes, str]) -> list[chunker.Chunk]:
+    """One file's chunks with the worker's sizer (top-level, so worker processes can run it)."""
+    uri, data, lang = args
+    return chunker.chunk_file(uri, data, lang, sizer=_WORKER_SIZER)
+
+
+def _picklable(sizer: chunker.ChunkSizer) -> str | None:
+    """None when ``sizer`` (its token counter included) can be sent to worker processes, else why not."""
+    try:
+        pickle.dumps(sizer)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def default_chunk_workers() -> int:
+    """Chunking processes by default: one per CPU beyond the first, at most 8 (1: chunk in the
+    ingest's own process, overlapped with the embedding thread)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(8, cpus - 1))
+
+
+def _chunk_stream(
+    sources: list[SourceFile], sizer: chunker.ChunkSizer, workers: int, busy: list[float]
+) -> Iterator[list[chunker.Chunk]]:
+    """Each file's chunks, in file order: in this process, or in ``workers`` processes that
+    each receive ``sizer`` once (the same unit, limit, window and token counter, so the same
+    chunks as :func:`chunk_changed_files`)."""
+    if workers <= 1 or len(sources) < 2:
+        for source in sources:
+            t = time.perf_counter()
+            chunks = chunker.chunk_file(source.uri, source.data, source.lang, sizer=sizer)
+            busy[0] += time.perf_counter() - t
+            yield chunks
+        return
+    t = time.perf_counter()
+    # spawn, not fork: the embedding thread and the model runtimes' thread pools are running
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(sources)),
+        mp_context=context,
+        initializer=_init_chunk_worker,
+        initargs=(sizer,),
+    ) as pool:
+        tasks = ((s.uri, s.data, s.lang) for s in sources)
+        chunksize = max(1, min(32, len(sources) // (workers * 8)))
+        yield from pool.map(_chunk_file_task, tasks, chunksize=chunksize)
+    busy[0] += time.perf_counter() - t
+
+
+class _EmbedThread(threading.Thread):
+    """Embeds groups of texts (with their embedding-cache keys) from a bounded queue while the
+    files are still being chunked."""
+
+    def __init__(self, model: Embedder, advance: Callable[[int], None], depth: int = 4) -> None:
+        super().__init__(name="codeintel-embed", daemon=True)
+        self.model = model
+        self.advance = advance
+        self.jobs: queue.Queue[tuple[list[str], list[str]] | None] = queue.Queue(maxsize=depth)
+        self.vectors: dict[str, np.ndarray] = {}
+        self.error: BaseException | None = None
+        self.busy = 0.0
+
+    def run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            if self.error is not None:
+                continue  # keep draining so the producer never blocks on a dead consumer
+            keys, texts = job
+            try:
+                t = time.perf_counter()
+                vectors = embed_batch(self.model, texts)
+                self.busy += time.perf_counter() - t
+                self.vectors.update(zip(keys, vectors, strict=True))
+                self.advance(len(texts))
+            except BaseException as exc:
+                self.error = exc
+
+    def submit(self, keys: list[str], texts: list[str]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.jobs.put((keys, texts))
+
+    def finish(self) -> dict[str, np.ndarray]:
+        self.jobs.put(None)
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.vectors
+
+
+@dataclass
+class PipelineStats:
+    """What :func:`chunk_and_embed` did: counts and the busy seconds of each stage."""
+
+    embedded: int = 0
+    cache_hits: int = 0
+    chunk_seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+
+def chunk_and_embed(
+    walk: WalkResult,
+    previous: pa.Table | None,
+    manifest: FileManifest,
+    settings: str,
+    info: EmbeddingInfo,
+    sizer: chunker.ChunkSizer,
+    cache: EmbeddingCache,
+    model: Embedder,
+    progress: Reporter,
+    *,
+    context: bool = False,
+    workers: int = 1,
+    group_batches: int = 4,
+) -> tuple[ChunkPlan, EmbedPlan, dict[str, np.ndarray], PipelineStats]:
+    """:func:`chunk_changed_files`, :func:`plan_embedding` and :func:`embed_chunks` overlapped:
+    the same plan, embedded texts, keys, lengths and vectors.
+
+    Files are chunked in file order with ``sizer`` (in ``workers`` processes when > 1; a sizer
+    whose token counter cannot be pickled keeps chunking in this process, announced); each
+    file's chunks get their embedded text, embedding-cache key and length here
+    (:func:`plan_embedding`, ``context`` line included); every key with no vector yet (kept
+    rows, embedding cache, earlier chunks) goes to a bounded queue in groups of
+    ``group_batches`` model batches, which one thread embeds while chunking goes on (the
+    runtimes release the GIL). The embedder sorts each group by length, so groups of several
+    batches keep the length bucketing.
+
+    :returns: (the plan, the new chunks' embedding plan, vectors by key, counts and busy seconds).
+    """
+    can_reuse, reusable = _reuse(previous, manifest, settings, info)
+    plan = ChunkPlan(new_chunks=[], reused_rows=[], files_chunked=0)
+    to_chunk: list[SourceFile] = []
+    for source in walk.files:
+        if can_reuse and manifest.files.get(source.uri) == source.file_hash:
+            plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
+        else:
+            to_chunk.append(source)
+    known = _kept_vectors(plan, previous, model.dim, context, sizer)
+    if workers > 1 and len(to_chunk) > 1 and (why := _picklable(sizer)) is not None:
+        progress.log(f"chunking in this process: the sizer cannot be sent to worker processes ({why})")
+        workers = 1
+    embedding = EmbedPlan(texts=[], keys=[], lengths=[])
+    stats = PipelineStats()
+    group = max(1, int(getattr(model, "batch_size", 256))) * max(1, group_batches)
+    pending_keys: list[str] = []
+    pending_texts: list[str] = []
+    queued: set[str] = set()
+    busy = [0.0]
+    with (
+        progress.task("chunking files", total=len(to_chunk)) as advance_files,
+        progress.task(embed_label(model), total=None) as advance_chunks,
+    ):
+        worker = _EmbedThread(model, advance_chunks)
+        worker.start()
+        try:
+            for chunks in _chunk_stream(to_chunk, sizer, workers, busy):
+                plan.files_chunked += 1
+                advance_files(1)
+                plan.new_chunks.extend(chunks)
+                part = plan_embedding(chunks, sizer, context)
+                embedding.texts.extend(part.texts)
+                embedding.keys.extend(part.keys)
+                embedding.lengths.extend(part.lengths)
+                for key, text in zip(part.keys, part.texts, strict=True):
+                    if key in known or key in queued:
+                        continue
+                    cached = cache.get(key)
+                    if cached is not None:
+                        known[key] = cached
+                        stats.cache_hits += 1
+                        continue
+                    queued.add(key)
+                    pending_keys.append(key)
+                    pending_texts.append(text)
+                if len(pending_texts) >= group:
+                    worker.submit(pending_keys, pending_texts)
+                    pending_keys, pending_texts = [], []
+            if pending_texts:
+                worker.submit(pending_keys, pending_texts)
+        finally:
+            vectors = worker.finish()
+    known.update(vectors)
+    stats.embedded = len(queued)
+    stats.chunk_seconds = busy[0]
+    stats.embed_seconds = worker.busy
+    return plan, embedding, known, stats
 
 
 def assemble_chunk_set(
@@ -500,6 +782,7 @@ def ingest_repository(
     repo: str | os.PathLike[str],
     *,
     embedder: str | Embedder | None = None,
+    embedder_backend: str | None = None,
     languages: Sequence[str] | str | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     include: Sequence[str] | str | None = None,
@@ -514,6 +797,8 @@ def ingest_repository(
     workers: int | None = None,
     symbol_resolver: SymbolResolver | None = None,
     after_write: Callable[[IngestContext], dict[str, Any]] | None = None,
+    overlap: bool = True,
+    chunk_workers: int | None = None,
     progress: Reporter = NULL_PROGRESS,
 ) -> IngestResult:
     """Chunk, embed and publish ``repo`` as the chunks dataset of ``data_root``.
@@ -527,6 +812,9 @@ def ingest_repository(
     :param embedder: ``"minilm"`` (semantic), ``"hashing"`` (lexical) or an
         :class:`~python_ext.embed.Embedder`; default: the embedder the data root was built
         with, else ``minilm`` when its extra is installed, else ``hashing`` (announced).
+    :param embedder_backend: MiniLM's backend (``auto``, ``torch``, ``onnx``, ``onnx-int8``,
+        ``openvino``, ``openvino-bf16``, ``cuda``; :mod:`python_ext.embed.backends`); default:
+        the data root's own backend, else ``auto``.
     :param languages: only these languages (``"python,go"`` or a list); default all.
     :param max_file_bytes: skip larger files (default 1,000,000).
     :param include: only files matching these gitignore-style globs (default all).
@@ -552,12 +840,19 @@ def ingest_repository(
         replaces the chunk's tree-sitter symbols.
     :param after_write: ``f(IngestContext) -> dict``, run after the chunks are published; its
         dict becomes ``result.facts``.
-    :param progress: progress reporter (bars for walking, chunking, embedding).
+    :param overlap: chunk and embed at the same time (:func:`chunk_and_embed`, default; the
+        local engine only); False, or another engine, runs :func:`chunk_changed_files` then
+        :func:`embed_chunks` on the engine.
+    :param chunk_workers: chunking processes with ``overlap`` (default
+        :func:`default_chunk_workers`; 1 chunks in this process).
+    :param progress: progress reporter (bars for walking, chunking, embedding, with rates).
     :raises RepositoryNotFoundError: when ``repo`` is not an existing folder.
     :raises IdCollisionError: when two chunks get the same id.
     :raises MissingDependencyError: for ``minilm`` without the ``minilm`` extra, or
         ``engine="ray"`` without the ``ray`` extra.
-    :raises ConfigError: a ``chunk_budget`` larger than the embedder's window holds.
+    :raises ConfigError: an unknown or unavailable backend, a data root whose own backend
+        cannot run here (without ``embedder_backend``), or a ``chunk_budget`` larger than the
+        embedder's window holds.
     """
     t0 = time.perf_counter()
     root = resolve_data_root(data_root)
@@ -568,6 +863,7 @@ def ingest_repository(
             repo,
             runner,
             embedder=embedder,
+            embedder_backend=embedder_backend,
             languages=languages,
             max_file_bytes=max_file_bytes,
             include=include,
@@ -579,6 +875,8 @@ def ingest_repository(
             shards=shards,
             symbol_resolver=symbol_resolver,
             after_write=after_write,
+            overlap=overlap,
+            chunk_workers=chunk_workers,
             progress=progress,
             t0=t0,
         )
@@ -593,6 +891,7 @@ def _ingest(
     runner: Engine,
     *,
     embedder: str | Embedder | None,
+    embedder_backend: str | None,
     languages: Sequence[str] | str | None,
     max_file_bytes: int,
     include: Sequence[str] | str | None,
@@ -604,6 +903,8 @@ def _ingest(
     shards: int | None,
     symbol_resolver: SymbolResolver | None,
     after_write: Callable[[IngestContext], dict[str, Any]] | None,
+    overlap: bool,
+    chunk_workers: int | None,
     progress: Reporter,
     t0: float,
 ) -> IngestResult:
@@ -614,7 +915,7 @@ def _ingest(
         seconds[name] = now - since
         return now
 
-    model = choose_embedder(embedder, root, progress)
+    model, backend_reason = choose_embedder(embedder, root, progress, embedder_backend)
     info = embedding_info(model)
     sizer = chunk_sizer(model, chunk_budget, context)
     t = lap("embedder", t0)
@@ -631,17 +932,38 @@ def _ingest(
 
     previous = read_previous(root)
     settings = _settings_key(info, sizer, context, id_salt)
-    plan = chunk_changed_files(
-        walk, previous, FileManifest.load(root), settings, info, sizer, progress, runner
-    )
-    t = lap("chunk", t)
-
+    manifest = FileManifest.load(root)
     cache = EmbeddingCache(root, info)
-    embedding = plan_embedding(plan.new_chunks, sizer, context)
-    known, embedded, hits = embed_chunks(
-        plan, previous, cache, model, progress, embedding, context, sizer, runner
-    )
-    t = lap("embed", t)
+    # the overlapped pipeline is the local engine's; another engine runs the two steps its way
+    overlap = overlap and isinstance(runner, LocalEngine)
+    if overlap:
+        workers = default_chunk_workers() if chunk_workers is None else max(1, chunk_workers)
+        plan, embedding, known, stats = chunk_and_embed(
+            walk,
+            previous,
+            manifest,
+            settings,
+            info,
+            sizer,
+            cache,
+            model,
+            progress,
+            context=context,
+            workers=workers,
+        )
+        embedded, hits = stats.embedded, stats.cache_hits
+        chunk_busy, embed_busy = stats.chunk_seconds, stats.embed_seconds
+        t = lap("chunk+embed", t)
+    else:
+        plan = chunk_changed_files(walk, previous, manifest, settings, info, sizer, progress, runner)
+        t = lap("chunk", t)
+        chunk_busy = seconds["chunk"]
+        embedding = plan_embedding(plan.new_chunks, sizer, context)
+        known, embedded, hits = embed_chunks(
+            plan, previous, cache, model, progress, embedding, context, sizer, runner
+        )
+        t = lap("embed", t)
+        embed_busy = seconds["embed"]
 
     table = assemble_chunk_set(plan, previous, known, info, id_salt, symbol_resolver, embedding, sizer.window)
     truncated = int(pc.sum(table.column("truncated")).as_py() or 0) if table.num_rows else 0
@@ -660,6 +982,9 @@ def _ingest(
         embedding_kind=info.kind,
         dim=info.dim,
         normalized=info.normalized,
+        embedder_backend=info.backend,
+        embedder_precision=info.precision,
+        backend_reason=backend_reason,
         files_ingested=len(walk.files),
         bytes_ingested=walk.total_bytes,
         files_skipped=dict(sorted(walk.skipped.items())),
@@ -700,5 +1025,12 @@ def _ingest(
         result.facts = dict(after_write(written_context) or {})
         lap("after_write", t)
     seconds["total"] = time.perf_counter() - t0
+    if overlap:
+        seconds["chunk"], seconds["embed"] = chunk_busy, embed_busy
     result.seconds = {k: round(v, 3) for k, v in seconds.items()}
+    result.rates = {
+        "chunks_per_s": round(table.num_rows / seconds["total"], 2) if seconds["total"] > 0 else 0.0,
+        "files_chunked_per_s": round(plan.files_chunked / chunk_busy, 2) if chunk_busy > 0 else 0.0,
+        "embedded_per_s": round(embedded / embed_busy, 2) if embed_busy > 0 else 0.0,
+    }
     return result

@@ -22,6 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
+from python_ext.embed import embedding_info
 from python_ext.embed.base import Embedder
 from python_ext.embed.batch import embed_batch
 from python_ext.errors import ConfigError, MissingDependencyError
@@ -55,6 +56,12 @@ class Engine(Protocol):
         ...
 
 
+def embed_label(embedder: Embedder) -> str:
+    """The progress label of embedding with ``embedder``: its backend, else its model."""
+    info = embedding_info(embedder)
+    return f"embedding ({info.backend}-{info.precision})" if info.backend else f"embedding ({info.model})"
+
+
 class LocalEngine:
     """Chunk and embed in this process (one file, one batch after another)."""
 
@@ -75,12 +82,11 @@ class LocalEngine:
     ) -> np.ndarray:
         batch = max(1, int(getattr(embedder, "batch_size", 256)))
         out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-        with progress.task(
-            f"embedding ({embedder.name}, {embedder.kind})", total=-(-len(texts) // batch)
-        ) as advance:
+        with progress.task(embed_label(embedder), total=len(texts)) as advance:
             for i in range(0, len(texts), batch):
-                out[i : i + batch] = embed_batch(embedder, texts[i : i + batch])
-                advance(1)
+                part = texts[i : i + batch]
+                out[i : i + len(part)] = embed_batch(embedder, part)
+                advance(len(part))
         return out
 
     def close(self) -> None:

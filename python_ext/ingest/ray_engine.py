@@ -10,8 +10,9 @@ task can starve for CPUs while actors hold them):
    cache, ``from_arrow`` in blocks → ``map_batches(EmbedActor, ActorPoolStrategy(size=W))``:
    each actor builds a :class:`~python_ext.embed.batch.BatchEmbedder` once (the model is
    loaded once per actor) and returns ``fixed_size_list<float32, d>`` columns (never Ray's
-   tensor extension type). With GPUs in the cluster every actor asks for one GPU and the
-   model runs on ``cuda``.
+   tensor extension type). Every actor embeds on the driver's own backend (the one the chunk
+   set records, e.g. ``openvino-bf16``), never one it picks itself, so the vectors of one
+   chunk set never mix backends; when that backend is ``cuda`` every actor asks for one GPU.
 
 The driver keeps the order (a row number travels with every text), assembles and publishes
 the chunk set exactly as the local engine does, so both write the same partitioned Parquet
@@ -33,6 +34,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -41,7 +43,7 @@ import pyarrow as pa
 from python_ext.contracts import embedding_type
 from python_ext.embed.base import Embedder
 from python_ext.embed.batch import BatchEmbedder, EmbedderSpec
-from python_ext.errors import ContractError
+from python_ext.errors import ConfigError, ContractError
 from python_ext.progress import NULL_PROGRESS, Reporter
 
 #: Environment that keeps a local Ray instance quiet and offline (set before ``import ray``).
@@ -109,7 +111,8 @@ class RayEngine:
     """Chunk and embed on Ray (a local instance, or the cluster at ``address``).
 
     :param address: the cluster to join; default ``$RAY_ADDRESS``, else a local instance.
-    :param workers: embedding actors (default: GPUs of the cluster, else its CPUs).
+    :param workers: embedding actors (default: GPUs of the cluster for the ``cuda`` backend,
+        else its CPUs).
     """
 
     name = "ray"
@@ -207,10 +210,17 @@ class RayEngine:
             return out
         ray = self._ray()
         res = self.resources()
-        gpus = int(res["GPU"])
+        # the actors embed on the driver's backend (what the chunk set records): GPU actors when
+        # that backend is cuda, CPU actors otherwise
+        spec = EmbedderSpec.of(embedder)
+        gpus = int(res["GPU"]) if spec.device == "cuda" else 0
+        if spec.device == "cuda" and not gpus:
+            raise ConfigError(
+                f"{embedder.name} embeds on cuda here, and the Ray cluster has no GPU",
+                hint="join a cluster with GPUs (--ray-address), or pass a CPU --embedder-backend",
+            )
         workers = self.workers or (gpus or max(1, int(res["CPU"])))
-        threads = max(1, int(res["CPU"]) // workers)
-        spec = EmbedderSpec.of(embedder, device="cuda" if gpus else "cpu", threads=threads)
+        spec = replace(spec, threads=max(1, int(res["CPU"]) // workers))
         batch = max(1, int(getattr(embedder, "batch_size", 256)))
         table = pa.table({"row": pa.array(np.arange(len(texts), dtype=np.int64)), "text": list(texts)})
         # at least one block per actor, at most four batches per block

@@ -180,12 +180,7 @@ class Searcher:
         from python_ext.embed import embedder_from_info
 
         m = state.manifest
-        info = EmbeddingInfo(
-            model=m["embedding_model"],
-            dim=int(m["dim"]),
-            normalized=bool(m.get("embedding_normalized", True)),
-            kind=m.get("embedding_kind", "semantic"),
-        )
+        info = EmbeddingInfo.from_manifest(m)  # the corpus's model on its own backend
         embedder = self._embedders.get(info)
         if embedder is None:
             try:

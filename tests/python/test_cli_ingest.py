@@ -94,6 +94,52 @@ def test_ingest_errors(run_cli, tmp_path: Path, args: list[str], code: int, mess
     assert not (tmp_path / "d").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (
+            ["--embedder", "hashing", "--embedder-backend", "onnx"],
+            2,
+            "Error: --embedder-backend applies to the minilm embedder, not to 'hashing' "
+            "Hint: drop --embedder-backend, or use --embedder minilm",
+        ),
+        (
+            ["--embedder", "minilm", "--embedder-backend", "tensorrt"],
+            2,
+            "Error: unknown embedder backend 'tensorrt' Hint: use --embedder-backend with one of: "
+            "auto, torch, cuda, onnx, onnx-int8, openvino, openvino-bf16",
+        ),
+        (
+            ["--precomputed", "x.parquet", "--embedder-backend", "onnx"],
+            2,
+            "--embedder/--embedder-backend do not apply to --precomputed",
+        ),
+    ],
+)
+def test_ingest_backend_errors_name_the_option_and_write_nothing(
+    run_cli, tiny_repo: Path, tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    repo = [] if "--precomputed" in args else [tiny_repo]
+    result = run_cli("ingest", *repo, *args, "--out", tmp_path / "d", "--quiet")
+    assert result.exit_code == code, result.stdout + result.stderr
+    assert message in _flat(result.stderr)
+    assert not (tmp_path / "d").exists()
+
+
+def test_ingest_refuses_a_backend_this_machine_cannot_run(run_cli, tiny_repo: Path, tmp_path: Path) -> None:
+    from python_ext.embed import backends as be
+
+    pytest.importorskip("sentence_transformers")
+    if be.cuda_available():
+        pytest.skip("a CUDA GPU is visible: the cuda backend can run here")
+    result = run_cli("ingest", tiny_repo, "--embedder-backend", "cuda", "--out", tmp_path / "d", "--quiet")
+    assert result.exit_code == 2, result.stdout + result.stderr  # a flag value (ConfigError): usage
+    err = _flat(result.stderr)
+    assert "Error: embedder backend 'cuda' cannot run here: torch sees no CUDA GPU" in err
+    assert "Hint: available here: torch" in err
+    assert not (tmp_path / "d").exists()
+
+
 def test_ingest_conflicting_inputs(run_cli, tiny_repo: Path, tmp_path: Path) -> None:
     result = run_cli("ingest", tiny_repo, "--precomputed", tmp_path / "x.parquet", "--out", tmp_path / "d")
     assert result.exit_code == 2

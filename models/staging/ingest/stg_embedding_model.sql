@@ -18,6 +18,8 @@ pivoted as (
         max(case when metadata.key = 'codeintel.embedding.dim' then metadata.value end) as dim,
         max(case when metadata.key = 'codeintel.embedding.normalized' then metadata.value end) as normalized,
         max(case when metadata.key = 'codeintel.embedding.kind' then metadata.value end) as kind,
+        max(case when metadata.key = 'codeintel.embedding.backend' then metadata.value end) as backend,
+        max(case when metadata.key = 'codeintel.embedding.precision' then metadata.value end) as precision,
         max(case when metadata.key = 'codeintel.contract' then metadata.value end) as contract
     from metadata
     group by metadata.file_name
@@ -35,6 +37,18 @@ renamed as (
         cast(pivoted.dim as integer) as embedding_dim,
         coalesce(pivoted.normalized = 'true', false) as is_normalized,
         cast(coalesce(pivoted.kind, 'semantic') as {{ dbt.type_string() }}) as kind,
+        -- semantic vectors written before backends were recorded came from torch in fp32
+        -- (python_ext.contracts.LEGACY_SEMANTIC_BACKEND)
+        cast(
+            coalesce(
+                pivoted.backend, case when coalesce(pivoted.kind, 'semantic') = 'semantic' then 'torch' end
+            ) as {{ dbt.type_string() }}
+        ) as backend,
+        cast(
+            coalesce(
+                pivoted.precision, case when coalesce(pivoted.kind, 'semantic') = 'semantic' then 'fp32' end
+            ) as {{ dbt.type_string() }}
+        ) as precision,
         cast(pivoted.contract as {{ dbt.type_string() }}) as contract
 
     from pivoted

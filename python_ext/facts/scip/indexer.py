@@ -177,6 +177,20 @@ def _copy_sources(
     return copied
 
 
+def _publish_index(
+    tool: str, proc: subprocess.CompletedProcess[str], tmp_out: Path, output: Path, repo: Path
+) -> None:
+    """Copy the index ``tool`` wrote to ``output`` atomically, or raise with its output's tail."""
+    if proc.returncode != 0 or not tmp_out.is_file():
+        tail = "\n".join((proc.stderr or proc.stdout or "").strip().splitlines()[-8:])
+        raise ScipIndexError(
+            f"{tool} failed on {repo} (exit {proc.returncode}): {tail}",
+            hint=f"run {tool} yourself to see its full output, then pass --scip INDEX",
+        )
+    with atomic_path(output) as published:
+        shutil.copyfile(tmp_out, published)
+
+
 def run_scip_python(
     repo: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -239,14 +253,7 @@ def run_scip_python(
                     f"scip-python did not finish within {timeout:.0f} s on {repo}",
                     hint="index a smaller tree, or run scip-python yourself and pass --scip INDEX",
                 ) from exc
-        if proc.returncode != 0 or not tmp_out.is_file():
-            tail = "\n".join((proc.stderr or proc.stdout or "").strip().splitlines()[-8:])
-            raise ScipIndexError(
-                f"scip-python failed on {repo} (exit {proc.returncode}): {tail}",
-                hint="run scip-python yourself to see its full output, then pass --scip INDEX",
-            )
-        with atomic_path(output) as published:
-            shutil.copyfile(tmp_out, published)
+        _publish_index("scip-python", proc, tmp_out, output, repo)
     return ScipIndexResult(
         index=str(output),
         repo=str(repo),
@@ -334,14 +341,7 @@ def run_scip_typescript(
             if own_config and (proc.returncode != 0 or not tmp_out.is_file() or tmp_out.stat().st_size < 64):
                 (workdir / "tsconfig.json").write_text(_INFERRED_TSCONFIG, encoding="utf-8")
                 proc = _run(cmd, workdir, timeout, repo)
-        if proc.returncode != 0 or not tmp_out.is_file():
-            tail = "\n".join((proc.stderr or proc.stdout or "").strip().splitlines()[-8:])
-            raise ScipIndexError(
-                f"scip-typescript failed on {repo} (exit {proc.returncode}): {tail}",
-                hint="run scip-typescript yourself to see its full output, then pass --scip INDEX",
-            )
-        with atomic_path(output) as published:
-            shutil.copyfile(tmp_out, published)
+        _publish_index("scip-typescript", proc, tmp_out, output, repo)
     return ScipIndexResult(
         index=str(output),
         repo=str(repo),
@@ -411,7 +411,7 @@ def run_scip_indexers(
         if why[name]:
             if strict:
                 (find_scip_python if name == "scip-python" else find_scip_typescript)()
-            progress.log(f"[yellow]{name} skipped: {why[name]}[/]")
+            progress.log(f"Warning: {name} skipped: {why[name]}")
             continue
         if name == "scip-python":
             results.append(run_scip_python(repo, out_dir / "index.scip", progress=progress))
