@@ -102,11 +102,27 @@ def test_ray_engine_with_minilm(ray_engine, tiny_repo: Path, tmp_path: Path) -> 
     a, b = chunkstore.read_chunks(local), chunkstore.read_chunks(remote)
     rest = [c for c in a.column_names if c != "embedding"]
     assert b.select(rest).equals(a.select(rest))  # ids, bounds, embed_length, enclosing_symbol ...
-    assert b.schema.metadata == a.schema.metadata  # codeintel.chunking.* included
+    assert b.schema.metadata == a.schema.metadata  # codeintel.chunking.*, embedding backend included
+    assert b_sum.embedder_backend == a_sum.embedder_backend
     va = chunkstore.embeddings_to_numpy(a.column("embedding"))
     vb = chunkstore.embeddings_to_numpy(b.column("embedding"))
     # the same model on the same texts; batches may be cut differently, so allow float noise
     assert np.allclose(va, vb, atol=1e-5)
+
+
+@pytest.mark.minilm
+def test_the_embedder_spec_carries_the_backend() -> None:
+    """Workers build the driver's backend (what the chunk set records), never their own choice."""
+    pytest.importorskip("onnxruntime", reason="the accel extra is not installed")
+    from python_ext.embed import embedding_info, get_embedder
+    from python_ext.embed.batch import EmbedderSpec
+
+    model = get_embedder("minilm", "onnx")
+    spec = EmbedderSpec.of(model)
+    assert (spec.backend, spec.device, spec.instance) == ("onnx", "cpu", None)
+    worker = pickle.loads(pickle.dumps(spec)).load()
+    assert embedding_info(worker) == embedding_info(model)
+    assert EmbedderSpec.of(get_embedder("hashing")).backend is None
 
 
 def _token_sizer(window: int = 64) -> chunker.ChunkSizer:
