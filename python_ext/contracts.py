@@ -154,7 +154,7 @@ class EmbeddingInfo:
 class ChunkingInfo:
     """How a chunk set was cut: recorded in Parquet key-value metadata (``codeintel.chunking.*``).
 
-    :param version: the chunker's rules version (``cast-2``).
+    :param version: the chunker's rules version (``cast-3``).
     :param unit: ``tokens`` (the embedder's tokens) or ``chars`` (non-whitespace characters).
     :param limit: the most units of chunk content.
     :param window: the embedder's window in tokens, special tokens included (None: unbounded).

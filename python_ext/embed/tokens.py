@@ -13,13 +13,19 @@ by word, of a number that depends only on the word. The counter
   ASCII character is its own one-token word, an alphanumeric run is a word);
 * asks the real tokenizer, in one batch per file, only for words it has not seen before (a
   per-process cache: identifiers repeat, so almost every word is a cache hit);
-* hands every whitespace-separated piece that contains a non-ASCII byte to the real tokenizer
-  with offsets (so accents, CJK characters and Unicode punctuation are counted exactly).
+* hands every whitespace-separated piece that contains a non-ASCII byte, or one of the
+  tokenizer's added tokens (``[CLS]``, ``[SEP]`` … written in the text: the tokenizer matches
+  them whole, before it splits words), to the real tokenizer with offsets (so accents, CJK
+  characters, Unicode punctuation and those tokens are counted exactly).
 
-:meth:`WordPieceCounter.token_prefix` returns, per byte offset ``b``, the number of tokens that
-start before ``b``; the tokens of ``data[a:b]`` are ``prefix[b] - prefix[a]``, exact whenever
-``a`` and ``b`` do not fall inside a word (the chunker only cuts at syntax-node, line and word
-boundaries). :class:`OffsetsCounter` is the exact, slower fallback for any other tokenizer.
+:meth:`WordPieceCounter.token_starts` returns the byte offset where each token of the file
+starts, ascending (a word of three WordPieces is its start offset three times); the tokens of
+``data[a:b]`` are the starts in ``[a, b)``, exact whenever ``a`` and ``b`` do not fall inside a
+word (the chunker only cuts at syntax-node, line and word boundaries). That is 4 bytes per
+token (about one per input byte on code), and the file is read in slabs of :data:`SLAB` bytes,
+so counting a large file needs no per-byte arrays. :class:`OffsetsCounter` is the exact,
+slower fallback for any other tokenizer (its memory is the tokenizer's own encoding of the
+file).
 
 Both counters pickle as their tokenizer's JSON and special-token count only (never their
 caches), and unpickle through a small per-process cache: a remote ingest engine (Ray tasks)
@@ -30,7 +36,9 @@ counter once (:func:`_rebuilt`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import re
+from array import array
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -52,8 +60,9 @@ class TokenCounter(Protocol):
     #: Tokens the embedder adds around every text (``[CLS]``/``[SEP]``: 2).
     special_tokens: int
 
-    def token_prefix(self, data: bytes) -> np.ndarray:
-        """int32 array of ``len(data) + 1``: tokens starting before each byte offset."""
+    def token_starts(self, data: bytes) -> array[int]:
+        """Byte offsets where the tokens of ``data`` (UTF-8) start, ascending, one entry per
+        token (an offset where several tokens start repeats)."""
         ...
 
     def count(self, texts: Sequence[str]) -> list[int]:
@@ -61,14 +70,43 @@ class TokenCounter(Protocol):
         ...
 
 
-def _prefix_from_starts(n: int, starts: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    counts = np.bincount(starts + 1, weights=weights, minlength=n + 1) if starts.size else np.zeros(n + 1)
-    return np.cumsum(counts).astype(np.int32)
+#: Bytes of a file counted at a time (bounds the temporary arrays of a large file).
+SLAB = 1 << 18
+_ASCII_SPACE_RE = re.compile(rb"[\t\n\v\f\r ]")
 
 
-def _non_ascii_pieces(arr: np.ndarray) -> list[tuple[int, int]]:
-    """``(start, end)`` of every whitespace-separated piece of ``arr`` holding a non-ASCII byte."""
+def _offset_array(n: int) -> array[int]:
+    """An empty array of C ints wide enough for the offsets of ``n`` bytes."""
+    return array("i" if n < 2**31 - 1 else "q")
+
+
+def _append(out: array[int], values: np.ndarray) -> None:
+    out.frombytes(np.ascontiguousarray(values, dtype=np.dtype(out.typecode)).tobytes())
+
+
+def _slabs(data: bytes, size: int | None = None) -> Iterator[tuple[int, int]]:
+    """``[lo, hi)`` ranges covering ``data``, about ``size`` (default :data:`SLAB`) bytes each,
+    every one ending at ASCII whitespace (or the end), so no word and no whitespace-separated
+    piece spans two."""
+    size = size or SLAB
+    lo, n = 0, len(data)
+    while lo < n:
+        hi = lo + size
+        if hi >= n:
+            hi = n
+        else:
+            m = _ASCII_SPACE_RE.search(data, hi)
+            hi = m.end() if m else n
+        yield lo, hi
+        lo = hi
+
+
+def _non_ascii_pieces(arr: np.ndarray, marks: Sequence[int] = ()) -> list[tuple[int, int]]:
+    """``(start, end)`` of every whitespace-separated piece of ``arr`` holding a non-ASCII byte
+    or one of the offsets ``marks``."""
     high = np.flatnonzero(arr >= 0x80)
+    if marks:
+        high = np.union1d(high, np.asarray(marks, dtype=np.int64))
     if not high.size:
         return []
     space = np.flatnonzero(_ASCII_SPACE[arr])
@@ -104,7 +142,7 @@ class OffsetsCounter:
         self._tok = tokenizer
         self.special_tokens = special_tokens
 
-    def token_prefix(self, data: bytes) -> np.ndarray:
+    def token_starts(self, data: bytes) -> array[int]:
         text = data.decode("utf-8")
         enc = self._tok.encode(text, add_special_tokens=False)
         char_starts = np.array([s for s, _ in enc.offsets], dtype=np.int64)
@@ -114,7 +152,9 @@ class OffsetsCounter:
             char_to_byte = np.zeros(len(text) + 1, dtype=np.int64)
             char_to_byte[1:] = np.cumsum([len(ch.encode("utf-8")) for ch in text])
             byte_starts = char_to_byte[char_starts]
-        return _prefix_from_starts(len(data), byte_starts)
+        out = _offset_array(len(data))
+        _append(out, np.sort(byte_starts))
+        return out
 
     def count(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in _encode(self._tok, list(texts))]
@@ -138,8 +178,12 @@ class WordPieceCounter:
         self.special_tokens = special_tokens
         self._pieces: dict[bytes, int] = {}
         self._short: dict[int, int] = {}
-        self._offsets: dict[bytes, np.ndarray] = {}  # non-ASCII piece -> token start offsets
+        self._offsets: dict[bytes, np.ndarray] = {}  # piece -> token start offsets (real tokenizer)
         self._lowercase = _lowercases(tokenizer)
+        # the tokenizer matches its added tokens ([CLS], [MASK] …) in the raw text, before it
+        # splits words: a piece holding one goes to the real tokenizer like a non-ASCII piece
+        added = sorted(_added_tokens(tokenizer), key=len, reverse=True)
+        self._added = re.compile(b"|".join(re.escape(t.encode("utf-8")) for t in added)) if added else None
         # every whole-word vocabulary entry is one token: seed the cache with them
         for word in tokenizer.get_vocab():
             raw = word.encode("utf-8")
@@ -206,19 +250,31 @@ class WordPieceCounter:
         starts.append(punct + lo)
         weights.append(np.ones(punct.size, dtype=np.int32))
         alnum = (kind == 1).view(np.int8)
-        edges = np.flatnonzero(np.diff(np.concatenate(([0], alnum, [0])).astype(np.int8)))
+        edge = np.zeros(1, dtype=np.int8)
+        edges = np.flatnonzero(np.diff(np.concatenate((edge, alnum, edge))))
         word_starts, word_ends = edges[0::2] + lo, edges[1::2] + lo
         starts.append(word_starts)
         weights.append(self._word_pieces(arr, word_starts, word_ends))
 
-    def token_prefix(self, data: bytes) -> np.ndarray:
-        """Tokens starting before each byte offset of ``data`` (UTF-8), see the module doc."""
+    def token_starts(self, data: bytes) -> array[int]:
+        """Where the tokens of ``data`` (UTF-8) start, see the module doc; read in slabs."""
+        out = _offset_array(len(data))
+        for lo, hi in _slabs(data):
+            starts, weights = self._slab_units(data[lo:hi])
+            if starts.size:
+                order = np.argsort(starts, kind="stable")
+                _append(out, np.repeat(starts[order] + lo, weights[order]))
+        return out
+
+    def _slab_units(self, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Token start offsets of ``data`` (one slab) and the tokens starting at each."""
         # an uncased tokenizer lowercases first: words are keyed (and counted) lowercased
         arr = np.frombuffer(data.lower() if self._lowercase else data, dtype=np.uint8)
         starts: list[np.ndarray] = []
         weights: list[np.ndarray] = []
         pos = 0
-        pieces = _non_ascii_pieces(arr)
+        marks = [m.start() for m in self._added.finditer(data)] if self._added is not None else []
+        pieces = _non_ascii_pieces(arr, marks)
         for at, end in pieces:
             self._ascii_units(arr, pos, at, starts, weights)
             pos = end
@@ -236,8 +292,8 @@ class WordPieceCounter:
                 weights.append(np.ones(offsets.size, dtype=np.int32))
         self._ascii_units(arr, pos, len(data), starts, weights)
         if not starts:
-            return np.zeros(len(data) + 1, dtype=np.int32)
-        return _prefix_from_starts(len(data), np.concatenate(starts), np.concatenate(weights))
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
+        return np.concatenate(starts), np.concatenate(weights)
 
     def count(self, texts: Sequence[str]) -> list[int]:
         """Exact token counts of ``texts`` by the real tokenizer (special tokens excluded)."""
@@ -246,6 +302,14 @@ class WordPieceCounter:
     def __reduce__(self) -> tuple[Any, tuple[str, str, int]]:
         # the tokenizer's JSON, not the caches (they are rebuilt, and warm up, in the worker)
         return _rebuilt, ("wordpiece", self._tok.to_str(), self.special_tokens)
+
+
+def _added_tokens(tokenizer: Any) -> list[str]:
+    """The added tokens (special tokens included) ``tokenizer`` matches in raw text."""
+    try:
+        return [t.content for t in tokenizer.get_added_tokens_decoder().values() if t.content]
+    except AttributeError:
+        return []
 
 
 def _lowercases(tokenizer: Any) -> bool:

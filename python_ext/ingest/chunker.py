@@ -62,6 +62,7 @@ from __future__ import annotations
 import itertools
 import re
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -82,7 +83,7 @@ DEFAULT_CHUNK_BUDGET = 1200
 #: Maximum lines of one text window.
 MAX_WINDOW_LINES = 100
 #: Version of the chunking rules; part of the incremental-ingest key (a new version re-chunks).
-CHUNKER_VERSION = "cast-2"
+CHUNKER_VERSION = "cast-3"
 #: The two units a chunk is sized in.
 UNITS = ("tokens", "chars")
 
@@ -92,8 +93,6 @@ _COUNTS_AS_CHAR = np.array(
     [0 if (b in (9, 10, 11, 12, 13, 32) or 0x80 <= b <= 0xBF) else 1 for b in range(256)], dtype=np.int64
 )
 _SPACE = frozenset(b" \t\r\n\f\v")
-_IS_SPACE = np.zeros(256, dtype=bool)
-_IS_SPACE[list(_SPACE)] = True
 _MAX_DEPTH = 200
 
 
@@ -187,57 +186,113 @@ def make_preview(content: str, limit: int = PREVIEW_MAX_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _int_array(values: np.ndarray) -> array:
+_COUNTS_AS_CHAR_U8 = _COUNTS_AS_CHAR.astype(np.uint8)
+_IS_NEWLINE_U8 = (np.arange(256) == 10).astype(np.uint8)
+#: Bytes that do not start a non-whitespace character (deleted to count the ones that do).
+_NOT_CHAR_BYTES = bytes(b for b in range(256) if not _COUNTS_AS_CHAR[b])
+#: Bytes per block of the counts :class:`_Source` keeps (a power of two: shifts and masks).
+_BLOCK_BITS = 8
+_BLOCK = 1 << _BLOCK_BITS
+_IN_BLOCK = _BLOCK - 1
+#: Bytes converted at a time while the block counts are built (a whole number of blocks).
+_SLAB = 1 << 20
+_LEADING_BLANKS = re.compile(rb"[ \t\r\f\v]*")
+
+
+def _block_prefix(arr: np.ndarray, table: np.ndarray) -> array:
+    """Prefix sums, per block of :data:`_BLOCK` bytes, of ``table[byte]`` over ``arr``: entry
+    ``b`` is the sum over ``arr[: b * _BLOCK]`` (``len(arr) // _BLOCK + 2`` entries)."""
+    n = len(arr)
+    sums = np.zeros(n // _BLOCK + 2, dtype=np.int64)
+    for slab in range(0, n, _SLAB):
+        counts = table[arr[slab : slab + _SLAB]]
+        full, rest = divmod(len(counts), _BLOCK)
+        first = slab // _BLOCK + 1
+        # sum(axis=1, dtype=...) widens through small buffers, never a full int64 copy
+        sums[first : first + full] = counts[: full * _BLOCK].reshape(full, _BLOCK).sum(axis=1, dtype=np.int64)
+        if rest:
+            sums[first + full] = int(counts[full * _BLOCK :].sum(dtype=np.int64))
     out = array("q")
-    out.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
+    out.frombytes(np.cumsum(sums).tobytes())
     return out
 
 
 class _Source:
-    """Byte-level helpers for one file: unit and newline prefix counts, cut points."""
+    """Byte-level helpers for one file: unit and line counts over byte ranges, cut points.
+
+    Nothing is kept per input byte. Character and newline counts are prefix sums per block of
+    :data:`_BLOCK` bytes, finished inside the block on demand; tokens are the offsets where
+    they start (4 bytes per token, from the embedder's counter), found by bisection inside the
+    block. A 300 MB file needs a fraction of its own size on top of its bytes, not gigabytes.
+    """
 
     def __init__(self, data: bytes, counter: TokenCounter | None) -> None:
         self.data = data
         arr = np.frombuffer(data, dtype=np.uint8)
-        if counter is None:
-            self.units = np.concatenate(([0], np.cumsum(_COUNTS_AS_CHAR[arr])))
-        else:
-            self.units = counter.token_prefix(data)
         self.tokens = counter is not None
-        newlines = np.concatenate(([0], np.cumsum(arr == 10, dtype=np.int64)))
-        self.newline_at = np.flatnonzero(arr == 10)
-        # first non-whitespace byte of every line (-1 for a blank line)
-        nonws = np.flatnonzero(~_IS_SPACE[arr])
-        line_first = np.full(len(self.newline_at) + 1, -1, dtype=np.int64)
-        if nonws.size:
-            lines, first = np.unique(newlines[nonws], return_index=True)
-            line_first[lines] = nonws[first]
-        # the packer reads single elements: arrays of machine ints serve them several times faster
-        # than numpy scalars, and are filled by one memory copy
-        self.unit_list = _int_array(self.units)
-        self.newlines = _int_array(newlines)
-        self.line_first: list[int] = line_first.tolist()
-        self.line_starts: list[int] = [0, *(self.newline_at + 1).tolist()]
+        self._newlines = _block_prefix(arr, _IS_NEWLINE_U8)
+        self._line_first: dict[int, int] = {}
+        if counter is None:
+            self._chars = _block_prefix(arr, _COUNTS_AS_CHAR_U8)
+        else:
+            self._starts = counter.token_starts(data)
+            bounds = np.arange(0, (len(data) // _BLOCK + 2) * _BLOCK, _BLOCK)
+            self._block_starts = array("q")
+            self._block_starts.frombytes(
+                np.searchsorted(np.frombuffer(self._starts, dtype=self._starts.typecode), bounds)
+                .astype(np.int64)
+                .tobytes()
+            )
+
+    def _tokens_before(self, byte: int) -> int:
+        """Tokens starting before ``byte``: bisection among the starts of its block."""
+        blocks = self._block_starts
+        block = byte >> _BLOCK_BITS
+        return bisect_left(self._starts, byte, blocks[block], blocks[block + 1])
+
+    def _chars_before(self, byte: int) -> int:
+        """Non-whitespace characters before ``byte``: its block's count plus the rest."""
+        base = byte & _IN_BLOCK
+        if not base:
+            return self._chars[byte >> _BLOCK_BITS]
+        return self._chars[byte >> _BLOCK_BITS] + len(
+            self.data[byte - base : byte].translate(None, _NOT_CHAR_BYTES)
+        )
 
     def size(self, start: int, end: int) -> int:
-        units = self.unit_list
-        return units[end] - units[start]
+        """Units (tokens or characters) of ``[start, end)``."""
+        if self.tokens:
+            return self._tokens_before(end) - self._tokens_before(start)
+        return self._chars_before(end) - self._chars_before(start)
 
     def line_of(self, byte: int) -> int:
-        return self.newlines[byte] + 1
+        """1-based line of ``byte``."""
+        base = byte & _IN_BLOCK
+        line = self._newlines[byte >> _BLOCK_BITS] + 1
+        return line + self.data.count(b"\n", byte - base, byte) if base else line
 
     def line_end(self, byte: int) -> int:
         """End of the line holding ``byte`` (its newline, or the end of the data)."""
-        i = self.newlines[byte]
-        return int(self.newline_at[i]) if i < len(self.newline_at) else len(self.data)
+        end = self.data.find(b"\n", byte)
+        return end if end >= 0 else len(self.data)
 
     def line_start(self, byte: int) -> int:
         """First byte of the line holding ``byte``."""
-        return self.line_starts[self.newlines[byte]]
+        return self.data.rfind(b"\n", 0, byte) + 1
+
+    def line_first(self, byte: int) -> int:
+        """First non-whitespace byte of the line holding ``byte`` (-1 for a blank line)."""
+        start = self.line_start(byte)
+        first = self._line_first.get(start)
+        if first is None:
+            at = _LEADING_BLANKS.match(self.data, start).end()
+            first = at if at < len(self.data) and self.data[at] != 10 else -1
+            self._line_first[start] = first
+        return first
 
     def starts_line(self, byte: int) -> bool:
         """True when ``byte`` is the first non-whitespace byte of its line."""
-        return self.line_first[self.newlines[byte]] == byte
+        return self.line_first(byte) == byte
 
     def trim(self, start: int, end: int) -> tuple[int, int]:
         data = self.data
@@ -249,10 +304,8 @@ class _Source:
 
     def lines(self, start: int, end: int) -> Iterator[tuple[int, int]]:
         """The non-blank lines of ``[start, end)``, trimmed."""
-        lo = int(np.searchsorted(self.newline_at, start))
-        hi = int(np.searchsorted(self.newline_at, end))
-        pos = start
-        for nl in self.newline_at[lo:hi].tolist():
+        data, pos = self.data, start
+        while (nl := data.find(b"\n", pos, end)) >= 0:
             piece = self.trim(pos, nl)
             if piece[1] > piece[0]:
                 yield piece
@@ -270,8 +323,9 @@ class _Source:
         """Byte offsets inside ``(start, end)`` where a token starts (tokens unit only)."""
         if not self.tokens:
             return []
-        seg = self.units[start : end + 1]
-        return [start + int(i) for i in np.flatnonzero(np.diff(seg)) if start + int(i) > start]
+        starts = self._starts
+        lo, hi = bisect_right(starts, start), bisect_left(starts, end)
+        return list(dict.fromkeys(starts[lo:hi]))
 
     def pieces(
         self, start: int, end: int, limit: int, reserve: int = 0, first: int | None = None
@@ -421,7 +475,7 @@ class _Packer:
             if src.size(cut, next_end) <= self.limit:
                 return cut
             break
-        own = src.line_first[src.newlines[next_start]]
+        own = src.line_first(next_start)
         if own in self.after_trivia:
             return None
         if group.start < own < next_start and (next_end is None or src.size(own, next_end) <= self.limit):
@@ -604,7 +658,7 @@ class _Packer:
             and splittable
             and group is not None
             and not src.starts_line(start)
-            and src.line_first[src.newlines[start]] == group.start
+            and src.line_first(start) == group.start
             and src.size(group.start, src.line_end(start)) <= limit
         ):
             # the group is the head of the node's own line (`if cond`, `} else`): it leads into

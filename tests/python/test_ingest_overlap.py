@@ -148,8 +148,8 @@ class _UnpicklableCounter:
         self.special_tokens = inner.special_tokens
         self._hook = lambda n: n
 
-    def token_prefix(self, data: bytes) -> np.ndarray:
-        return self._inner.token_prefix(data)
+    def token_starts(self, data: bytes) -> Any:
+        return self._inner.token_starts(data)
 
     def count(self, texts: list[str]) -> list[int]:
         return [self._hook(n) for n in self._inner.count(texts)]

@@ -51,7 +51,7 @@ def test_chunks_fit_the_window_and_say_so(tmp_path: Path, windowed: WindowedHash
     table = chunkstore.read_chunks(tmp_path / "d")
     assert table.schema.equals(chunks_schema(32, optional=True), check_metadata=False)
     info = ChunkingInfo.from_metadata(table.schema.metadata)
-    assert info == ChunkingInfo("cast-2", "tokens", 62, 64, False, 0)
+    assert info == ChunkingInfo("cast-3", "tokens", 62, 64, False, 0)
     counter = windowed.token_counter()
     exact = counter.count(table.column("content").to_pylist())
     lengths = table.column("embed_length").to_pylist()
