@@ -32,10 +32,8 @@ same chunks; graph indexes (HNSW) build one graph per shard and differ (tested i
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +48,7 @@ from python_ext.index.gpu import Device, gpu_count, to_cpu, to_gpu
 from python_ext.index.idmap import file_sha256
 from python_ext.index.source import iter_row_range
 from python_ext.progress import NULL_PROGRESS, Reporter
+from python_ext.quiet import silenced
 
 LAYOUTS = ("shards", "ondisk")
 SHARD_FILE = "shard-{:05d}.faiss"
@@ -141,22 +140,6 @@ def parameter_index(index: faiss.Index) -> faiss.Index:
     """The index ParameterSpace should inspect: a shard for a sharded index (every shard has
     the same parameters; ``IndexShards`` itself lists none), else the inner index."""
     return shard_indexes(index)[0]
-
-
-@contextlib.contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """Silence C-level writes to stdout (FAISS's on-disk code prints there), so ``--json``
-    output stays clean."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 # --- filling the shards ----------------------------------------------------------------------
@@ -369,7 +352,7 @@ def _merge_ondisk(
     with progress.task(f"merging {len(shard_files)} shards on disk", total=1) as advance:
         wrapped = faiss.IndexIDMap(faiss.read_index(str(template_path)))
         ivfdata = staging / IVFDATA_FILE
-        with quiet_stdout():
+        with silenced(1):
             # shift_ids stays False: the shards already store corpus rows (FAISS 1.15's
             # shift_ids=True skips one id per shard boundary)
             merge_ondisk(wrapped, [str(p) for p in shard_files], str(ivfdata), shift_ids=False)
@@ -405,7 +388,7 @@ def read_version_index(folder: Path, manifest: dict[str, Any], *, verify: bool =
     if block["layout"] == "ondisk":
         ivfdata = folder / IVFDATA_FILE
         _check_file(ivfdata, block.get("ivfdata_sha256"), "on-disk inverted lists", verify, manifest)
-        with quiet_stdout():
+        with silenced(1):
             return read_index_file(index_path, version, faiss.IO_FLAG_ONDISK_SAME_DIR)
     template = read_index_file(index_path, version)
     owners, ids = [], []

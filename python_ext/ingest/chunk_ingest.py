@@ -429,6 +429,25 @@ def _reuse(
     return can_reuse, reusable
 
 
+def _plan_reuse(
+    walk: WalkResult,
+    previous: pa.Table | None,
+    manifest: FileManifest,
+    settings: str,
+    info: EmbeddingInfo,
+) -> tuple[ChunkPlan, list[SourceFile]]:
+    """A plan holding the previous rows of every unchanged file, and the files to chunk."""
+    can_reuse, reusable = _reuse(previous, manifest, settings, info)
+    plan = ChunkPlan(new_chunks=[], reused_rows=[], files_chunked=0)
+    todo: list[SourceFile] = []
+    for source in walk.files:
+        if can_reuse and manifest.files.get(source.uri) == source.file_hash:
+            plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
+        else:
+            todo.append(source)
+    return plan, todo
+
+
 def chunk_changed_files(
     walk: WalkResult,
     previous: pa.Table | None,
@@ -441,14 +460,7 @@ def chunk_changed_files(
 ) -> ChunkPlan:
     """Chunk every new or changed file; keep the previous rows of unchanged files (same bytes,
     same chunker settings, same embedder, and a manifest that describes the current rows)."""
-    can_reuse, reusable = _reuse(previous, manifest, settings, info)
-    plan = ChunkPlan(new_chunks=[], reused_rows=[], files_chunked=0)
-    todo: list[SourceFile] = []
-    for source in walk.files:
-        if can_reuse and manifest.files.get(source.uri) == source.file_hash:
-            plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
-        else:
-            todo.append(source)
+    plan, todo = _plan_reuse(walk, previous, manifest, settings, info)
     # the sizer (and its token counter) travels to remote workers pickled: see ChunkSizer
     chunk = functools.partial(chunker.chunk_file, sizer=sizer)
     chunked = (engine or LocalEngine()).chunk_files([(f.uri, f.data, f.lang) for f in todo], chunk, progress)
@@ -657,14 +669,7 @@ def chunk_and_embed(
 
     :returns: (the plan, the new chunks' embedding plan, vectors by key, counts and busy seconds).
     """
-    can_reuse, reusable = _reuse(previous, manifest, settings, info)
-    plan = ChunkPlan(new_chunks=[], reused_rows=[], files_chunked=0)
-    to_chunk: list[SourceFile] = []
-    for source in walk.files:
-        if can_reuse and manifest.files.get(source.uri) == source.file_hash:
-            plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
-        else:
-            to_chunk.append(source)
+    plan, to_chunk = _plan_reuse(walk, previous, manifest, settings, info)
     known = _kept_vectors(plan, previous, model.dim, context, sizer)
     if workers > 1 and len(to_chunk) > 1 and (why := _picklable(sizer)) is not None:
         progress.log(f"chunking in this process: the sizer cannot be sent to worker processes ({why})")

@@ -25,15 +25,13 @@ object store capped at 512 MiB, session files under a short temporary folder.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import pickle
 import shutil
-import sys
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -45,6 +43,7 @@ from python_ext.embed.base import Embedder
 from python_ext.embed.batch import BatchEmbedder, EmbedderSpec
 from python_ext.errors import ConfigError, ContractError
 from python_ext.progress import NULL_PROGRESS, Reporter
+from python_ext.quiet import silenced
 
 #: Environment that keeps a local Ray instance quiet and offline (set before ``import ray``).
 QUIET_ENV = {
@@ -60,20 +59,6 @@ QUIET_ENV = {
 #: machine (a Ray Data pipeline whose actors hold all CPUs waits forever for its other tasks).
 ACTOR_CPUS = 0.5
 OBJECT_STORE_BYTES = 512 * 1024**2
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Send C-level writes to stderr to /dev/null for the duration (Python errors still raise)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def chunk_batch(batch: pa.Table, chunk: Any) -> pa.Table:
@@ -140,7 +125,7 @@ class RayEngine:
             else:
                 # a short private folder: Ray's Unix socket paths must stay under ~107 bytes
                 self._tmp = tempfile.mkdtemp(prefix="cray-", dir="/tmp")
-                with _quiet_stderr():  # the C++ core worker announces its log level there
+                with silenced(2):  # the C++ core worker announces its log level there
                     ray.init(
                         num_cpus=os.cpu_count() or 1,
                         include_dashboard=False,
