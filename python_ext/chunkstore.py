@@ -12,7 +12,13 @@ Readers used by the FAISS, catalog and evaluation stages:
 * :func:`iter_embedding_batches` (streaming ``(ids, vectors)`` with bounded memory);
 * :func:`chunks_fingerprint` (a stable digest of ids + content hashes for ``version.json``).
 
-The writer :func:`replace_chunk_set` is used by ingest.
+The writer :func:`replace_chunk_set` is used by ingest. It lays the chunk set out as S
+**partitions** by chunk id (docs/contracts.md#partitions): row ``r`` goes to shard
+``id % S`` (chunk ids are already uniform BLAKE2b hashes, so the modulo is the hash
+partition), shard ``s`` is the file ``chunks-{s:05d}.parquet``, sorted by id, with the chunk
+set's metadata plus ``codeintel.partition.*`` (scheme, shard, shards, digest). A new chunk set
+rewrites only the shards whose rows changed: a shard whose digest (sha256 of its rows) and
+metadata are unchanged keeps its file.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +39,18 @@ from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import CHUNK_BASE_FIELDS, CHUNK_TAIL_FIELDS, EmbeddingInfo
 from python_ext.errors import ContractError, InputError
 
-#: Default number of rows per chunks Parquet file written by ingest.
-DEFAULT_ROWS_PER_FILE = 250_000
-#: File name pattern of the files written by ingest (``chunks-00000.parquet`` …).
+#: A new chunk set gets one shard per this many rows (at least one); later writes keep the count.
+DEFAULT_ROWS_PER_SHARD = 250_000
+#: Most shards a chunk set may have.
+MAX_SHARDS = 4096
+#: File name pattern of the shards written by ingest (``chunks-00000.parquet`` …).
 CHUNK_FILE_PATTERN = "chunks-{:05d}.parquet"
+#: How rows are assigned to shards (``codeintel.partition.scheme``).
+PARTITION_SCHEME = "id_mod"
+_SCHEME_KEY = b"codeintel.partition.scheme"
+_SHARD_KEY = b"codeintel.partition.shard"
+_SHARDS_KEY = b"codeintel.partition.shards"
+_DIGEST_KEY = b"codeintel.partition.digest"
 
 
 def _root(data_root: DataRootLike) -> DataRoot:
@@ -298,36 +313,212 @@ def fingerprint_table(table: pa.Table | None) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-def replace_chunk_set(
-    data_root: DataRootLike, table: pa.Table, rows_per_file: int = DEFAULT_ROWS_PER_FILE
-) -> list[Path]:
-    """Replace the chunks dataset with ``table``, file by file, atomically per file.
+@dataclass(frozen=True)
+class Partition:
+    """Where one chunks file sits in a partitioned chunk set (``codeintel.partition.*``).
 
-    New files are first written completely under ``.tmp-*`` names, then renamed onto
-    ``chunks-00000.parquet``, ``chunks-00001.parquet`` …; files of the old set that the new set
-    does not overwrite are removed last. With the default file size a repository of up to
-    250,000 chunks is one file, so the swap is a single atomic rename. An empty table still
-    writes one zero-row file with the full schema.
+    :param shard: the file's shard number s (rows with ``id % shards == s``).
+    :param shards: the number of shards S of the set.
+    :param digest: ``sha256:<hex>`` of the shard's rows (see :func:`rows_digest`).
+    """
+
+    shard: int
+    shards: int
+    digest: str
+
+    def to_metadata(self) -> dict[bytes, bytes]:
+        return {
+            _SCHEME_KEY: PARTITION_SCHEME.encode(),
+            _SHARD_KEY: str(self.shard).encode(),
+            _SHARDS_KEY: str(self.shards).encode(),
+            _DIGEST_KEY: self.digest.encode(),
+        }
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[bytes, bytes] | None) -> Partition | None:
+        """The partition keys of a file's metadata; None for files written without them."""
+        if not metadata or metadata.get(_SCHEME_KEY) != PARTITION_SCHEME.encode():
+            return None
+        try:
+            return cls(int(metadata[_SHARD_KEY]), int(metadata[_SHARDS_KEY]), metadata[_DIGEST_KEY].decode())
+        except (KeyError, ValueError):
+            return None
+
+
+def partition_of(path: str | Path) -> Partition | None:
+    """The :class:`Partition` recorded in a chunks file's footer (None when it has none)."""
+    return Partition.from_metadata(pq.read_schema(path).metadata)
+
+
+def recorded_shards(data_root: DataRootLike) -> int | None:
+    """The shard count S of the data root's chunk set, when it is partitioned (one footer read)."""
+    files = chunk_files(data_root)
+    if not files:
+        return None
+    try:
+        part = partition_of(files[0])
+    except (OSError, pa.ArrowException):
+        return None
+    return part.shards if part is not None else None
+
+
+def shard_of(ids: np.ndarray | pa.Array | pa.ChunkedArray, shards: int) -> np.ndarray:
+    """The shard of each chunk id: ``id % shards`` (ids are non-negative int64)."""
+    values = ids.to_numpy() if isinstance(ids, pa.ChunkedArray | pa.Array) else np.asarray(ids)
+    return np.mod(values.astype(np.int64, copy=False), shards)
+
+
+def rows_digest(table: pa.Table) -> str:
+    """``sha256:<hex>`` of a table's rows: column names, types, null masks and values, however
+    the data happens to be laid out in memory (so a table read back from Parquet has the digest
+    of the table that was written)."""
+    digest = hashlib.sha256()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        digest.update(f"{name}:{_type_key(column.type)}\n".encode())
+        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        for part in _canonical_buffers(array):
+            digest.update(part)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _type_key(kind: pa.DataType) -> str:
+    """A type's name without list item field names (Parquet reads ``item`` back as ``element``)."""
+    if pa.types.is_fixed_size_list(kind):
+        return f"fixed_size_list<{_type_key(kind.value_type)}>[{kind.list_size}]"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return f"list<{_type_key(kind.value_type)}>"
+    return str(kind)
+
+
+def _canonical_buffers(array: pa.Array) -> Iterator[bytes | memoryview]:
+    """The values of ``array`` as byte strings that depend only on its logical content."""
+    nulls = array.is_null().to_numpy(zero_copy_only=False) if array.null_count else None
+    yield np.packbits(nulls).tobytes() if nulls is not None else b"no-nulls"
+    kind = array.type
+    if pa.types.is_fixed_size_list(kind):
+        yield from _canonical_buffers(array.flatten())
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        offsets = np.asarray(array.offsets)
+        yield (offsets - offsets[0]).astype(np.int64).tobytes()
+        yield from _canonical_buffers(array.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0])))
+    elif pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind):
+        wide = pa.types.is_large_string(kind)
+        raw = array.buffers()
+        offsets = np.frombuffer(raw[1], dtype=np.int64 if wide else np.int32)[
+            array.offset : array.offset + len(array) + 1
+        ]
+        yield (offsets - offsets[0]).astype(np.int64).tobytes()
+        if raw[2] is not None and len(offsets):
+            yield memoryview(raw[2])[int(offsets[0]) : int(offsets[-1])]
+    elif pa.types.is_boolean(kind):
+        yield array.fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint8).tobytes()
+    else:
+        filled = array.fill_null(0) if array.null_count else array
+        yield filled.to_numpy(zero_copy_only=False).tobytes()
+
+
+def choose_shards(data_root: DataRootLike, n_rows: int, shards: int | None = None) -> int:
+    """The shard count of a new chunk set: ``shards`` when given, else the data root's current
+    count (so incremental writes touch few files), else one shard per 250,000 rows.
+
+    :raises ConfigError: ``shards`` outside 1…4096.
+    """
+    if shards is not None:
+        if not 1 <= shards <= MAX_SHARDS:
+            from python_ext.errors import ConfigError
+
+            raise ConfigError(
+                f"--shards must be between 1 and {MAX_SHARDS} (got {shards})", hint="use --shards 4"
+            )
+        return shards
+    return recorded_shards(data_root) or max(1, -(-n_rows // DEFAULT_ROWS_PER_SHARD))
+
+
+@dataclass
+class ChunkSetWrite:
+    """What :func:`replace_chunk_set` did.
+
+    :param files: every file of the new chunk set, shard order.
+    :param shards: the shard count S.
+    :param rewritten: the shard files written (the others were unchanged and kept).
+    :param removed: files of the old set that are no longer part of it.
+    """
+
+    files: list[Path]
+    shards: int
+    rewritten: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "shards": self.shards,
+            "files": [str(p) for p in self.files],
+            "rewritten": [p.name for p in self.rewritten],
+            "removed": [p.name for p in self.removed],
+        }
+
+
+def partition_table(table: pa.Table, shards: int) -> list[pa.Table]:
+    """Split a chunk set into its ``shards`` partitions (``id % shards``), each sorted by id
+    (one sort by (shard, id), then contiguous slices)."""
+    ids = table.column("id").to_numpy()
+    shard = shard_of(ids, shards)
+    order = np.lexsort((ids, shard))
+    ordered = table.take(pa.array(order)) if table.num_rows else table
+    bounds = np.searchsorted(shard[order], np.arange(shards + 1))
+    return [ordered.slice(int(bounds[s]), int(bounds[s + 1] - bounds[s])) for s in range(shards)]
+
+
+def replace_chunk_set(
+    data_root: DataRootLike, table: pa.Table, *, shards: int | None = None
+) -> ChunkSetWrite:
+    """Replace the chunks dataset with ``table``, laid out in S partitions by chunk id.
+
+    Shard ``s`` (rows with ``id % S == s``, sorted by id) is ``chunks-{s:05d}.parquet``. A shard
+    whose rows and metadata equal the file already there is kept as it is; the changed ones
+    are first written completely under ``.tmp-*`` names, then renamed into place; files of the
+    old set that the new one does not have are removed last. Each file is replaced atomically;
+    a reader that lists the folder during the swap may see old and new shards side by side.
+    An empty table still writes one zero-row file with the full schema.
 
     :param data_root: the data root.
     :param table: the complete new chunk set (contract schema and metadata).
-    :param rows_per_file: rows per Parquet file.
-    :returns: the published paths.
+    :param shards: the shard count S (default: :func:`choose_shards`).
+    :raises ConfigError: ``shards`` outside 1…4096.
     """
     root = _root(data_root)
     root.chunks_dir.mkdir(parents=True, exist_ok=True)
     old = chunk_files(root)
-    n_files = max(1, -(-table.num_rows // rows_per_file))
-    targets = [root.chunks_dir / CHUNK_FILE_PATTERN.format(i) for i in range(n_files)]
+    count = choose_shards(root, table.num_rows, shards) if table.num_rows else 1
+    metadata = dict(table.schema.metadata or {})
+    for key in (_SCHEME_KEY, _SHARD_KEY, _SHARDS_KEY, _DIGEST_KEY):
+        metadata.pop(key, None)
+    targets = [root.chunks_dir / CHUNK_FILE_PATTERN.format(s) for s in range(count)]
+    result = ChunkSetWrite(files=targets, shards=count)
     with contextlib.ExitStack() as stack:
-        # Write every part under a temporary name first; renames happen when the stack closes.
-        for i, target in enumerate(targets):
+        # Write every changed shard under a temporary name first; renames happen when the stack closes.
+        for s, (target, part) in enumerate(zip(targets, partition_table(table, count), strict=True)):
+            partition = Partition(s, count, rows_digest(part))
+            wanted = {**metadata, **partition.to_metadata()}
+            if target in old and _unchanged(target, wanted):
+                continue
             tmp = stack.enter_context(atomic_path(target))
-            part = table.slice(i * rows_per_file, rows_per_file)
-            pq.write_table(part, tmp, compression="zstd", row_group_size=16384)
+            pq.write_table(
+                part.replace_schema_metadata(wanted), tmp, compression="zstd", row_group_size=16384
+            )
+            result.rewritten.append(target)
     keep = set(targets)
     for path in old:
         if path not in keep:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-    return targets
+            result.removed.append(path)
+    return result
+
+
+def _unchanged(path: Path, wanted: dict[bytes, bytes]) -> bool:
+    """True when the file at ``path`` already holds these rows with this metadata (footer only)."""
+    try:
+        return dict(pq.read_schema(path).metadata or {}) == wanted
+    except (OSError, pa.ArrowException):
+        return False

@@ -37,3 +37,27 @@
     {%- set rows = run_query(len_sql).columns[0].values() -%}
     {{ return((rows[0] | int) if rows | length > 0 and rows[0] is not none else fallback) }}
 {% endmacro %}
+
+{#- Spark SQL cannot read Parquet key-value metadata: d is the most common embedding width
+    (the contract's d when the files agree; single_embedding_dim names any row that differs). -#}
+{% macro spark__chunk_embedding_dim() %}
+    {%- set fallback = var('embedding_dim_default', 384) | int -%}
+    {%- if not execute -%}
+        {{ return(fallback) }}
+    {%- endif -%}
+    {%- set node = codeintel.source_meta('ingest', 'chunks') -%}
+    {%- if not codeintel.files_exist(node.meta.path) -%}
+        {{ exceptions.raise_compiler_error(
+            "no chunks Parquet under " ~ node.meta.path ~ ": run `indexctl ingest <repo>` first, "
+            ~ "or point CODEINTEL_DATA_ROOT / --vars data_root at a data root that has one") }}
+    {%- endif -%}
+    {%- set len_sql -%}
+        select size(embedding) as d
+        from {{ source('ingest', 'chunks') }}
+        group by size(embedding)
+        order by count(*) desc, d
+        limit 1
+    {%- endset -%}
+    {%- set rows = run_query(len_sql).columns[0].values() -%}
+    {{ return((rows[0] | int) if rows | length > 0 and rows[0] is not none else fallback) }}
+{% endmacro %}

@@ -21,3 +21,10 @@
         where false
     {%- endif -%}
 {% endmacro %}
+
+{#- Spark SQL cannot read Parquet key-value metadata: no rows (stg_embedding_model and
+    v_embedding_model are empty on Spark; docs/catalog.md#spark). -#}
+{% macro spark__chunk_file_metadata() %}
+    select cast(null as string) as file_name, cast(null as string) as key, cast(null as string) as value
+    where false
+{% endmacro %}

@@ -16,3 +16,10 @@
     {%- endset -%}
     {{ return('true' if run_query(sql).columns[0].values()[0] > 0 else 'false') }}
 {% endmacro %}
+
+{#- Spark SQL cannot read Parquet key-value metadata (see chunk_file_metadata): on Spark the
+    unit-length check of assert_chunk_embeddings_valid applies only when the published index
+    uses inner product (docs/catalog.md#spark). -#}
+{% macro spark__chunks_normalized() %}
+    {{ return('false') }}
+{% endmacro %}

@@ -5,5 +5,9 @@
 {% endmacro %}
 
 {% macro default__normalize_prefix(prefix_column) %}
-    trim(regexp_replace(regexp_replace(coalesce({{ prefix_column }}, ''), '^(\./)+', ''), '^\.$', ''), '/')
+    {#- [.] rather than \. : Spark string literals would eat the backslash -#}
+    {{ codeintel.trim_chars(
+        "regexp_replace(regexp_replace(coalesce(" ~ prefix_column ~ ", ''), '^([.]/)+', ''), '^[.]$', '')",
+        "'/'"
+    ) }}
 {% endmacro %}

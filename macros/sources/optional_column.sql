@@ -24,3 +24,14 @@
     {%- endif -%}
     {{ return('cast(null as ' ~ data_type ~ ')') }}
 {% endmacro %}
+
+{#- Spark reads no Parquet schema table function: the source's columns come from
+    source_column_names (the chunks glob is read with mergeSchema, so a column any file has is
+    listed), and the type is translated to Spark's spelling. -#}
+{% macro spark__optional_column(source_name, table_name, column_name, data_type) %}
+    {%- set spark_data_type = codeintel.spark_type(data_type) -%}
+    {%- if execute and column_name | lower in codeintel.source_column_names(source_name, table_name) -%}
+        {{ return('cast(' ~ adapter.quote(column_name) ~ ' as ' ~ spark_data_type ~ ')') }}
+    {%- endif -%}
+    {{ return('cast(null as ' ~ spark_data_type ~ ')') }}
+{% endmacro %}

@@ -11,3 +11,11 @@
         lambda i: array_to_string(string_split({{ uri_column }}, '/')[1:i], '/')
     )
 {% endmacro %}
+
+{% macro spark__path_ancestors(uri_column) %}
+    {#- sequence() includes its end, split() takes a regular expression, slice(a, 1, 0) = [] -#}
+    transform(
+        sequence(0, size(split({{ uri_column }}, '/'))),
+        i -> array_join(slice(split({{ uri_column }}, '/'), 1, i), '/')
+    )
+{% endmacro %}

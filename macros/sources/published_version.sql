@@ -23,9 +23,7 @@
         {%- if not codeintel.files_exist(current) -%}
             {{ return(none) }}
         {%- endif -%}
-        {%- set content = run_query(
-            "select content from read_text('" ~ (current | replace("'", "''")) ~ "')"
-        ).columns[0].values()[0] -%}
+        {%- set content = codeintel.file_text(current) -%}
         {%- set name = (content or '') | trim -%}
         {%- set origin = current -%}
     {%- endif -%}

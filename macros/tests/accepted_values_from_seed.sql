@@ -10,7 +10,7 @@ select
     child.{{ column_name }} as unknown_value,
     count(*) as count_rows
     {%- if key_column %},
-    min(cast(child.{{ key_column }} as varchar)) as example_key
+    min(cast(child.{{ key_column }} as {{ dbt.type_string() }})) as example_key
     {%- endif %}
 from {{ model }} as child
 left join {{ seed }} as allowed

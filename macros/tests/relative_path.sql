@@ -17,3 +17,17 @@ where {{ column_name }} is null
     or contains({{ column_name }}, '\')
     or list_contains(string_split({{ column_name }}, '/'), '..')
 {% endmacro %}
+
+{#- Spark: startswith/contains/split; the backslash is written escaped (Spark string literals
+    read backslash escapes). -#}
+{% macro spark__test_relative_path(model, column_name, key_column) %}
+select
+    {{ key_column }},
+    {{ column_name }} as path
+from {{ model }}
+where {{ column_name }} is null
+    or {{ column_name }} = ''
+    or startswith({{ column_name }}, '/')
+    or contains({{ column_name }}, '\\')
+    or array_contains(split({{ column_name }}, '/'), '..')
+{% endmacro %}

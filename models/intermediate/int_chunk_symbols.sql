@@ -29,8 +29,7 @@ unnested as (
         chunks.uri,
         chunks.start_line,
         chunks.end_line,
-        unnest(chunks.symbols) as symbol_name,
-        generate_subscripts(chunks.symbols, 1) as symbol_position
+        {{ codeintel.unnest_with_position('chunks.symbols', 'symbol_name', 'symbol_position') }}
     from chunks
 
 ),

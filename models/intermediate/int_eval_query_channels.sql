@@ -42,7 +42,7 @@ run_channels as (
     select
         runs.run_id,
         runs.k,
-        unnest(runs.channels) as channel
+        {{ codeintel.unnest('runs.channels') }} as channel
     from runs
     inner join pooled_runs on runs.run_id = pooled_runs.run_id
 
@@ -56,7 +56,7 @@ grid as (
         run_channels.channel,
         run_channels.k,
         coalesce(queries.count_positives, 0) as count_positives,
-        coalesce(len(queries.positive_groups), 0) as count_groups
+        coalesce({{ codeintel.list_length('queries.positive_groups') }}, 0) as count_groups
     from run_queries
     inner join run_channels on run_queries.run_id = run_channels.run_id
     left join queries on run_queries.query_id = queries.query_id
@@ -70,7 +70,9 @@ judged_hits as (
         pools.query_id,
         pools.channel,
         pools.rank,
-        coalesce(list_contains(queries.positive_chunk_ids, pools.chunk_id), false) as is_relevant
+        coalesce(
+            {{ codeintel.list_contains('queries.positive_chunk_ids', 'pools.chunk_id') }}, false
+        ) as is_relevant
     from pools
     left join queries on pools.query_id = queries.query_id
 
@@ -80,10 +82,9 @@ query_groups as (
 
     select
         queries.query_id,
-        unnest(queries.positive_groups) as group_chunk_ids,
-        generate_subscripts(queries.positive_groups, 1) as group_index
+        {{ codeintel.unnest_with_position('queries.positive_groups', 'group_chunk_ids', 'group_index') }}
     from queries
-    where len(queries.positive_groups) > 0
+    where {{ codeintel.list_length('queries.positive_groups') }} > 0
 
 ),
 
@@ -92,7 +93,7 @@ group_chunks as (
     select
         query_groups.query_id,
         query_groups.group_index,
-        unnest(query_groups.group_chunk_ids) as chunk_id
+        {{ codeintel.unnest('query_groups.group_chunk_ids') }} as chunk_id
     from query_groups
 
 ),
@@ -206,7 +207,9 @@ final as (
         cast(per_query.count_relevant_hits as bigint) as count_relevant_hits,
         cast(per_query.first_positive_rank as integer) as first_positive_rank,
         per_query.first_positive_rank is not null as is_hit_at_k,
-        cast(coalesce(1.0 / per_query.first_positive_rank, 0.0) as double) as reciprocal_rank_at_k,
+        coalesce(
+            cast(1 as double) / per_query.first_positive_rank, cast(0 as double)
+        ) as reciprocal_rank_at_k,
         cast(
             case
                 when per_query.count_groups > 0

@@ -20,7 +20,7 @@ recorded as (
 
     select
         runs.run_id,
-        unnest(runs.query_ids) as query_id
+        {{ codeintel.unnest('runs.query_ids') }} as query_id
     from runs
     where runs.query_ids is not null
 

@@ -13,7 +13,9 @@ chunk_keys as (
 
     select
         count(*) as count_chunks,
-        bit_xor(hash(chunk_id, uri, start_line, end_line, language, content_hash)) as keys_hash
+        bit_xor(
+            {{ codeintel.hash64(['chunk_id', 'uri', 'start_line', 'end_line', 'language', 'content_hash']) }}
+        ) as keys_hash
     from {{ ref('stg_chunks') }}
 
 ),
@@ -22,8 +24,8 @@ final as (
 
     select
         coalesce((select max(idmap_file.idmap_sha256) from idmap_file), 'no-idmap')
-        || ':' || cast(chunk_keys.count_chunks as varchar)
-        || ':' || cast(coalesce(chunk_keys.keys_hash, 0) as varchar) as source_checksum
+        || ':' || cast(chunk_keys.count_chunks as {{ dbt.type_string() }})
+        || ':' || cast(coalesce(chunk_keys.keys_hash, 0) as {{ dbt.type_string() }}) as source_checksum
     from chunk_keys
 
 )

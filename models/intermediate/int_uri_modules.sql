@@ -53,7 +53,7 @@ ancestors as (
 
     select
         uris.uri,
-        unnest({{ codeintel.path_ancestors('uris.uri') }}) as path_prefix
+        {{ codeintel.unnest(codeintel.path_ancestors('uris.uri')) }} as path_prefix
     from uris
 
 ),

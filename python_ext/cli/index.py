@@ -37,6 +37,21 @@ def build_cmd(
     publish: Annotated[
         bool, typer.Option("--publish/--no-publish", help="Flip CURRENT to the new version.")
     ] = True,
+    shards: Annotated[
+        int, typer.Option("--shards", help="Train once, fill this many shards, serve them as one index.")
+    ] = 1,
+    layout: Annotated[
+        str,
+        typer.Option(
+            "--layout", help="shards: one file per shard; ondisk: IVF lists merged into one mmapped file."
+        ),
+    ] = "shards",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help="Processes filling the shards (default: one per core).", show_default=False
+        ),
+    ] = None,
     bm25: Annotated[
         bool,
         typer.Option(
@@ -50,7 +65,7 @@ def build_cmd(
 ) -> None:
     """Build a new index version (FAISS + BM25 + chunk metadata) from the chunks and publish it.
 
-    Example: indexctl index build --factory auto --metric ip --gpu auto
+    Example: indexctl index build --factory auto --metric ip --gpu auto --shards 4
     """
     from python_ext.cli._output import print_summary, reporter
     from python_ext.index.build import build_index
@@ -61,6 +76,9 @@ def build_cmd(
         metric=metric,
         gpu=gpu,
         publish=publish,
+        shards=shards,
+        layout=layout,
+        workers=workers,
         bm25=bm25,
         progress=reporter(quiet or as_json),
     )

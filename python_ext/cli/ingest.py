@@ -97,6 +97,38 @@ def ingest_cmd(
             show_default=False,
         ),
     ] = None,
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            "--shards",
+            min=1,
+            help="Lay the chunks out in this many partitions by chunk id (default: keep the data root's).",
+            show_default=False,
+        ),
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="local (this process) or ray (Ray Data: tasks chunk, an actor pool embeds)."
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="With --engine ray: the cluster to join (default: $RAY_ADDRESS, else a local instance).",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="With --engine ray: embedding actors, each on the ingest's backend (default: one per GPU "
+            "for the cuda backend, else one per CPU).",
+            show_default=False,
+        ),
+    ] = None,
     precomputed: Annotated[
         Path | None,
         typer.Option(
@@ -149,7 +181,7 @@ def ingest_cmd(
 ) -> None:
     """Chunk and embed a repository into the chunks Parquet of the data root.
 
-    Example: indexctl ingest ./myrepo --out data --embedder minilm --languages python,go
+    Example: indexctl ingest ./myrepo --out data --embedder minilm --languages python,go --engine local
     """
     from python_ext.cli._output import print_summary, reporter
 
@@ -161,6 +193,10 @@ def ingest_cmd(
         raise click.UsageError("--model is only used with --precomputed")
     if (scip is not None or run_scip) and (precomputed is not None or not facts):
         raise click.UsageError("--scip/--run-scip need REPO and --facts")
+    if precomputed is not None and (engine != "local" or ray_address is not None or workers is not None):
+        raise click.UsageError("--engine/--ray-address/--workers chunk and embed a REPO, not --precomputed")
+    if engine != "local" and chunk_workers is not None:
+        raise click.UsageError("--chunk-workers is for the local engine; drop it with --engine ray")
     if precomputed is not None and (embedder is not None or embedder_backend is not None):
         raise click.UsageError("--embedder/--embedder-backend do not apply to --precomputed")
     progress = reporter(quiet or as_json)
@@ -168,7 +204,7 @@ def ingest_cmd(
     if precomputed is not None:
         from python_ext.ingest.precomputed import import_precomputed
 
-        summary = import_precomputed(root, precomputed, model=model, progress=progress)
+        summary = import_precomputed(root, precomputed, model=model, shards=shards, progress=progress)
     else:
         options = {
             "embedder": embedder,
@@ -182,6 +218,10 @@ def ingest_cmd(
             "chunk_budget": chunk_budget,
             "context": context,
             "id_salt": id_salt,
+            "shards": shards,
+            "engine": engine,
+            "ray_address": ray_address,
+            "workers": workers,
         }
         if facts:
             from python_ext.facts.builder import ingest_with_facts

@@ -26,10 +26,16 @@ token (about one per input byte on code), and the file is read in slabs of :data
 so counting a large file needs no per-byte arrays. :class:`OffsetsCounter` is the exact,
 slower fallback for any other tokenizer (its memory is the tokenizer's own encoding of the
 file).
+
+Both counters pickle as their tokenizer's JSON and special-token count only (never their
+caches), and unpickle through a small per-process cache: a remote ingest engine (Ray tasks)
+gets the driver's sizing exactly, and a worker process that chunks several batches builds the
+counter once (:func:`_rebuilt`).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from array import array
 from collections.abc import Iterator, Sequence
@@ -116,6 +122,18 @@ def _encode(tokenizer: Any, texts: list[str]) -> list[Any]:
     return tokenizer.encode_batch(texts, add_special_tokens=False) if texts else []
 
 
+@functools.lru_cache(maxsize=4)
+def _rebuilt(kind: str, tokenizer_json: str, special_tokens: int) -> TokenCounter:
+    """The counter an unpickled :class:`WordPieceCounter`/:class:`OffsetsCounter` stands for,
+    built once per process (its word caches then warm up across batches)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_str(tokenizer_json)
+    if kind == "wordpiece":
+        return WordPieceCounter(tokenizer, special_tokens)
+    return OffsetsCounter(tokenizer, special_tokens)
+
+
 class OffsetsCounter:
     """Exact counting for any HF ``tokenizers.Tokenizer``: each file is tokenized once, with
     offsets (slower than :class:`WordPieceCounter`)."""
@@ -140,6 +158,9 @@ class OffsetsCounter:
 
     def count(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in _encode(self._tok, list(texts))]
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str, int]]:
+        return _rebuilt, ("offsets", self._tok.to_str(), self.special_tokens)
 
 
 class WordPieceCounter:
@@ -277,6 +298,10 @@ class WordPieceCounter:
     def count(self, texts: Sequence[str]) -> list[int]:
         """Exact token counts of ``texts`` by the real tokenizer (special tokens excluded)."""
         return [len(e.ids) for e in _encode(self._tok, list(texts))]
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str, int]]:
+        # the tokenizer's JSON, not the caches (they are rebuilt, and warm up, in the worker)
+        return _rebuilt, ("wordpiece", self._tok.to_str(), self.special_tokens)
 
 
 def _added_tokens(tokenizer: Any) -> list[str]:

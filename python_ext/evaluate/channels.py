@@ -71,11 +71,16 @@ def masked_index_copy(
     :param operating_point: re-applied to the copy.
     """
     from python_ext.index.load import apply_operating_point
+    from python_ext.index.shards import is_sharded, refilled_copy
 
-    copy = faiss.clone_index(index)
-    copy.reset()
-    copy.add_with_ids(
-        np.ascontiguousarray(row_vectors, dtype=np.float32), np.asarray(row_ids, dtype=np.int64)
-    )
+    if is_sharded(index):
+        # IndexShards cannot be cloned: refill a copy of each shard with its rows' vectors
+        copy = refilled_copy(index, row_vectors)
+    else:
+        copy = faiss.clone_index(index)
+        copy.reset()
+        copy.add_with_ids(
+            np.ascontiguousarray(row_vectors, dtype=np.float32), np.asarray(row_ids, dtype=np.int64)
+        )
     apply_operating_point(copy, operating_point)
     return copy

@@ -407,8 +407,8 @@ def ingest_with_facts(
 
     :param ingest_options: passed to ``ingest_repository`` (``embedder``, ``embedder_backend``,
         ``languages``, ``max_file_bytes``, ``include``, ``exclude``, ``default_skips``,
-        ``chunk_budget``, ``context``, ``id_salt``, ``rows_per_file``, ``overlap``,
-        ``chunk_workers``).
+        ``chunk_budget``, ``context``, ``id_salt``, ``overlap``,
+        ``chunk_workers``, ``shards``, ``engine``, ``ray_address``, ``workers``).
     :returns: the ingest summary; ``summary.facts`` holds the :class:`FactsResult` as a dict.
     """
     data_root = resolve_data_root(data_root)

@@ -15,6 +15,11 @@ Steps of :func:`build_index` (each one a named pause point for the crash tests):
    :mod:`python_ext.index.vectors`) and ``version.json`` into ``versions/.tmp-<version>/``
    (``after_write``), rename it to ``versions/<version>`` (``after_commit``);
 5. publish: flip ``CURRENT``, then the ``current`` symlink (unless ``publish=False``).
+
+With ``shards`` > 1 (or ``layout="ondisk"``) step 3 fills S copies of the trained index, one
+per contiguous row range, in parallel worker processes (:mod:`python_ext.index.shards`), and
+step 4 writes the trained template as ``index.faiss`` beside the shard files (or the shards'
+lists merged into ``index.ivfdata``).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from python_ext.index.factory import FactoryChoice, choose_factory, explicit_fac
 from python_ext.index.gpu import Device, attach_gpu_clustering, resolve_device, to_cpu, to_gpu
 from python_ext.index.idmap import file_sha256, write_idmap
 from python_ext.index.load import accepted_parameters, apply_operating_point
+from python_ext.index.shards import build_shards, check_shard_options, parameter_index, read_version_index
 from python_ext.index.source import DEFAULT_BATCH_ROWS, count_rows, iter_vector_batches, scan_corpus
 from python_ext.index.vectors import VECTORS_FILE, create_vectors_file, holds_exact_vectors, scores_exactly
 from python_ext.lang.tokens import code_tokens
@@ -76,6 +82,8 @@ class BuildResult:
             "ntotal": self.manifest["ntotal"],
             "operating_point": self.manifest["operating_point"],
             "device": self.manifest["device"],
+            "shards": (self.manifest.get("sharding") or {}).get("count", 1),
+            "layout": (self.manifest.get("sharding") or {}).get("layout", "single"),
             "build_seconds": self.manifest["build_seconds"],
         }
 
@@ -88,6 +96,7 @@ def default_operating_point(index: faiss.Index) -> str:
     with compressed codes (PQ, SQ, …) and has no FAISS refinement: ``k_factor=4`` (exact re-rank
     of 4·k candidates against the stored vectors); Flat: ``""``.
     """
+    index = parameter_index(index)
     params = accepted_parameters(index)
     parts = []
     nprobe = 0
@@ -138,6 +147,23 @@ def _train(
             inner.train(sample)
         advance(1)
     return inner, used_gpu
+
+
+def _fill_vectors(sink: np.ndarray, scan_ids: np.ndarray, files: list, d: int, batch_rows: int) -> None:
+    """Copy every vector to its row of ``sink`` (``vectors.npy``) for a sharded build, whose
+    shards are filled in worker processes: one more streamed pass over the chunk files."""
+    pos = 0
+    for batch in iter_vector_batches(files, batch_rows, expect_d=d):
+        n = len(batch.ids)
+        if not np.array_equal(batch.ids, scan_ids[pos : pos + n]):
+            raise IndexBuildError(
+                f"{batch.path}: the chunks changed while the index was being built (row {batch.first_row})",
+                hint="run `indexctl index build` again once ingest has finished",
+            )
+        sink[pos : pos + n] = batch.vectors
+        pos += n
+    if pos != len(scan_ids):
+        raise IndexBuildError("the chunks changed while the index was being built (row count)")
 
 
 def _add(
@@ -249,6 +275,15 @@ def _enable_reconstruct(inner: faiss.Index) -> None:
     ivf.make_direct_map(True)
 
 
+def _index_type(factory: str, sharding: dict[str, Any] | None) -> str:
+    """How the version's index is put together (``index_type`` in version.json)."""
+    if sharding is None:
+        return "IDMap2," + factory
+    if sharding["layout"] == "ondisk":
+        return f"IDMap,{factory} (on-disk lists)"
+    return f"IDMap,Shards{sharding['count']}({factory})"
+
+
 @writes_data_root("index build")
 def build_index(
     data_root: DataRootLike,
@@ -257,6 +292,9 @@ def build_index(
     metric: str = "ip",
     gpu: str = "auto",
     publish: bool = True,
+    shards: int = 1,
+    layout: str = "shards",
+    workers: int | None = None,
     bm25: bool = True,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     seed: int = 1234,
@@ -269,6 +307,11 @@ def build_index(
     :param metric: ``ip`` (inner product; vectors must be L2-normalized) or ``l2``.
     :param gpu: ``auto``, ``on`` (GPU required) or ``off``.
     :param publish: flip CURRENT to the new version (False: build only).
+    :param shards: fill this many shards of the trained index and serve them as one
+        (:mod:`python_ext.index.shards`; 1 = one index).
+    :param layout: ``shards`` (one file per shard, served with ``IndexShards``) or ``ondisk``
+        (IVF only: the shards' lists merged into one memory-mapped ``index.ivfdata``).
+    :param workers: processes filling the shards (default: one per core, at most ``shards``).
     :param bm25: build the BM25 index beside the FAISS index (default True; False only for
         vector-only experiments: such a version cannot serve the ``bm25``/``hybrid`` channels).
     :param batch_rows: rows per streamed batch.
@@ -288,9 +331,12 @@ def build_index(
         raise InputError(
             f"the chunks under {data_root.chunks_dir} have no rows", hint="ingest a repository with code"
         )
+    sharded = shards != 1 or layout != "shards"
     choice = (
         choose_factory(n, info.dim) if factory == "auto" else explicit_factory(factory, n, info.dim, metric)
     )
+    if sharded:
+        check_shard_options(shards, layout, n, faiss.index_factory(info.dim, choice.factory, mcode))
     progress.log(f"factory {choice.factory}: {choice.reason}")
     scan = scan_corpus(
         data_root,
@@ -308,9 +354,28 @@ def build_index(
             inner, gpu_trained = _train(choice, scan.d, mcode, scan.sample, device, progress)
             _v.pause_point("after_train")
             sink = None if holds_exact_vectors(inner) else create_vectors_file(staging, scan.n, scan.d)
-            index, gpu_added = _add(
-                inner, scan.ids, scan.files, scan.d, device, batch_rows, progress, sink=sink
-            )
+            sharding = None
+            if sharded:
+                sharding, gpu_added = build_shards(
+                    staging,
+                    inner,
+                    scan.files,
+                    [count_rows([p]) for p in scan.files],
+                    scan.ids,
+                    shards=shards,
+                    layout=layout,
+                    workers=workers,
+                    device=device,
+                    batch_rows=batch_rows,
+                    progress=progress,
+                )
+                index = read_version_index(staging, {"sharding": sharding}, verify=False)
+                if sink is not None:
+                    _fill_vectors(sink, scan.ids, scan.files, scan.d, batch_rows)
+            else:
+                index, gpu_added = _add(
+                    inner, scan.ids, scan.files, scan.d, device, batch_rows, progress, sink=sink
+                )
         except RuntimeError as exc:
             raise IndexBuildError(
                 f"FAISS failed to build {choice.factory}: {exc}", hint="try --factory auto"
@@ -341,7 +406,8 @@ def build_index(
         operating_point = default_operating_point(index)
         apply_operating_point(index, operating_point)
         built_at = dt.datetime.now(dt.UTC)
-        faiss.write_index(index, str(staging / _v.INDEX_FILE))
+        if sharding is None:
+            faiss.write_index(index, str(staging / _v.INDEX_FILE))
         index_sha = file_sha256(staging / _v.INDEX_FILE)
         idmap_sha = write_idmap(
             index, staging / _v.IDMAP_FILE, index_name=INDEX_NAME, build_version=version, built_at=built_at
@@ -353,7 +419,8 @@ def build_index(
             "index_name": INDEX_NAME,
             "factory": choice.factory,
             "factory_reason": choice.reason,
-            "index_type": "IDMap2," + choice.factory,
+            "index_type": _index_type(choice.factory, sharding),
+            "sharding": sharding,
             "metric": metric,
             "dim": scan.d,
             "ntotal": int(index.ntotal),

@@ -189,9 +189,9 @@ def export_idmap(data_root: DataRootLike, version: str | None = None) -> IdmapEx
             f"{str(manifest.get('index_sha256'))[:16]}…",
             hint="rebuild with `indexctl index build`",
         )
-    from python_ext.index.load import read_index_file
+    from python_ext.index.shards import read_version_index
 
-    index = read_index_file(index_path, name)
+    index = read_version_index(folder, manifest)
     try:
         built_at = dt.datetime.fromisoformat(manifest["created_at"].replace("Z", "+00:00"))
     except ValueError as exc:

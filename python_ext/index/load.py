@@ -26,6 +26,7 @@ from python_ext.config import DataRootLike, check_version_name, resolve_data_roo
 from python_ext.errors import IndexMismatchError, OperatingPointError
 from python_ext.index import versions as _v
 from python_ext.index.idmap import check_idmap, file_sha256, read_idmap
+from python_ext.index.shards import parameter_index, read_version_index
 
 
 @dataclass
@@ -212,17 +213,18 @@ def _nlist(index: faiss.Index) -> int | None:
 def accepted_parameters(index: faiss.Index) -> list[str]:
     """Names of the ParameterSpace parameters ``index`` accepts (e.g. ``nprobe``)."""
     ps = faiss.ParameterSpace()
-    ps.initialize(inner_index(index))
+    ps.initialize(parameter_index(index))
     return [ps.parameter_ranges.at(i).name for i in range(ps.parameter_ranges.size())]
 
 
-def read_index_file(path: Path, version: str) -> faiss.Index:
-    """``faiss.read_index`` of a version's index file.
+def read_index_file(path: Path, version: str, io_flags: int = 0) -> faiss.Index:
+    """``faiss.read_index`` of a version's index file (or shard).
 
+    :param io_flags: FAISS I/O flags (``IO_FLAG_ONDISK_SAME_DIR`` for on-disk inverted lists).
     :raises IndexMismatchError: FAISS cannot read it (corrupt or not a FAISS index).
     """
     try:
-        return faiss.read_index(str(path))
+        return faiss.read_index(str(path), io_flags)
     except RuntimeError as exc:
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
         raise IndexMismatchError(
@@ -275,7 +277,7 @@ def load_index(
                     hint="the files were changed after the build: rebuild with `indexctl index build` "
                     "or re-export with `indexctl index export-idmap`",
                 )
-    index = read_index_file(index_path, name)
+    index = read_version_index(path, manifest, verify=verify)
     if index.ntotal != manifest.get("ntotal"):
         raise IndexMismatchError(
             f"{index_path}: index holds {index.ntotal} vectors but version.json says "

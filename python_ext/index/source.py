@@ -137,6 +137,45 @@ def iter_vector_batches(
             row += len(ids)
 
 
+def iter_row_range(
+    files: list[Path],
+    first_rows: list[int],
+    lo: int,
+    hi: int,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    expect_d: int | None = None,
+) -> Iterator[VectorBatch]:
+    """Stream rows ``lo … hi-1`` of the corpus (chunk-file order) as :class:`VectorBatch`\\ es.
+
+    Only the row groups that overlap the range are read, so S workers reading S ranges read
+    the corpus once between them.
+
+    :param files: the chunk files in index order.
+    :param first_rows: the corpus row number of each file's first row.
+    :param lo: first corpus row (inclusive).
+    :param hi: last corpus row (exclusive).
+    """
+    for path, start in zip(files, first_rows, strict=True):
+        pf = pq.ParquetFile(path)
+        end = start + pf.metadata.num_rows
+        if end <= lo or start >= hi:
+            continue
+        group_start = start
+        for group in range(pf.metadata.num_row_groups):
+            rows = pf.metadata.row_group(group).num_rows
+            group_end = group_start + rows
+            if group_end > lo and group_start < hi:
+                table = pf.read_row_group(group, columns=["id", "embedding"])
+                a, b = max(lo, group_start) - group_start, min(hi, group_end) - group_start
+                for offset in range(a, b, batch_rows):
+                    part = table.slice(offset, min(batch_rows, b - offset))
+                    ids = part.column("id").to_numpy().astype("int64", copy=False)
+                    file_row = group_start - start + offset
+                    vectors = _embedding_matrix(part.column("embedding"), path, file_row, expect_d)
+                    yield VectorBatch(path, file_row, ids, vectors)
+            group_start = group_end
+
+
 def _check_values(batch: VectorBatch, normalized: bool) -> None:
     finite = np.isfinite(batch.vectors).all(axis=1)
     if not finite.all():

@@ -234,10 +234,12 @@ def explore_operating_points(
 
     :param gt_rows: exact top-k as index row numbers (the inner index returns rows).
     """
+    from python_ext.index.shards import parameter_index
+
     inner = inner_index(index)
     nq = len(xq)
     ps = faiss.ParameterSpace()
-    ps.initialize(inner)
+    ps.initialize(parameter_index(index))
     refine_parameter_ranges(ps)
     ps.verbose = 0
     ps.min_test_duration = 0.05

@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import pickle
@@ -57,9 +58,11 @@ from python_ext.embed import (
     resolve_embedder,
 )
 from python_ext.embed.backends import unavailable_reason
-from python_ext.errors import ConfigError, ContractError, IdCollisionError, InputError
+from python_ext.embed.batch import embed_batch
+from python_ext.errors import ConfigError, IdCollisionError, InputError
 from python_ext.ingest import chunker
 from python_ext.ingest.cache import EmbeddingCache, FileManifest
+from python_ext.ingest.engine import Engine, LocalEngine, embed_label, get_engine
 from python_ext.ingest.sizing import chunk_sizer, embed_key, embed_length, embed_text
 from python_ext.ingest.walk import DEFAULT_MAX_FILE_BYTES, SourceFile, WalkResult, walk_repository
 from python_ext.lock import writes_data_root
@@ -132,6 +135,8 @@ class IngestResult:
     embedded: int = 0
     embed_cache_hits: int = 0
     chunking: dict[str, Any] = field(default_factory=dict)
+    shards: int = 0
+    shards_rewritten: int = 0
     chunk_files: list[str] = field(default_factory=list)
     fingerprint: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
@@ -291,8 +296,10 @@ def _embed_missing(
     cache: EmbeddingCache,
     embedder: Embedder,
     progress: Reporter,
+    engine: Engine | None = None,
 ) -> tuple[int, int]:
-    """Fill ``known`` for every hash: cache first, then the embedder in batches.
+    """Fill ``known`` for every hash: cache first, then the embedder in batches (on ``engine``,
+    default the local one).
 
     :returns: (number embedded, number of cache hits).
     """
@@ -307,30 +314,10 @@ def _embed_missing(
             hits += 1
         else:
             todo.append(h)
-    batch = max(1, int(getattr(embedder, "batch_size", 256)))
-    with progress.task(_embed_label(embedder), total=len(todo)) as advance:
-        for i in range(0, len(todo), batch):
-            part = todo[i : i + batch]
-            vectors = _embed_checked(embedder, [texts[h] for h in part])
-            for h, v in zip(part, vectors, strict=True):
-                known[h] = v
-            advance(len(part))
+    vectors = (engine or LocalEngine()).embed([texts[h] for h in todo], embedder, progress)
+    for h, v in zip(todo, vectors, strict=True):
+        known[h] = v
     return len(todo), hits
-
-
-def _embed_label(embedder: Embedder) -> str:
-    info = embedding_info(embedder)
-    return f"embedding ({info.backend}-{info.precision})" if info.backend else f"embedding ({info.model})"
-
-
-def _embed_checked(embedder: Embedder, texts: list[str]) -> np.ndarray:
-    vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
-    if vectors.shape != (len(texts), embedder.dim):
-        raise ContractError(
-            f"embedder {embedder.name} returned shape {vectors.shape}, "
-            f"expected ({len(texts)}, {embedder.dim})"
-        )
-    return vectors
 
 
 def chunking_summary(table: pa.Table, chunking: ChunkingInfo) -> dict[str, Any]:
@@ -442,6 +429,25 @@ def _reuse(
     return can_reuse, reusable
 
 
+def _plan_reuse(
+    walk: WalkResult,
+    previous: pa.Table | None,
+    manifest: FileManifest,
+    settings: str,
+    info: EmbeddingInfo,
+) -> tuple[ChunkPlan, list[SourceFile]]:
+    """A plan holding the previous rows of every unchanged file, and the files to chunk."""
+    can_reuse, reusable = _reuse(previous, manifest, settings, info)
+    plan = ChunkPlan(new_chunks=[], reused_rows=[], files_chunked=0)
+    todo: list[SourceFile] = []
+    for source in walk.files:
+        if can_reuse and manifest.files.get(source.uri) == source.file_hash:
+            plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
+        else:
+            todo.append(source)
+    return plan, todo
+
+
 def chunk_changed_files(
     walk: WalkResult,
     previous: pa.Table | None,
@@ -450,19 +456,17 @@ def chunk_changed_files(
     info: EmbeddingInfo,
     sizer: chunker.ChunkSizer,
     progress: Reporter,
+    engine: Engine | None = None,
 ) -> ChunkPlan:
     """Chunk every new or changed file; keep the previous rows of unchanged files (same bytes,
     same chunker settings, same embedder, and a manifest that describes the current rows)."""
-    can_reuse, reusable = _reuse(previous, manifest, settings, info)
-    plan = ChunkPlan(new_chunks=[], reused_rows=[], files_chunked=0)
-    with progress.task("chunking files", total=len(walk.files)) as advance:
-        for source in walk.files:
-            if can_reuse and manifest.files.get(source.uri) == source.file_hash:
-                plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
-            else:
-                plan.new_chunks.extend(chunker.chunk_file(source.uri, source.data, source.lang, sizer=sizer))
-                plan.files_chunked += 1
-            advance(1)
+    plan, todo = _plan_reuse(walk, previous, manifest, settings, info)
+    # the sizer (and its token counter) travels to remote workers pickled: see ChunkSizer
+    chunk = functools.partial(chunker.chunk_file, sizer=sizer)
+    chunked = (engine or LocalEngine()).chunk_files([(f.uri, f.data, f.lang) for f in todo], chunk, progress)
+    for chunks in chunked:
+        plan.new_chunks.extend(chunks)
+    plan.files_chunked = len(todo)
     return plan
 
 
@@ -501,6 +505,7 @@ def embed_chunks(
     embedding: EmbedPlan | None = None,
     context: bool = False,
     sizer: chunker.ChunkSizer | None = None,
+    engine: Engine | None = None,
 ) -> tuple[dict[str, np.ndarray], int, int]:
     """Vectors for every embedded text of the new chunk set, by embedding-cache key: the kept
     rows' own vectors, then the embedding cache, then the model (only for texts found in
@@ -514,7 +519,7 @@ def embed_chunks(
     embedding = embedding or plan_embedding(plan.new_chunks, sizer, context)
     known = _kept_vectors(plan, previous, model.dim, context, sizer)
     texts = dict(zip(embedding.keys, embedding.texts, strict=True))
-    embedded, hits = _embed_missing(list(texts), texts, known, cache, model, progress)
+    embedded, hits = _embed_missing(list(texts), texts, known, cache, model, progress, engine)
     return known, embedded, hits
 
 
@@ -605,7 +610,7 @@ class _EmbedThread(threading.Thread):
             keys, texts = job
             try:
                 t = time.perf_counter()
-                vectors = _embed_checked(self.model, texts)
+                vectors = embed_batch(self.model, texts)
                 self.busy += time.perf_counter() - t
                 self.vectors.update(zip(keys, vectors, strict=True))
                 self.advance(len(texts))
@@ -664,14 +669,7 @@ def chunk_and_embed(
 
     :returns: (the plan, the new chunks' embedding plan, vectors by key, counts and busy seconds).
     """
-    can_reuse, reusable = _reuse(previous, manifest, settings, info)
-    plan = ChunkPlan(new_chunks=[], reused_rows=[], files_chunked=0)
-    to_chunk: list[SourceFile] = []
-    for source in walk.files:
-        if can_reuse and manifest.files.get(source.uri) == source.file_hash:
-            plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
-        else:
-            to_chunk.append(source)
+    plan, to_chunk = _plan_reuse(walk, previous, manifest, settings, info)
     known = _kept_vectors(plan, previous, model.dim, context, sizer)
     if workers > 1 and len(to_chunk) > 1 and (why := _picklable(sizer)) is not None:
         progress.log(f"chunking in this process: the sizer cannot be sent to worker processes ({why})")
@@ -685,7 +683,7 @@ def chunk_and_embed(
     busy = [0.0]
     with (
         progress.task("chunking files", total=len(to_chunk)) as advance_files,
-        progress.task(_embed_label(model), total=None) as advance_chunks,
+        progress.task(embed_label(model), total=None) as advance_chunks,
     ):
         worker = _EmbedThread(model, advance_chunks)
         worker.start()
@@ -761,18 +759,18 @@ def publish_chunk_set(
     cache: EmbeddingCache,
     walk: WalkResult,
     settings: str,
-    rows_per_file: int,
+    shards: int | None,
     keys: Sequence[str] | None = None,
-) -> tuple[list[Path], str]:
+) -> tuple[chunkstore.ChunkSetWrite, str]:
     """Write the embedding cache (the vectors of ``keys``, default the content hashes), then
-    the chunk set (temp files + rename), then the file manifest.
+    the chunk set (only its changed shards: temp files + rename), then the file manifest.
 
-    :returns: (the published files, the chunk set's fingerprint)."""
+    :returns: (what was written, the chunk set's fingerprint)."""
     source = keys if keys is not None else table.column("content_hash").to_pylist()
     hashes = list(dict.fromkeys(source))
     dim = cache.info.dim
     cache.save(hashes, np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32))
-    written = chunkstore.replace_chunk_set(root, table, rows_per_file=rows_per_file)
+    written = chunkstore.replace_chunk_set(root, table, shards=shards)
     fingerprint = chunkstore.fingerprint_table(table)
     FileManifest(
         settings_key=settings, fingerprint=fingerprint, files={f.uri: f.file_hash for f in walk.files}
@@ -798,7 +796,10 @@ def ingest_repository(
     chunk_budget: int | None = None,
     context: bool = False,
     id_salt: str | None = None,
-    rows_per_file: int = chunkstore.DEFAULT_ROWS_PER_FILE,
+    shards: int | None = None,
+    engine: str | Engine = "local",
+    ray_address: str | None = None,
+    workers: int | None = None,
     symbol_resolver: SymbolResolver | None = None,
     after_write: Callable[[IngestContext], dict[str, Any]] | None = None,
     overlap: bool = True,
@@ -831,25 +832,87 @@ def ingest_repository(
     :param context: give the embedder a first line naming the file and the enclosing symbol
         before each chunk's content (the stored content is unchanged; default off).
     :param id_salt: salt appended to every chunk id key (default none); changes every id.
-    :param rows_per_file: rows per chunks Parquet file (default 250,000).
+    :param shards: lay the chunk set out in this many partitions by chunk id (default: the
+        data root's current count, else one per 250,000 chunks); a re-ingest rewrites only the
+        shards whose rows changed (:func:`python_ext.chunkstore.replace_chunk_set`).
+    :param engine: where chunking and embedding run: ``local`` (this process) or ``ray``
+        (Ray Data: tasks chunk, an actor pool embeds; :mod:`python_ext.ingest.ray_engine`), or an
+        :class:`~python_ext.ingest.engine.Engine`. The published chunk set is the same.
+    :param ray_address: ``engine="ray"``: the Ray cluster to join (default: ``$RAY_ADDRESS``, else
+        a local instance for this ingest).
+    :param workers: ``engine="ray"``: embedding actors (default: one per GPU, else per CPU).
     :param symbol_resolver: ``f(uri, start_line, end_line) -> list[str] | None``; a list
         replaces the chunk's tree-sitter symbols.
     :param after_write: ``f(IngestContext) -> dict``, run after the chunks are published; its
         dict becomes ``result.facts``.
-    :param overlap: chunk and embed at the same time (:func:`chunk_and_embed`, default);
-        False runs :func:`chunk_changed_files` then :func:`embed_chunks`.
+    :param overlap: chunk and embed at the same time (:func:`chunk_and_embed`, default; the
+        local engine only); False, or another engine, runs :func:`chunk_changed_files` then
+        :func:`embed_chunks` on the engine.
     :param chunk_workers: chunking processes with ``overlap`` (default
         :func:`default_chunk_workers`; 1 chunks in this process).
     :param progress: progress reporter (bars for walking, chunking, embedding, with rates).
     :raises RepositoryNotFoundError: when ``repo`` is not an existing folder.
     :raises IdCollisionError: when two chunks get the same id.
-    :raises MissingDependencyError: for ``minilm`` without the ``minilm`` extra.
+    :raises MissingDependencyError: for ``minilm`` without the ``minilm`` extra, or
+        ``engine="ray"`` without the ``ray`` extra.
     :raises ConfigError: an unknown or unavailable backend, a data root whose own backend
         cannot run here (without ``embedder_backend``), or a ``chunk_budget`` larger than the
         embedder's window holds.
     """
     t0 = time.perf_counter()
     root = resolve_data_root(data_root)
+    runner = get_engine(engine, address=ray_address, workers=workers) if isinstance(engine, str) else engine
+    try:
+        return _ingest(
+            root,
+            repo,
+            runner,
+            embedder=embedder,
+            embedder_backend=embedder_backend,
+            languages=languages,
+            max_file_bytes=max_file_bytes,
+            include=include,
+            exclude=exclude,
+            default_skips=default_skips,
+            chunk_budget=chunk_budget,
+            context=context,
+            id_salt=id_salt,
+            shards=shards,
+            symbol_resolver=symbol_resolver,
+            after_write=after_write,
+            overlap=overlap,
+            chunk_workers=chunk_workers,
+            progress=progress,
+            t0=t0,
+        )
+    finally:
+        if isinstance(engine, str):
+            runner.close()
+
+
+def _ingest(
+    root: DataRoot,
+    repo: str | os.PathLike[str],
+    runner: Engine,
+    *,
+    embedder: str | Embedder | None,
+    embedder_backend: str | None,
+    languages: Sequence[str] | str | None,
+    max_file_bytes: int,
+    include: Sequence[str] | str | None,
+    exclude: Sequence[str] | str | None,
+    default_skips: bool,
+    chunk_budget: int | None,
+    context: bool,
+    id_salt: str | None,
+    shards: int | None,
+    symbol_resolver: SymbolResolver | None,
+    after_write: Callable[[IngestContext], dict[str, Any]] | None,
+    overlap: bool,
+    chunk_workers: int | None,
+    progress: Reporter,
+    t0: float,
+) -> IngestResult:
     seconds: dict[str, float] = {}
 
     def lap(name: str, since: float) -> float:
@@ -876,6 +939,8 @@ def ingest_repository(
     settings = _settings_key(info, sizer, context, id_salt)
     manifest = FileManifest.load(root)
     cache = EmbeddingCache(root, info)
+    # the overlapped pipeline is the local engine's; another engine runs the two steps its way
+    overlap = overlap and isinstance(runner, LocalEngine)
     if overlap:
         workers = default_chunk_workers() if chunk_workers is None else max(1, chunk_workers)
         plan, embedding, known, stats = chunk_and_embed(
@@ -895,12 +960,12 @@ def ingest_repository(
         chunk_busy, embed_busy = stats.chunk_seconds, stats.embed_seconds
         t = lap("chunk+embed", t)
     else:
-        plan = chunk_changed_files(walk, previous, manifest, settings, info, sizer, progress)
+        plan = chunk_changed_files(walk, previous, manifest, settings, info, sizer, progress, runner)
         t = lap("chunk", t)
         chunk_busy = seconds["chunk"]
         embedding = plan_embedding(plan.new_chunks, sizer, context)
         known, embedded, hits = embed_chunks(
-            plan, previous, cache, model, progress, embedding, context, sizer
+            plan, previous, cache, model, progress, embedding, context, sizer, runner
         )
         t = lap("embed", t)
         embed_busy = seconds["embed"]
@@ -912,7 +977,7 @@ def ingest_repository(
     )
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **chunking.to_metadata()})
     keys = [*embedding.keys, *plan.reused_keys]
-    written, fingerprint = publish_chunk_set(root, table, known, cache, walk, settings, rows_per_file, keys)
+    written, fingerprint = publish_chunk_set(root, table, known, cache, walk, settings, shards, keys)
     t = lap("write", t)
 
     result = IngestResult(
@@ -937,18 +1002,20 @@ def ingest_repository(
         embedded=embedded,
         embed_cache_hits=hits,
         chunking=chunking_summary(table, chunking),
-        chunk_files=[str(p) for p in written],
+        shards=written.shards,
+        shards_rewritten=len(written.rewritten),
+        chunk_files=[str(p) for p in written.files],
         fingerprint=fingerprint,
     )
     diff_chunk_sets(previous, table, result)
 
     if after_write is not None:
-        context = IngestContext(
+        written_context = IngestContext(
             repo=walk.root,
             data_root=root,
             walk=walk,
             embedding=info,
-            chunk_files=written,
+            chunk_files=written.files,
             progress=progress,
             options={
                 "languages": languages,
@@ -960,7 +1027,7 @@ def ingest_repository(
                 "context": context,
             },
         )
-        result.facts = dict(after_write(context) or {})
+        result.facts = dict(after_write(written_context) or {})
         lap("after_write", t)
     seconds["total"] = time.perf_counter() - t0
     if overlap:

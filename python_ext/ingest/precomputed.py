@@ -51,6 +51,7 @@ def import_precomputed(
     *,
     model: str | None = None,
     normalized: bool | None = None,
+    shards: int | None = None,
     progress: Reporter = NULL_PROGRESS,
 ) -> IngestResult:
     """Publish chunk Parquet made by another system, with its own embeddings (any dim).
@@ -67,6 +68,8 @@ def import_precomputed(
         metadata (required then).
     :param normalized: override the normalization flag (default: from metadata, else measured:
         True when every vector has unit norm).
+    :param shards: partitions of the published chunk set (default: as
+        :func:`python_ext.chunkstore.choose_shards`).
     :param progress: progress reporter.
     :raises InputError: when the file is missing/unreadable or no model name is known.
     :raises ContractError: when the file breaks the contract (the message lists the problems).
@@ -135,7 +138,7 @@ def import_precomputed(
             )
         advance(1)
         previous = read_previous(root)
-        written = chunkstore.replace_chunk_set(root, table)
+        written = chunkstore.replace_chunk_set(root, table, shards=shards)
         advance(1)
     summary = IngestResult(
         repo=str(src),
@@ -147,7 +150,9 @@ def import_precomputed(
         files_ingested=len(set(table.column("uri").to_pylist())),
         languages=dict(sorted(Counter(table.column("lang").to_pylist()).items())),
         chunks=table.num_rows,
-        chunk_files=[str(p) for p in written],
+        shards=written.shards,
+        shards_rewritten=len(written.rewritten),
+        chunk_files=[str(p) for p in written.files],
         fingerprint=chunkstore.fingerprint_table(table),
     )
     diff_chunk_sets(previous, table, summary)

@@ -36,7 +36,7 @@ expected as (
 
     select
         {{ codeintel.chunks_normalized() }}
-        or exists (select 1 from published where published.metric in ('ip', 'inner_product'))
+        or (select count(*) from published where published.metric in ('ip', 'inner_product')) > 0
             as must_be_unit
 
 ),
@@ -46,7 +46,7 @@ squared as (
     select
         chunks.chunk_id,
         chunks.uri,
-        cast(array_inner_product(chunks.embedding, chunks.embedding) as double) as squared_norm
+        {{ codeintel.squared_norm('chunks.embedding') }} as squared_norm
     from chunks
     where chunks.embedding is not null
 
@@ -59,7 +59,7 @@ checked as (
         squared.uri,
         squared.squared_norm,
         case
-            when not isfinite(squared.squared_norm) then 'embedding contains NaN or inf'
+            when not {{ codeintel.is_finite('squared.squared_norm') }} then 'embedding contains NaN or inf'
             when squared.squared_norm = 0 then 'embedding is the zero vector'
             when
                 (select expected.must_be_unit from expected)

@@ -3,7 +3,7 @@ with
 
 positives as (
 
-    select query_id, unnest(positive_chunk_ids) as chunk_id
+    select query_id, {{ codeintel.unnest('positive_chunk_ids') }} as chunk_id
     from {{ ref('stg_eval_queries') }}
 
 )

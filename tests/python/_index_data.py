@@ -73,13 +73,16 @@ def chunk_table(
 
 
 def write_synthetic_chunks(
-    data_root: DataRoot, n: int, d: int = 32, *, seed: int = 0, rows_per_file: int = 250_000
+    data_root: DataRoot, n: int, d: int = 32, *, seed: int = 0, shards: int | None = None
 ) -> np.ndarray:
-    """Write ``n`` clustered unit vectors as the chunk set; return them in index order."""
+    """Write ``n`` clustered unit vectors as the chunk set; return them in index order (the
+    chunk set's row order: shard by shard, sorted by chunk id)."""
     x = clustered_vectors(n, d, seed=seed)
     info = EmbeddingInfo(model=f"synthetic-d{d}", dim=d, normalized=True, kind="precomputed")
-    chunkstore.replace_chunk_set(data_root, chunk_table(x, info), rows_per_file=rows_per_file)
-    return x
+    chunkstore.replace_chunk_set(data_root, chunk_table(x, info), shards=shards)
+    return chunkstore.embeddings_to_numpy(
+        chunkstore.read_chunks(data_root, ["embedding"]).column("embedding")
+    )
 
 
 STDLIB = Path(json.__file__).resolve().parent.parent

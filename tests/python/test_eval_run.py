@@ -46,9 +46,17 @@ def test_run_writes_pool_and_runs_with_consistent_metrics(evaluated: DataRoot) -
         # catalog's rrf_rank_cutoff, 10), the others their top k
         assert len(rows) <= (10 if source in ("faiss", "bm25") else 5)
     assert max(len(r) for (s, _), r in by_key.items() if s == "faiss") == 10
-    # the exact flat index over the published Flat index: identical ranked ids
+    # the exact flat index over the published Flat index: identical ranked ids, except among
+    # hits whose scores tie at the cut within float rounding (FAISS's BLAS and NumPy sum the
+    # same dot products in another order, so a zero can come out as ±1e-9 on either side)
     metrics = {m.source: m for m in result.metrics}
-    assert metrics["faiss"].oracle_overlap_at_k == pytest.approx(1.0)
+    for (source, qid), rows in by_key.items():
+        if source == "faiss":
+            mine, oracle = rows[:5], by_key[("flat", qid)][:5]
+            cut = oracle[-1]["score"]
+            differ = {r["chunk_id"] for r in mine} ^ {r["chunk_id"] for r in oracle}
+            assert all(abs(r["score"] - cut) < 1e-6 for r in mine + oracle if r["chunk_id"] in differ), qid
+    assert metrics["faiss"].oracle_overlap_at_k == pytest.approx(1.0, abs=0.01)
     assert metrics["faiss"].recall_at_k == pytest.approx(metrics["flat"].recall_at_k)
     assert metrics["bm25"].oracle_overlap_at_k is None
     assert all(m.n_queries == n for m in result.metrics)

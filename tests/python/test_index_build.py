@@ -149,10 +149,11 @@ def test_ip_refuses_unnormalized_vectors(data_root: DataRoot) -> None:
     x = clustered_vectors(50, 8, normalize=False) * 3
     chunkstore.replace_chunk_set(data_root, chunk_table(x, EmbeddingInfo("m", 8, False, "precomputed")))
     path = data_root.chunks_dir / "chunks-00000.parquet"
-    norm = float(np.linalg.norm(x[0]))
+    first = pq.read_table(path, columns=["id", "embedding"])
+    first_id = first.column("id")[0].as_py()
+    norm = float(np.linalg.norm(first.column("embedding")[0].as_py()))
     with pytest.raises(ContractError) as err:
         build_index(data_root, metric="ip", gpu="off")
-    first_id = pq.read_table(path, columns=["id"]).column("id")[0].as_py()
     assert err.value.message == (
         f"{path}: row 0 (chunk id {first_id}): embedding norm {norm:.4f} is not 1; "
         "--metric ip needs L2-normalized vectors"
@@ -161,11 +162,21 @@ def test_ip_refuses_unnormalized_vectors(data_root: DataRoot) -> None:
     assert not data_root.versions_dir.exists() or not any(data_root.versions_dir.iterdir())
 
 
+def _write_files(root: DataRoot, table: pa.Table, rows_per_file: int) -> None:
+    """The chunk set as consecutive files of ``rows_per_file`` rows (as an external writer might
+    lay it out), so the tests know which file and row each chunk is in."""
+    root.chunks_dir.mkdir(parents=True, exist_ok=True)
+    for i in range(0, table.num_rows, rows_per_file):
+        pq.write_table(
+            table.slice(i, rows_per_file), root.chunks_dir / f"chunks-{i // rows_per_file:05d}.parquet"
+        )
+
+
 def test_nan_vector_refused_with_file_and_row(data_root: DataRoot) -> None:
     x = clustered_vectors(300, 8)
     x[217, 3] = np.nan
     table = chunk_table(x, EmbeddingInfo("m", 8, True, "precomputed"))
-    chunkstore.replace_chunk_set(data_root, table, rows_per_file=100)
+    _write_files(data_root, table, rows_per_file=100)
     path = data_root.chunks_dir / "chunks-00002.parquet"
     with pytest.raises(ContractError) as err:
         build_index(data_root, gpu="off")
@@ -182,7 +193,7 @@ def test_duplicate_ids_refused_with_both_rows(data_root: DataRoot) -> None:
     ids = table.column("id").to_pylist()
     ids[150] = ids[40]
     table = table.set_column(0, table.schema.field("id"), pa.array(ids, pa.int64()))
-    chunkstore.replace_chunk_set(data_root, table, rows_per_file=100)
+    _write_files(data_root, table, rows_per_file=100)
     f0, f1 = (data_root.chunks_dir / f"chunks-0000{i}.parquet" for i in (0, 1))
     with pytest.raises(ContractError) as err:
         build_index(data_root, gpu="off")

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pytest
 from _index_data import chunk_table, clustered_vectors, write_synthetic_chunks
 
@@ -365,7 +364,8 @@ def test_missing_bm25_and_precomputed_vectors_are_explained(tiny: DataRoot, data
     x = clustered_vectors(200, 16, seed=2)
     info = EmbeddingInfo(model="producer-x", dim=16, normalized=True, kind="precomputed")
     contents = [f"def handler_{i}(request):\n    return parse_header(request, {i})\n" for i in range(200)]
-    chunkstore.replace_chunk_set(pre, chunk_table(x, info, contents=contents))
+    table = chunk_table(x, info, contents=contents)
+    chunkstore.replace_chunk_set(pre, table)
     build_index(pre, gpu="off")
     searcher = Searcher(pre)
     with pytest.raises(ConfigError, match="need the producer's query vectors") as err:
@@ -373,7 +373,7 @@ def test_missing_bm25_and_precomputed_vectors_are_explained(tiny: DataRoot, data
     assert "--channel bm25" in err.value.hint
     assert len(searcher.search("parse header", 3, channel="bm25").hits) == 3  # BM25 still works
     hits = searcher.search("", 3, channel="faiss", query_vector=x[7]).hits
-    assert hits[0].chunk.uri == pa.array(chunkstore.read_chunks(pre, ["uri"]).column("uri")).to_pylist()[7]
+    assert hits[0].chunk.uri == table.column("uri")[7].as_py()  # the chunk whose vector x[7] is
     with pytest.raises(UsageError, match="the query vector has 3 dimensions, the index 16"):
         searcher.search("", 3, channel="faiss", query_vector=[1.0, 2.0, 3.0])
 

@@ -5,6 +5,7 @@
     'idmap_min_coverage', 'float', min_value=0, max_value=1
 ) -%}
 {%- set tolerance = codeintel.checked_var('eval_regression_tolerance', 'float', min_value=0) -%}
+{%- set data_root = var('data_root', env_var('CODEINTEL_DATA_ROOT', 'data')) | string -%}
 
 with
 
@@ -24,15 +25,14 @@ inputs as (
 final as (
 
     select
-        cast('{{ invocation_id }}' as varchar) as build_id,
-        cast(current_timestamp as timestamp with time zone) as built_at,
+        cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as build_id,
+        cast(current_timestamp as {{ codeintel.type_of('timestamp with time zone') }}) as built_at,
         (select max(current_version.version) from current_version) as published_version,
-        cast('{{ var("data_root", env_var("CODEINTEL_DATA_ROOT", "data")) | replace("'", "''") }}' as varchar)
-            as data_root,
+        cast({{ codeintel.sql_string(data_root) }} as {{ dbt.type_string() }}) as data_root,
         cast((select count(*) from inputs where inputs.relative_path is not null) as bigint)
             as count_input_files,
-        cast('{{ dbt_version }}' as varchar) as dbt_version,
-        cast(version() as varchar) as duckdb_version,
+        cast('{{ dbt_version }}' as {{ dbt.type_string() }}) as dbt_version,
+        cast({{ codeintel.duckdb_version() }} as {{ dbt.type_string() }}) as duckdb_version,
         cast({{ rrf_k0 }} as integer) as rrf_k0,
         cast({{ rrf_rank_cutoff }} as integer) as rrf_rank_cutoff,
         cast({{ idmap_min_coverage }} as double) as idmap_min_coverage,

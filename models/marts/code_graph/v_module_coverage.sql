@@ -58,7 +58,7 @@ chunk_counts as (
 
 positives as (
 
-    select queries.query_id, unnest(queries.positive_chunk_ids) as chunk_id
+    select queries.query_id, {{ codeintel.unnest('queries.positive_chunk_ids') }} as chunk_id
     from queries
 
 ),

@@ -32,7 +32,9 @@ hits as (
         pools.query_id,
         pools.chunk_id,
         chunk_modules.module_id,
-        coalesce(list_contains(queries.positive_chunk_ids, pools.chunk_id), false) as is_relevant
+        coalesce(
+            {{ codeintel.list_contains('queries.positive_chunk_ids', 'pools.chunk_id') }}, false
+        ) as is_relevant
     from pools
     -- hits are the run's top k: the pools of the channels hybrid fuses go deeper (to the RRF
     -- rank cut-off) so that the fusion can be recomputed from them

@@ -53,7 +53,7 @@ final as (
         cast(avg(scored.recall_at_k) as double) as recall_at_k,
         cast(avg(scored.reciprocal_rank_at_k) as double) as mrr_at_k,
         cast(avg(scored.ndcg_at_k) as double) as ndcg_at_k,
-        cast(avg(case when scored.is_hit_at_k then 1.0 else 0.0 end) as double) as hit_rate_at_k
+        avg(case when scored.is_hit_at_k then cast(1 as double) else cast(0 as double) end) as hit_rate_at_k
     from scored
     inner join run_order on scored.run_id = run_order.run_id
     group by scored.run_id, scored.channel, scored.origin, run_order.started_at, run_order.run_sequence

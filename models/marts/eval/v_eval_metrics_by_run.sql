@@ -17,7 +17,7 @@ unnested as (
         runs.count_queries,
         runs.queries_fingerprint,
         runs.rrf_k0,
-        unnest(runs.metrics) as metric
+        {{ codeintel.unnest('runs.metrics') }} as metric
     from runs
 
 ),

@@ -19,7 +19,7 @@ query_sets as (
     select
         run_queries.run_id,
         count(*) as count_queries_in_set,
-        {{ dbt.hash(dbt.listagg('run_queries.query_id', "'\\n'", 'order by run_queries.query_id')) }}
+        {{ dbt.hash(codeintel.ordered_listagg('run_queries.query_id', "'\\n'", ['run_queries.query_id'])) }}
             as query_set_fingerprint
     from run_queries
     group by run_queries.run_id

@@ -52,10 +52,10 @@ found_by as (
     select
         channel_hits.run_id,
         channel_hits.query_id,
-        {{ dbt.listagg(
+        {{ codeintel.ordered_listagg(
             dbt.concat(['channel_hits.channel', "'@'", dbt.cast('channel_hits.first_positive_rank', api.Column.translate_type('string'))]),
             "', '",
-            'order by channel_hits.first_positive_rank, channel_hits.channel'
+            ['channel_hits.first_positive_rank', 'channel_hits.channel']
         ) }} as found_by,
         min(channel_hits.first_positive_rank) as best_channel_rank,
         {{ dbt.bool_or('channel_hits.is_rrf_input') }} as is_found_by_input,

@@ -41,7 +41,9 @@ scored as (
         fusion_inputs.rank,
         fusion_inputs.rank <= {{ cutoff | int }} as is_within_cutoff,
         {{ codeintel.rrf_contribution('fusion_inputs.rank', k0, cutoff) }} as rrf_contribution,
-        coalesce(list_contains(queries.positive_chunk_ids, fusion_inputs.chunk_id), false) as is_relevant
+        coalesce(
+            {{ codeintel.list_contains('queries.positive_chunk_ids', 'fusion_inputs.chunk_id') }}, false
+        ) as is_relevant
     from fusion_inputs
     left join queries on fusion_inputs.query_id = queries.query_id
 

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='checksum_table',
+        materialized=('checksum_table' if target.type == 'duckdb' else 'table'),
         checksum_model='int_faiss_idmap_checksum',
         checksum_column='source_checksum',
         indexes=[

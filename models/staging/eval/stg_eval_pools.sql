@@ -10,9 +10,9 @@ renamed as (
 
     select
         ---------- ids
-        cast(run_id as varchar) as run_id,
-        cast(query_id as varchar) as query_id,
-        cast(source as varchar) as channel,
+        cast(run_id as {{ dbt.type_string() }}) as run_id,
+        cast(query_id as {{ dbt.type_string() }}) as query_id,
+        cast(source as {{ dbt.type_string() }}) as channel,
         cast(rank as integer) as rank,
         cast(chunk_id as bigint) as chunk_id,
 

@@ -1,3 +1,5 @@
+{%- set positives = "coalesce(positives, " ~ codeintel.empty_list('bigint') ~ ")" -%}
+
 with
 
 source as (
@@ -10,22 +12,19 @@ renamed as (
 
     select
         ---------- ids
-        cast(query_id as varchar) as query_id,
+        cast(query_id as {{ dbt.type_string() }}) as query_id,
 
         ---------- text
-        cast(text as varchar) as query_text,
-        cast(origin as varchar) as origin,
-        cast(meta as varchar) as meta,
+        cast(text as {{ dbt.type_string() }}) as query_text,
+        cast(origin as {{ dbt.type_string() }}) as origin,
+        cast(meta as {{ dbt.type_string() }}) as meta,
 
         ---------- judgements
-        cast(coalesce(positives, []) as bigint[]) as positive_chunk_ids,
-        cast(len(coalesce(positives, [])) as integer) as count_positives,
+        cast({{ positives }} as {{ codeintel.type_of('bigint[]') }}) as positive_chunk_ids,
+        cast({{ codeintel.list_length(positives) }} as integer) as count_positives,
 
         ---------- stripped protocol: the positives grouped per target function
-        case
-            when json_valid(meta)
-                then cast(json_extract(meta, '$.positive_groups') as bigint[][])
-        end as positive_groups
+        {{ codeintel.json_typed('meta', '$.positive_groups', 'bigint[][]') }} as positive_groups
 
     from source
 

@@ -12,14 +12,14 @@ renamed as (
 
     select
         ---------- ids
-        cast(run_id as varchar) as run_id,
-        cast(index_version as varchar) as index_version,
-        cast(operating_point as varchar) as operating_point,
+        cast(run_id as {{ dbt.type_string() }}) as run_id,
+        cast(index_version as {{ dbt.type_string() }}) as index_version,
+        cast(operating_point as {{ dbt.type_string() }}) as operating_point,
 
         ---------- settings
         cast(k as integer) as k,
         cast(n_queries as integer) as count_queries,
-        cast(channels as varchar[]) as channels,
+        cast(channels as {{ codeintel.type_of('varchar[]') }}) as channels,
         cast(rrf_k0 as integer) as rrf_k0,
 
         ---------- numerics
@@ -28,14 +28,14 @@ renamed as (
 
         ---------- query set (null in runs recorded before query_ids existed)
         {% if 'query_ids' in source_columns -%}
-        cast(query_ids as varchar[]) as query_ids,
+        cast(query_ids as {{ codeintel.type_of('varchar[]') }}) as query_ids,
         {%- else -%}
-        cast(null as varchar[]) as query_ids,
+        cast(null as {{ codeintel.type_of('varchar[]') }}) as query_ids,
         {%- endif %}
         {% if 'queries_fingerprint' in source_columns -%}
-        cast(queries_fingerprint as varchar) as queries_fingerprint,
+        cast(queries_fingerprint as {{ dbt.type_string() }}) as queries_fingerprint,
         {%- else -%}
-        cast(null as varchar) as queries_fingerprint,
+        cast(null as {{ dbt.type_string() }}) as queries_fingerprint,
         {%- endif %}
 
         ---------- timestamps

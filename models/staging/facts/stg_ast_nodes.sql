@@ -12,15 +12,15 @@ renamed as (
         ---------- ids
         cast(node_id as bigint) as node_id,
         cast(parent_id as bigint) as parent_id,
-        cast(uri as varchar) as uri,
+        cast(uri as {{ dbt.type_string() }}) as uri,
 
         ---------- node
-        cast(kind as varchar) as kind,
+        cast(kind as {{ dbt.type_string() }}) as kind,
         cast(depth as integer) as depth,
-        cast(name as varchar) as name,
-        cast(symbol as varchar) as symbol,
+        cast(name as {{ dbt.type_string() }}) as name,
+        cast(symbol as {{ dbt.type_string() }}) as symbol,
         symbol is not null and depth > 0 as is_declaration,
-        cast(text_hash as varchar) as text_hash,
+        cast(text_hash as {{ dbt.type_string() }}) as text_hash,
 
         ---------- positions (lines 1-based inclusive; bytes 0-based, end exclusive)
         cast(start_byte as bigint) as start_byte,

@@ -10,10 +10,10 @@ renamed as (
 
     select
         ---------- ids
-        cast(module_id as varchar) as module_id,
-        cast(uri_prefix as varchar) as uri_prefix,
+        cast(module_id as {{ dbt.type_string() }}) as module_id,
+        cast(uri_prefix as {{ dbt.type_string() }}) as uri_prefix,
         {{ codeintel.normalize_prefix('uri_prefix') }} as path_prefix,
-        cast(language as varchar) as language,
+        cast(language as {{ dbt.type_string() }}) as language,
 
         ---------- numerics
         cast(size_loc as integer) as size_loc,

@@ -12,7 +12,7 @@ renamed as (
         ---------- ids
         cast(node_id as bigint) as node_id,
         cast(chunk_id as bigint) as chunk_id,
-        cast(uri as varchar) as uri,
+        cast(uri as {{ dbt.type_string() }}) as uri,
 
         ---------- overlap
         cast(overlap_bytes as bigint) as overlap_bytes,

@@ -12,11 +12,11 @@ renamed as (
         ---------- ids
         md5(concat_ws('|', symbol, uri, role_bits, start_line, start_char, end_line, end_char))
             as occurrence_id,
-        cast(symbol as varchar) as symbol,
-        cast(uri as varchar) as uri,
+        cast(symbol as {{ dbt.type_string() }}) as symbol,
+        cast(uri as {{ dbt.type_string() }}) as uri,
 
         ---------- role
-        cast(role as varchar) as role,
+        cast(role as {{ dbt.type_string() }}) as role,
         cast(role_bits as integer) as role_bits,
         (cast(role_bits as integer) & 1) = 1 as is_definition,
 

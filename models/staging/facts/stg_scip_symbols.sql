@@ -10,13 +10,13 @@ renamed as (
 
     select
         ---------- ids
-        cast(symbol as varchar) as symbol,
-        cast(uri as varchar) as uri,
+        cast(symbol as {{ dbt.type_string() }}) as symbol,
+        cast(uri as {{ dbt.type_string() }}) as uri,
 
         ---------- text
-        cast(display_name as varchar) as display_name,
-        cast(kind as varchar) as kind,
-        nullif(cast(documentation as varchar), '') as documentation
+        cast(display_name as {{ dbt.type_string() }}) as display_name,
+        cast(kind as {{ dbt.type_string() }}) as kind,
+        nullif(cast(documentation as {{ dbt.type_string() }}), '') as documentation
 
     from source
 

@@ -26,14 +26,14 @@ renamed as (
     select
         ---------- ids
         md5(concat_ws('|', src_symbol, dst_symbol, edge, coalesce(resolution, ''))) as edge_id,
-        cast(src_symbol as varchar) as src_symbol,
-        cast(dst_symbol as varchar) as dst_symbol,
-        cast(edge as varchar) as edge_kind,
+        cast(src_symbol as {{ dbt.type_string() }}) as src_symbol,
+        cast(dst_symbol as {{ dbt.type_string() }}) as dst_symbol,
+        cast(edge as {{ dbt.type_string() }}) as edge_kind,
         resolution,
 
         ---------- files
-        cast(src_uri as varchar) as src_uri,
-        cast(dst_uri as varchar) as dst_uri,
+        cast(src_uri as {{ dbt.type_string() }}) as src_uri,
+        cast(dst_uri as {{ dbt.type_string() }}) as dst_uri,
 
         ---------- numerics
         cast(weight as double) as weight

@@ -1,3 +1,8 @@
+{#- the file's text without surrounding whitespace (tab, newline and carriage return too) -#}
+{%- set version_text = codeintel.trim_chars(
+    'cast(content as ' ~ dbt.type_string() ~ ')', "' ' || chr(9) || chr(10) || chr(13)"
+) -%}
+
 with
 
 source as (
@@ -10,13 +15,13 @@ renamed as (
 
     select
         ---------- ids
-        trim(cast(content as varchar), ' ' || chr(9) || chr(10) || chr(13)) as version,
+        {{ version_text }} as version,
 
         ---------- timestamps
-        cast(last_modified as timestamp with time zone) as published_at
+        cast(last_modified as {{ codeintel.type_of('timestamp with time zone') }}) as published_at
 
     from source
-    where trim(cast(content as varchar), ' ' || chr(9) || chr(10) || chr(13)) <> ''
+    where {{ version_text }} <> ''
 
 )
 

@@ -15,8 +15,8 @@ renamed as (
         cast(chunk_id as bigint) as chunk_id,
 
         ---------- index
-        cast(index_name as varchar) as index_name,
-        cast(build_version as varchar) as build_version,
+        cast(index_name as {{ dbt.type_string() }}) as index_name,
+        cast(build_version as {{ dbt.type_string() }}) as build_version,
 
         ---------- timestamps
         cast(built_at as timestamp) as built_at

@@ -10,11 +10,11 @@ renamed as (
 
     select
         ---------- ids
-        sha256(content) as idmap_sha256,
+        {{ codeintel.sha256_hex('content') }} as idmap_sha256,
 
         ---------- file
         cast(size as bigint) as size_bytes,
-        cast(last_modified as timestamp with time zone) as modified_at
+        cast(last_modified as {{ codeintel.type_of('timestamp with time zone') }}) as modified_at
 
     from source
 

@@ -11,31 +11,31 @@ renamed as (
     select
         ---------- ids
         coalesce(
-            json ->> 'version',
-            regexp_extract(replace(filename, '\', '/'), '/([^/]+)/version\.json$', 1)
+            {{ codeintel.json_text('json', 'version') }},
+            regexp_extract(replace(filename, chr(92), '/'), '/([^/]+)/version[.]json$', 1)
         ) as version,
-        json ->> 'index_name' as index_name,
+        {{ codeintel.json_text('json', 'index_name') }} as index_name,
 
         ---------- index recipe
-        json ->> 'factory' as factory,
-        json ->> 'metric' as metric,
-        try_cast(json ->> 'dim' as integer) as dim,
-        try_cast(json ->> 'ntotal' as bigint) as ntotal,
-        json ->> 'operating_point' as operating_point,
+        {{ codeintel.json_text('json', 'factory') }} as factory,
+        {{ codeintel.json_text('json', 'metric') }} as metric,
+        try_cast({{ codeintel.json_text('json', 'dim') }} as integer) as dim,
+        try_cast({{ codeintel.json_text('json', 'ntotal') }} as bigint) as ntotal,
+        {{ codeintel.json_text('json', 'operating_point') }} as operating_point,
 
         ---------- provenance
-        json ->> 'idmap_sha256' as idmap_sha256,
-        json ->> 'chunks_fingerprint' as chunks_fingerprint,
-        json ->> 'embedding_model' as embedding_model,
-        json ->> 'device' as device,
-        try_cast(json ->> 'build_seconds' as double) as build_seconds,
-        cast(json -> 'tuning' as json) as tuning,
+        {{ codeintel.json_text('json', 'idmap_sha256') }} as idmap_sha256,
+        {{ codeintel.json_text('json', 'chunks_fingerprint') }} as chunks_fingerprint,
+        {{ codeintel.json_text('json', 'embedding_model') }} as embedding_model,
+        {{ codeintel.json_text('json', 'device') }} as device,
+        try_cast({{ codeintel.json_text('json', 'build_seconds') }} as double) as build_seconds,
+        {{ codeintel.json_value('json', 'tuning') }} as tuning,
 
         ---------- timestamps
-        try_cast(json ->> 'created_at' as timestamp) as created_at,
+        try_cast({{ codeintel.json_text('json', 'created_at') }} as timestamp) as created_at,
 
         ---------- file
-        cast(filename as varchar) as manifest_path
+        cast(filename as {{ dbt.type_string() }}) as manifest_path
 
     from source
 

@@ -10,9 +10,9 @@ renamed as (
 
     select
         ---------- ids
-        cast(build_version as varchar) as build_version,
-        cast(factory as varchar) as factory,
-        cast(operating_point as varchar) as operating_point,
+        cast(build_version as {{ dbt.type_string() }}) as build_version,
+        cast(factory as {{ dbt.type_string() }}) as factory,
+        cast(operating_point as {{ dbt.type_string() }}) as operating_point,
         cast(k as integer) as k,
 
         ---------- numerics

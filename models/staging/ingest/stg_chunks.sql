@@ -2,8 +2,8 @@
     and makes single-row fetches (hydration) cheap; the ART index on chunk_id serves lookups. -#}
 {{
     config(
-        pre_hook="set force_compression = 'uncompressed'",
-        post_hook="reset force_compression",
+        pre_hook="{{ codeintel.duckdb_only(\"set force_compression = 'uncompressed'\") }}",
+        post_hook="{{ codeintel.duckdb_only('reset force_compression') }}",
         indexes=[{'columns': ['chunk_id']}],
     )
 }}
@@ -22,7 +22,7 @@ renamed as (
     select
         ---------- ids
         cast(id as bigint) as chunk_id,
-        cast(uri as varchar) as uri,
+        cast(uri as {{ dbt.type_string() }}) as uri,
 
         ---------- positions (lines 1-based inclusive; bytes 0-based, end exclusive)
         cast(start_line as integer) as start_line,
@@ -31,11 +31,13 @@ renamed as (
         cast(end_byte as bigint) as end_byte,
 
         ---------- text
-        cast(lang as varchar) as language,
-        cast(preview as varchar) as preview,
-        cast(content as varchar) as content,
-        cast(content_hash as varchar) as content_hash,
-        cast(coalesce(symbols, []) as varchar[]) as symbols,
+        cast(lang as {{ dbt.type_string() }}) as language,
+        cast(preview as {{ dbt.type_string() }}) as preview,
+        cast(content as {{ dbt.type_string() }}) as content,
+        cast(content_hash as {{ dbt.type_string() }}) as content_hash,
+        cast(
+            coalesce(symbols, {{ codeintel.empty_list('varchar') }}) as {{ codeintel.type_of('varchar[]') }}
+        ) as symbols,
         {{ codeintel.optional_column('ingest', 'chunks', 'enclosing_symbol', 'varchar') }}
             as enclosing_symbol,
 
@@ -45,9 +47,10 @@ renamed as (
 
         ---------- embedding (a row whose width differs from d keeps a null embedding and its
         ---------- own width, so the single_embedding_dim test can name it)
-        cast(len(embedding) as integer) as embedding_dim,
+        cast({{ codeintel.list_length('embedding') }} as integer) as embedding_dim,
         case
-            when len(embedding) = {{ dim }} then cast(embedding as float[{{ dim }}])
+            when {{ codeintel.list_length('embedding') }} = {{ dim }}
+                then cast(embedding as {{ codeintel.type_of('float[' ~ dim ~ ']') }})
         end as embedding
 
     from source

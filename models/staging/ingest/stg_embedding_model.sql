@@ -30,26 +30,26 @@ renamed as (
 
     select
         ---------- ids
-        cast(pivoted.file_name as varchar) as file_name,
+        cast(pivoted.file_name as {{ dbt.type_string() }}) as file_name,
 
         ---------- embedder (null when the file does not record one)
-        cast(pivoted.model as varchar) as model,
+        cast(pivoted.model as {{ dbt.type_string() }}) as model,
         cast(pivoted.dim as integer) as embedding_dim,
         coalesce(pivoted.normalized = 'true', false) as is_normalized,
-        cast(coalesce(pivoted.kind, 'semantic') as varchar) as kind,
+        cast(coalesce(pivoted.kind, 'semantic') as {{ dbt.type_string() }}) as kind,
         -- semantic vectors written before backends were recorded came from torch in fp32
         -- (python_ext.contracts.LEGACY_SEMANTIC_BACKEND)
         cast(
             coalesce(
                 pivoted.backend, case when coalesce(pivoted.kind, 'semantic') = 'semantic' then 'torch' end
-            ) as varchar
+            ) as {{ dbt.type_string() }}
         ) as backend,
         cast(
             coalesce(
                 pivoted.precision, case when coalesce(pivoted.kind, 'semantic') = 'semantic' then 'fp32' end
-            ) as varchar
+            ) as {{ dbt.type_string() }}
         ) as precision,
-        cast(pivoted.contract as varchar) as contract
+        cast(pivoted.contract as {{ dbt.type_string() }}) as contract
 
     from pivoted
 
