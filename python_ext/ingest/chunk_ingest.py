@@ -411,24 +411,6 @@ class ChunkPlan:
     reused_keys: list[str] = field(default_factory=list)
 
 
-def _reuse(
-    previous: pa.Table | None, manifest: FileManifest, settings: str, info: EmbeddingInfo
-) -> tuple[bool, dict[str, list[int]]]:
-    """Whether previous rows may be kept (same settings and embedder, and a manifest that
-    describes the current rows), and the previous rows of each uri."""
-    reusable: dict[str, list[int]] = {}
-    can_reuse = (
-        previous is not None
-        and manifest.settings_key == settings
-        and EmbeddingInfo.from_metadata(previous.schema.metadata) == info
-        and manifest.fingerprint == chunkstore.fingerprint_table(previous)
-    )
-    if can_reuse and previous is not None:
-        for row, uri in enumerate(previous.column("uri").to_pylist()):
-            reusable.setdefault(uri, []).append(row)
-    return can_reuse, reusable
-
-
 def _plan_reuse(
     walk: WalkResult,
     previous: pa.Table | None,
@@ -436,13 +418,25 @@ def _plan_reuse(
     settings: str,
     info: EmbeddingInfo,
 ) -> tuple[ChunkPlan, list[SourceFile]]:
-    """A plan holding the previous rows of every unchanged file, and the files to chunk."""
-    can_reuse, reusable = _reuse(previous, manifest, settings, info)
+    """A plan holding the previous rows of every unchanged file, and the files to chunk.
+
+    Previous rows are kept only with the same settings and embedder, and a manifest that
+    describes the current rows; otherwise every file is chunked."""
     plan = ChunkPlan(new_chunks=[], reused_rows=[], files_chunked=0)
+    if (
+        previous is None
+        or manifest.settings_key != settings
+        or EmbeddingInfo.from_metadata(previous.schema.metadata) != info
+        or manifest.fingerprint != chunkstore.fingerprint_table(previous)
+    ):
+        return plan, list(walk.files)
+    rows_of: dict[str, list[int]] = {}
+    for row, uri in enumerate(previous.column("uri").to_pylist()):
+        rows_of.setdefault(uri, []).append(row)
     todo: list[SourceFile] = []
     for source in walk.files:
-        if can_reuse and manifest.files.get(source.uri) == source.file_hash:
-            plan.reused_rows.extend(reusable.get(source.uri, []))  # a file may have no chunks
+        if manifest.files.get(source.uri) == source.file_hash:
+            plan.reused_rows.extend(rows_of.get(source.uri, []))  # a file may have no chunks
         else:
             todo.append(source)
     return plan, todo
