@@ -282,6 +282,13 @@ def repair_link(data_root: DataRoot, name: str | None = None) -> bool:
                 return changed
         except OSError:
             pass
+        if link.is_dir() and not link.is_symlink():
+            raise ConfigError(
+                f"{link} is a folder, not the symlink to the published version (was the data root "
+                "copied with symlinks followed, e.g. shutil.copytree or cp -L?)",
+                hint=f"remove that folder (CURRENT says which version is published, and the link is "
+                f"made again from it): rm -r {link}; copy data roots with cp -a or rsync -a",
+            )
         atomic_symlink(want, link)
         changed = True
         name = None  # re-read CURRENT: follow a flip that happened meanwhile

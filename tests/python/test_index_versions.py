@@ -125,6 +125,23 @@ def test_stale_link_is_repaired_from_current(data_root: DataRoot, three_versions
     assert _link(data_root) == f"versions/{v1}"
 
 
+def test_a_data_root_copied_with_symlinks_followed_says_what_to_do(
+    data_root: DataRoot, three_versions: list[str], tmp_path: Path
+) -> None:
+    import shutil
+
+    copy = DataRoot(tmp_path / "copy")
+    shutil.copytree(data_root.root, copy.root)  # follows symlinks: faiss/current becomes a folder
+    assert copy.current_link.is_dir() and not copy.current_link.is_symlink()
+    copy.current_file.write_text(three_versions[0] + "\n")  # the link must be re-pointed
+    with pytest.raises(ConfigError, match="is a folder, not the symlink") as info:
+        load_index(copy)
+    assert info.value.hint is not None and f"rm -r {copy.current_link}" in info.value.hint
+    shutil.rmtree(copy.current_link)  # what the hint says
+    assert load_index(copy).version == three_versions[0]
+    assert _link(copy) == f"versions/{three_versions[0]}"
+
+
 def _start_build(root: DataRoot, step: str) -> subprocess.Popen[str]:
     env = {**os.environ, "INDEXCTL_PAUSE_AT": step, "INDEXCTL_PAUSE_SECONDS": "120", "PYTHONUNBUFFERED": "1"}
     cmd = [
