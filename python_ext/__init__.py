@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         available_backends,
         choose_backend,
         default_embedder,
+        embed_queries,
         embedder_from_info,
         get_embedder,
     )
@@ -80,6 +81,7 @@ _LAZY: dict[str, str] = {
     # embedders
     "get_embedder": "python_ext.embed",
     "embedder_from_info": "python_ext.embed",
+    "embed_queries": "python_ext.embed",
     "default_embedder": "python_ext.embed",
     "choose_backend": "python_ext.embed",
     "available_backends": "python_ext.embed",
@@ -171,6 +173,7 @@ __all__ = [
     "current_problem",
     "default_embedder",
     "describe",
+    "embed_queries",
     "embedder_from_info",
     "embeddings_by_ids",
     "export_idmap",

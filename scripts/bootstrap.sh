@@ -17,14 +17,14 @@ fi
 stamp=".venv/.codeintel-installed"
 want="$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)-$faiss"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "bootstrap: installing python_ext[$faiss,minilm,accel,ray,spark,dev] into .venv" >&2
+  echo "bootstrap: installing python_ext[$faiss,minilm,accel,e5,ray,spark,dev] into .venv" >&2
   other=$([ "$faiss" = cpu ] && echo faiss-gpu || echo faiss-cpu)
   .venv/bin/python -m pip uninstall -q -y "$other" >/dev/null 2>&1 || true
   # torch first and pinned: only 2.13.0 has a CPU build here; a bare `torch` pulls CUDA builds.
   # (pip's config lists local index folders that may be absent: drop its "is ignored" noise)
   .venv/bin/python -m pip install -q "torch==2.13.0" 2> >(grep -v "is ignored" >&2)
   # torch named again so no extra's dependency can move it off 2.13.0
-  .venv/bin/python -m pip install -q -e ".[$faiss,minilm,accel,ray,spark,dev]" "torch==2.13.0" 2> >(grep -v "is ignored" >&2)
+  .venv/bin/python -m pip install -q -e ".[$faiss,minilm,accel,e5,ray,spark,dev]" "torch==2.13.0" 2> >(grep -v "is ignored" >&2)
   echo "$want" > "$stamp"
 fi
 

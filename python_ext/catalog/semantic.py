@@ -138,6 +138,8 @@ def _embed_batch(lazy: _LazyEmbedder, dim: int) -> Callable[[pa.Array], pa.Array
     import numpy as np
     import pyarrow as pa
 
+    from python_ext.embed.base import embed_queries
+
     # no annotations: DuckDB inspects the signature and evaluates them at registration
     def embed(texts):  # type: ignore[no-untyped-def]
         values = texts.to_pylist()
@@ -145,7 +147,7 @@ def _embed_batch(lazy: _LazyEmbedder, dim: int) -> Callable[[pa.Array], pa.Array
         vectors: dict[str, np.ndarray] = {}
         if distinct:
             embedder = lazy.get()
-            matrix = np.asarray(embedder.embed(distinct), dtype=np.float32)
+            matrix = embed_queries(embedder, distinct)
             if matrix.shape != (len(distinct), dim):
                 raise ConfigError(
                     f"embed(): the embedder returned vectors of shape {matrix.shape[1:]}, the catalog "

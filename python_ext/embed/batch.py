@@ -52,12 +52,11 @@ class EmbedderSpec:
     def of(cls, embedder: Embedder, *, threads: int = 0) -> EmbedderSpec:
         """The spec of an embedder: by name and backend when the registry builds the same
         embedder."""
-        from python_ext.embed.backends import backend_of
         from python_ext.embed.base import embedding_info
-        from python_ext.embed.registry import get_embedder
+        from python_ext.embed.registry import get_embedder, recorded_backend
 
-        info = embedding_info(embedder)
-        backend = backend_of(info.backend, info.precision).name if info.backend and info.precision else None
+        # MiniLM's backend by its --embedder-backend name; None for embedders with one runtime
+        backend = recorded_backend(embedding_info(embedder))
         try:
             known = get_embedder(embedder.name, backend)
         except ConfigError:

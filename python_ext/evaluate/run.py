@@ -49,7 +49,7 @@ from python_ext import chunkstore
 from python_ext.atomic import atomic_write_parquet
 from python_ext.config import DataRoot, DataRootLike, resolve_data_root
 from python_ext.contracts import EVAL_CHANNELS, EmbeddingInfo
-from python_ext.embed import Embedder, embedder_from_info, embedding_info
+from python_ext.embed import Embedder, embed_queries, embedder_from_info, embedding_info
 from python_ext.errors import ConfigError, EvalInputError, IndexctlError, IndexMismatchError
 from python_ext.evaluate import pools
 from python_ext.evaluate.channels import mask_text, masked_index_copy, replace_rows
@@ -274,7 +274,9 @@ def embed_cached(
     The cache (:func:`cache_path`) afterwards holds exactly the vectors of ``texts``; an
     unreadable cache only costs re-embedding.
 
-    :param kind: cache name (``masked`` or ``queries``).
+    :param kind: cache name: ``masked`` (chunk texts, embedded as passages) or ``queries``
+        (embedded as queries, :func:`~python_ext.embed.base.embed_queries`: a model with
+        query/passage prefixes gets the query one).
     :param texts: key → text; the result has the same keys.
     """
     # keyed by the embedder that runs (the corpus's own, or its fallback on this machine)
@@ -291,7 +293,9 @@ def embed_cached(
     todo = sorted({h: key for key, h in hashes.items() if h not in cached}.items())
     if todo:
         with progress.task(f"embedding {kind} texts", total=len(todo)) as advance:
-            vecs = np.asarray(embedder.embed([texts[key] for _, key in todo]), dtype=np.float32)
+            batch = [texts[key] for _, key in todo]
+            vecs = embed_queries(embedder, batch) if kind == "queries" else embedder.embed(batch)
+            vecs = np.asarray(vecs, dtype=np.float32)
             advance(len(todo))
         cached.update({h: v for (h, _), v in zip(todo, vecs, strict=True)})
     keep = sorted(set(hashes.values()))

@@ -159,7 +159,7 @@ def _eval_queries(data_root: DataRoot, manifest: dict[str, Any], progress: Repor
     if not data_root.queries_path.is_file():
         return None
 
-    from python_ext.embed import embedder_from_info
+    from python_ext.embed import embed_queries, embedder_from_info
 
     info = EmbeddingInfo.from_manifest(manifest)
     try:
@@ -179,7 +179,7 @@ def _eval_queries(data_root: DataRoot, manifest: dict[str, Any], progress: Repor
     )
     if not texts:
         return None
-    xq = np.ascontiguousarray(embedder.embed(texts), dtype="float32")
+    xq = embed_queries(embedder, texts)
     if manifest["metric"] == "ip":
         faiss.normalize_L2(xq)
     return xq

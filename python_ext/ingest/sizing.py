@@ -7,7 +7,9 @@
 * :func:`embed_text` — the text handed to the embedder for a chunk: its content, or, with
   ``context`` on, a short first line naming the file and the enclosing symbol, then the content.
   The stored ``content`` and the chunk bounds never change; only the embedded text does.
-* :func:`embed_length` — that text's length in the embedder's units, special tokens included.
+* :func:`embed_length` — that text's length in the embedder's units, special tokens included
+  (measured on the whole text when the counter offers ``text_length``: e5's counter is exact
+  only between whitespace-separated pieces).
 """
 
 from __future__ import annotations
@@ -99,6 +101,9 @@ def embed_length(sizer: ChunkSizer, content_size: int, text: str, content: str) 
     """Length of the embedded text in the sizer's unit (special tokens included for tokens)."""
     if sizer.counter is None:
         return content_size
+    exact = getattr(sizer.counter, "text_length", None)
+    if callable(exact):  # a counter that is exact only between whole words (e5) measures the text
+        return int(exact(text))
     extra = 0
     if text is not content and text != content:
         extra = sizer.counter.count([text[: len(text) - len(content)]])[0]

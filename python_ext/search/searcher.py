@@ -33,7 +33,7 @@ import numpy as np
 
 from python_ext.config import DataRootLike, resolve_data_root
 from python_ext.contracts import EmbeddingInfo
-from python_ext.embed import Embedder
+from python_ext.embed import Embedder, embed_queries
 from python_ext.errors import ChunkNotFoundError, ConfigError, UsageError
 from python_ext.index import versions as _v
 from python_ext.index.vectors import vectors_by_ids
@@ -201,7 +201,7 @@ class Searcher:
     def _dense_ready(self, state: SearchState) -> None:
         """Load the state's query embedder now (no-op for precomputed corpora)."""
         if state.manifest.get("embedding_kind") != "precomputed":
-            self._embedder(state).embed(["warm up"])
+            embed_queries(self._embedder(state), ["warm up"])
 
     def warm(self) -> None:
         """Load the query embedder and run one embedding (the model's first call is the slow one)."""
@@ -222,7 +222,7 @@ class Searcher:
             if not np.isfinite(xq).all():
                 raise UsageError("the query vector contains NaN or inf", hint="pass finite numbers")
         else:
-            xq = np.ascontiguousarray(self._embedder(state).embed([text]), dtype=np.float32)
+            xq = embed_queries(self._embedder(state), [text])
             if xq.shape[1] != d:
                 raise ConfigError(
                     f"embedder {state.manifest['embedding_model']} returned {xq.shape[1]} dims, "

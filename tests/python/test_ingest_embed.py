@@ -81,7 +81,7 @@ def test_get_embedder_names() -> None:
     with pytest.raises(ConfigError) as info:
         get_embedder("word2vec")
     assert info.value.message == "unknown embedder 'word2vec'"
-    assert info.value.hint == "use --embedder with one of: hashing, minilm"
+    assert info.value.hint == "use --embedder with one of: hashing, minilm, e5"
 
 
 def test_embedder_from_info() -> None:
