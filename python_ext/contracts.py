@@ -279,6 +279,10 @@ CHUNK_META_SCHEMA = pa.schema(
         pa.field("symbols", pa.list_(pa.string()), nullable=False),
         pa.field("content_hash", pa.string(), nullable=False),
         pa.field("preview", pa.string(), nullable=False),
+        # the innermost definition around the chunk (null at top level): what a hit on a chunk
+        # that defines nothing itself (the rest of a long function) shows; null in versions
+        # built before it was recorded
+        pa.field("enclosing_symbol", pa.string()),
     ]
 )
 

@@ -29,6 +29,7 @@ def _hit_lines(result: Any, show_content: bool) -> None:
     from rich.text import Text
 
     from python_ext.cli._output import stdout
+    from python_ext.search.symbols import qualified_name
 
     head = Text(f"{result.channel} ", style="bold")
     if result.channel == "hybrid":
@@ -57,6 +58,9 @@ def _hit_lines(result: Any, show_content: bool) -> None:
         if c.symbols:
             shown = ", ".join(name.rsplit(".", 1)[-1] for name in c.symbol_names[:3])
             line.append(f"  {shown}{' …' if len(c.symbols) > 3 else ''}", style="green")
+        elif c.enclosing_symbol:  # the rest of a definition that started in an earlier chunk
+            inner = ".".join(qualified_name(c.enclosing_symbol).rsplit(".", 2)[-2:])
+            line.append(f"  in {inner}", style="green")
         line.append(f"  score {hit.score:.4f}")
         ranks = "  ".join(f"{ch} #{r.rank} ({r.score:.3g})" for ch, r in hit.channel_ranks.items())
         if hit.channel == "hybrid":

@@ -228,14 +228,17 @@ def _chunk_pass(
     import pyarrow.parquet as pq
 
     columns = ["id", "uri", "start_line", "end_line", "lang", "symbols", "content_hash", "preview"]
+    enclosing = "enclosing_symbol"
     parts: list[pa.Table] = []
     tokens: list[list[str]] = []
     pos = 0
     label = "tokenizing chunks for BM25" if want_tokens else "reading chunk metadata"
     with progress.task(label, total=len(scan_ids)) as advance:
         for path in files:
-            read = columns + (["content"] if want_tokens else [])
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=read):
+            parquet = pq.ParquetFile(path)
+            has_enclosing = enclosing in parquet.schema_arrow.names  # chunks written before it: null
+            read = columns + ([enclosing] if has_enclosing else []) + (["content"] if want_tokens else [])
+            for batch in parquet.iter_batches(batch_size=batch_rows, columns=read):
                 ids = batch.column("id").to_numpy(zero_copy_only=False).astype("int64", copy=False)
                 if not np.array_equal(ids, scan_ids[pos : pos + len(ids)]):
                     raise IndexBuildError(
@@ -256,6 +259,9 @@ def _chunk_pass(
                             "symbols": batch.column("symbols").cast(pa.list_(pa.string())),
                             "content_hash": batch.column("content_hash").cast(pa.string()),
                             "preview": batch.column("preview").cast(pa.string()),
+                            "enclosing_symbol": batch.column(enclosing).cast(pa.string())
+                            if has_enclosing
+                            else pa.nulls(len(ids), pa.string()),
                         },
                         schema=CHUNK_META_SCHEMA,
                     )

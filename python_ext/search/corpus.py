@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from python_ext import chunkstore
 from python_ext.config import DataRoot
 from python_ext.contracts import CHUNK_META_SCHEMA
-from python_ext.errors import IndexMismatchError, NoMatchError
+from python_ext.errors import ContractError, IndexMismatchError, NoMatchError
 from python_ext.index import versions as _v
 from python_ext.index.idmap import RowMap, file_sha256
 from python_ext.search.filters import SearchFilters
@@ -293,10 +293,11 @@ def load_corpus_meta(
 
 def _meta_from_chunks(data_root: DataRoot, rows: RowMap, version: str | None) -> pa.Table:
     """Row-ordered metadata of an older version, taken from the current chunk files."""
-    chunks = chunkstore.read_chunks(
-        data_root,
-        columns=["id", "uri", "start_line", "end_line", "lang", "symbols", "content_hash", "preview"],
-    )
+    columns = ["id", "uri", "start_line", "end_line", "lang", "symbols", "content_hash", "preview"]
+    try:
+        chunks = chunkstore.read_chunks(data_root, columns=[*columns, "enclosing_symbol"])
+    except ContractError:  # chunk files written before enclosing_symbol existed (else: raised again)
+        chunks = chunkstore.read_chunks(data_root, columns=columns)
     positions, found = rows.rows_of(chunks.column("id").to_numpy())
     present = np.zeros(len(rows), dtype=bool)
     present[positions[found]] = True
@@ -326,6 +327,9 @@ def _meta_from_chunks(data_root: DataRoot, rows: RowMap, version: str | None) ->
             "symbols": picked.column("symbols").cast(pa.list_(pa.string())),
             "content_hash": picked.column("content_hash"),
             "preview": picked.column("preview"),
+            "enclosing_symbol": picked.column("enclosing_symbol")
+            if "enclosing_symbol" in picked.column_names
+            else pa.nulls(len(rows), pa.string()),
         },
         schema=CHUNK_META_SCHEMA,
     )

@@ -29,6 +29,9 @@ class ChunkRecord:
     :param symbols: qualified names of the definitions the chunk contains (the chunker's
         ``symbols``; SCIP symbol strings when SCIP ran at ingest).
     :param module_id: the chunk's module (None without module facts).
+    :param enclosing_symbol: the innermost definition around the chunk (None at top level, or
+        in versions built before it was recorded): a chunk that defines nothing itself, such as
+        the rest of a long function, is shown by it.
     :param content: the chunk text when asked for (None otherwise, or when the chunk changed in
         the chunk files since the version was built: then ``content_changed`` is True).
     """
@@ -42,6 +45,7 @@ class ChunkRecord:
     module_id: str | None
     content_hash: str
     preview: str
+    enclosing_symbol: str | None = None
     content: str | None = None
     content_changed: bool = False
 
@@ -69,6 +73,7 @@ class ChunkRecord:
             module_id=record.get("module_id"),
             content_hash=record["content_hash"],
             preview=record["preview"],
+            enclosing_symbol=record.get("enclosing_symbol"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,6 +85,7 @@ class ChunkRecord:
             "location": self.location,
             "language": self.language,
             "symbols": self.symbols,
+            "enclosing_symbol": self.enclosing_symbol,
             "module_id": self.module_id,
             "content_hash": self.content_hash,
             "preview": self.preview,

@@ -223,6 +223,34 @@ def test_cli_prints_hits_people_can_read(tiny: DataRoot, run_cli) -> None:
     assert [r["rank"] for r in rows] == [1, 2] and rows[0]["channel_ranks"]["bm25"]["rank"] == 1
 
 
+def test_a_hit_inside_a_long_definition_names_the_definition(tmp_path: Path, run_cli) -> None:
+    import json
+
+    from python_ext.ingest.chunk_ingest import ingest_repository
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    steps = "\n".join(f"        total = total + step_{i}(value)  # stage {i}" for i in range(60))
+    (repo / "pipeline.py").write_text(
+        "class Pipeline:\n    def run(self, value):\n        total = 0\n"
+        + steps
+        + "\n        return checksum_of_the_final_zebra(total)\n"
+    )
+    root = DataRoot(tmp_path / "data")
+    ingest_repository(root, repo, embedder="hashing", chunk_budget=300)
+    build_index(root, gpu="off")
+    hit = Searcher(root).search("checksum_of_the_final_zebra", k=1, channel="bm25").hits[0]
+    assert hit.chunk.symbols == [] and hit.chunk.start_line > 2  # the tail of run(), defining nothing
+    assert hit.chunk.enclosing_symbol == "pipeline.Pipeline.run"
+    out = run_cli("search", "checksum_of_the_final_zebra", "-k", "1", "--channel", "bm25", "--out", root.root)
+    assert out.exit_code == 0, out.stderr
+    assert "in Pipeline.run" in out.stdout
+    out = run_cli(
+        "search", "checksum_of_the_final_zebra", "-k", "1", "--channel", "bm25", "--json", "--out", root.root
+    )
+    assert json.loads(out.stdout)[0]["enclosing_symbol"] == "pipeline.Pipeline.run"
+
+
 def test_symbols_and_modules(tiny: DataRoot) -> None:
     searcher = Searcher(tiny)
     shape = searcher.query_by_symbols("Shape")
