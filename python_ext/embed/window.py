@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from python_ext.contracts import EmbeddingInfo
-from python_ext.embed.e5 import E5_MODEL_NAME, E5_WINDOW
+from python_ext.embed.e5 import E5_MODEL_NAME, E5_WINDOW, passage_lengths
 from python_ext.embed.hashing import HASHING_VERSION, identifier_tokens
 from python_ext.embed.minilm import MINILM_HINT, MINILM_MODEL_NAME, minilm_model_path
 from python_ext.errors import MissingDependencyError
@@ -60,13 +60,6 @@ def _count_word_pieces(texts: Sequence[str]) -> list[int]:
     return [len(e.ids) for e in tokenizer.encode_batch(list(texts))]  # type: ignore[attr-defined]
 
 
-def _count_e5_tokens(texts: Sequence[str]) -> list[int]:
-    from python_ext.embed.e5 import e5_model
-
-    model = e5_model()
-    return [int(model.token_count(t, False)) for t in texts]
-
-
 def _count_identifier_tokens(texts: Sequence[str]) -> list[int]:
     return [len(identifier_tokens(t)) for t in texts]
 
@@ -91,7 +84,7 @@ def token_window(info: EmbeddingInfo) -> TokenWindow:
         _, window = _minilm_tokenizer()
         return TokenWindow("word pieces", window, _count_word_pieces)
     if info.model == E5_MODEL_NAME:
-        return TokenWindow("sentencepiece tokens", E5_WINDOW, _count_e5_tokens)
+        return TokenWindow("sentencepiece tokens", E5_WINDOW, passage_lengths)
     if info.model.startswith(HASHING_VERSION):
         return TokenWindow("identifier tokens", None, _count_identifier_tokens)
     return TokenWindow("characters", None, _count_characters)

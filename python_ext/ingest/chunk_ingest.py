@@ -389,6 +389,8 @@ def choose_embedder(
         backend = own
     model, choice = resolve_embedder(name, backend, progress)
     if choice is None:
+        if embedding_info(model).backend:  # e5: one runtime, said like MiniLM's choice
+            progress.log(f"embedder: {embedding_info(model).identity}")
         return model, ""
     reason = "the data root's own backend" if backend == own and own is not None else choice.reason
     if own is not None and choice.backend.name != own:
