@@ -244,7 +244,7 @@ def test_a_hit_inside_a_long_definition_names_the_definition(tmp_path: Path, run
     assert hit.chunk.enclosing_symbol == "pipeline.Pipeline.run"
     out = run_cli("search", "checksum_of_the_final_zebra", "-k", "1", "--channel", "bm25", "--out", root.root)
     assert out.exit_code == 0, out.stderr
-    assert "in Pipeline.run" in out.stdout
+    assert "in Pipeline.run " in out.stdout  # the module part (pipeline.) left out
     out = run_cli(
         "search", "checksum_of_the_final_zebra", "-k", "1", "--channel", "bm25", "--json", "--out", root.root
     )
