@@ -24,22 +24,11 @@ OperatingPointOpt = Annotated[
 ManyOpt = list[str] | None
 
 
-def _within_file(name: str, uri: str) -> str:
-    """``requests.adapters.HTTPAdapter.send`` in ``src/requests/adapters.py`` → ``HTTPAdapter.send``:
-    the qualified name without its module part (the file's own name and what precedes it)."""
-    parts = name.split(".")
-    stem = uri.rsplit("/", 1)[-1].split(".", 1)[0]
-    if stem in parts[:-1]:
-        parts = parts[parts.index(stem) + 1 :]
-    return ".".join(parts)
-
-
 def _hit_lines(result: Any, show_content: bool) -> None:
     """Print hits as people read them; repository text is never parsed as rich markup."""
     from rich.text import Text
 
     from python_ext.cli._output import stdout
-    from python_ext.search.symbols import qualified_name
 
     head = Text(f"{result.channel} ", style="bold")
     if result.channel == "hybrid":
@@ -69,7 +58,7 @@ def _hit_lines(result: Any, show_content: bool) -> None:
             shown = ", ".join(name.rsplit(".", 1)[-1] for name in c.symbol_names[:3])
             line.append(f"  {shown}{' …' if len(c.symbols) > 3 else ''}", style="green")
         elif c.enclosing_symbol:  # the rest of a definition that started in an earlier chunk
-            line.append(f"  in {_within_file(qualified_name(c.enclosing_symbol), c.uri)}", style="green")
+            line.append(f"  in {c.enclosing_name}", style="green")
         line.append(f"  score {hit.score:.4f}")
         ranks = "  ".join(f"{ch} #{r.rank} ({r.score:.3g})" for ch, r in hit.channel_ranks.items())
         if hit.channel == "hybrid":

@@ -61,6 +61,21 @@ class ChunkRecord:
 
         return [qualified_name(s) for s in self.symbols]
 
+    @property
+    def enclosing_name(self) -> str | None:
+        """``enclosing_symbol`` as people read it inside the file: the qualified name without its
+        module part (``requests.adapters.HTTPAdapter.send`` in ``…/adapters.py`` →
+        ``HTTPAdapter.send``); None at top level."""
+        if not self.enclosing_symbol:
+            return None
+        from python_ext.search.symbols import qualified_name
+
+        parts = qualified_name(self.enclosing_symbol).split(".")
+        stem = self.uri.rsplit("/", 1)[-1].split(".", 1)[0]
+        if stem in parts[:-1]:
+            parts = parts[parts.index(stem) + 1 :]
+        return ".".join(parts)
+
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> ChunkRecord:
         return cls(

@@ -242,6 +242,7 @@ def test_a_hit_inside_a_long_definition_names_the_definition(tmp_path: Path, run
     hit = Searcher(root).search("checksum_of_the_final_zebra", k=1, channel="bm25").hits[0]
     assert hit.chunk.symbols == [] and hit.chunk.start_line > 2  # the tail of run(), defining nothing
     assert hit.chunk.enclosing_symbol == "pipeline.Pipeline.run"
+    assert hit.chunk.enclosing_name == "Pipeline.run"
     out = run_cli("search", "checksum_of_the_final_zebra", "-k", "1", "--channel", "bm25", "--out", root.root)
     assert out.exit_code == 0, out.stderr
     assert "in Pipeline.run " in out.stdout  # the module part (pipeline.) left out
