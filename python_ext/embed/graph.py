@@ -31,28 +31,11 @@ from python_ext.embed.minilm import (
     minilm_model_path,
 )
 from python_ext.embed.onnx_export import GRAPH_INPUTS, exported_model
+from python_ext.embed.threads import embed_threads
 from python_ext.errors import ConfigError, MissingDependencyError
 from python_ext.progress import NULL_PROGRESS, Reporter
 
-THREADS_ENV = "CODEINTEL_EMBED_THREADS"
 ACCEL_HINT = "pip install 'codeintel-catalog[accel]' (bash scripts/bootstrap.sh installs it)"
-
-
-def embed_threads() -> int:
-    """Threads for one model call: ``$CODEINTEL_EMBED_THREADS``, else the CPUs this process may run on."""
-    env = os.environ.get(THREADS_ENV)
-    if env:
-        try:
-            n = int(env)
-        except ValueError as exc:
-            raise ConfigError(f"{THREADS_ENV} must be a positive integer, got {env!r}") from exc
-        if n < 1:
-            raise ConfigError(f"{THREADS_ENV} must be a positive integer, got {env!r}")
-        return n
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 class MiniLMTokenizer:

